@@ -1,0 +1,147 @@
+"""Plots. Each function draws on the ``ax`` it is given (or a new one) and returns the Axes.
+
+Nothing here calls ``show()`` or ``savefig()``; matplotlib is imported inside the functions so
+that importing calibrate stays cheap. :func:`figure_png` turns an Axes' figure into PNG bytes
+with fixed metadata, so the same figure gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from calibrate.config import WeightConfig
+    from calibrate.validate import Validation
+
+__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "figure_png", "new_axes"]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # a pyplot figure, so Jupyter shows it
+
+    return plt.subplots(figsize=size, layout="constrained")[1]
+
+
+def new_axes(size: tuple[float, float] = (6.0, 3.6)) -> Axes:
+    """A fresh Axes on a figure that pyplot does not track (for reports and batch jobs)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, dpi=100, layout="constrained").add_subplot()
+
+
+def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
+    """Renewal rate per band with its 95 % interval, in the band colours (lowest band left).
+
+    Parameters
+    ----------
+    validation : Validation
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    bands = [b for b in validation.bands if b.renewal_rate is not None]
+    x = np.arange(len(bands))
+    rates = np.array([b.renewal_rate for b in bands])
+    err = np.array([[r - b.ci_low for r, b in zip(rates, bands)], [b.ci_high - r for r, b in zip(rates, bands)]])
+    ax.bar(x, rates, color=[b.color for b in bands], edgecolor="#333333", linewidth=0.5)
+    ax.errorbar(x, rates, yerr=err, fmt="none", ecolor="#111111", capsize=4, linewidth=1)
+    for xi, b in zip(x, bands):
+        ax.annotate(f"{b.renewal_rate:.0%}\nn={b.n:,}", (xi, 0.02), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [b.name for b in bands])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("renewal rate")
+    ax.set_title(f"Renewal rate by band (spread {validation.spread:+.0%})")
+    return ax
+
+
+def plot_score_distribution(
+    score: np.ndarray, renewed: np.ndarray, config: WeightConfig, ax: Axes | None = None
+) -> Axes:
+    """Histograms of the score for renewed and churned accounts, over the band colours.
+
+    Parameters
+    ----------
+    score : array of float
+    renewed : array of 0/1
+    config : WeightConfig
+        Supplies the band edges and colours.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    score = np.asarray(score, dtype=float)
+    renewed = np.asarray(renewed, dtype=int)
+    for band in config.bands:
+        ax.axvspan(band.min, band.max, color=band.color, alpha=0.12, linewidth=0)
+    bins = np.linspace(0, 100, 41)
+    ax.hist(score[renewed == 1], bins=bins, density=True, histtype="stepfilled", alpha=0.55,
+            color="#2563eb", label=f"renewed (n={int((renewed == 1).sum()):,})")
+    ax.hist(score[renewed == 0], bins=bins, density=True, histtype="stepfilled", alpha=0.55,
+            color="#dc2626", label=f"churned (n={int((renewed == 0).sum()):,})")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("health score")
+    ax.set_ylabel("density")
+    ax.set_title("Score by outcome")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_weights(
+    weights: Mapping[str, Mapping[str, float]],
+    ax: Axes | None = None,
+    *,
+    intervals: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+) -> Axes:
+    """Grouped bars of one or more weight sets (e.g. current vs fitted), with optional intervals.
+
+    Parameters
+    ----------
+    weights : mapping of label → (dimension → weight)
+    ax : matplotlib Axes, optional
+    intervals : mapping of label → (dimension → (low, high)), optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    labels = list(weights)
+    dims = list(next(iter(weights.values())))
+    width = 0.8 / max(len(labels), 1)
+    x = np.arange(len(dims))
+    palette = ["#94a3b8", "#2563eb", "#16a34a", "#9333ea"]
+    for i, label in enumerate(labels):
+        vals = np.array([weights[label].get(d, 0.0) for d in dims])
+        pos = x - 0.4 + width * (i + 0.5)
+        ax.bar(pos, vals, width=width, label=label, color=palette[i % len(palette)])
+        if intervals and label in intervals:
+            lo = np.array([intervals[label][d][0] for d in dims])
+            hi = np.array([intervals[label][d][1] for d in dims])
+            ax.errorbar(pos, vals, yerr=[vals - lo, hi - vals], fmt="none", ecolor="#111111", capsize=3)
+    ax.set_xticks(x, dims)
+    ax.set_ylabel("weight")
+    ax.set_title("Dimension weights")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def figure_png(ax: Axes, *, dpi: int = 100) -> bytes:
+    """PNG bytes of the figure holding ``ax`` (metadata fixed, so identical figures give identical bytes)."""
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+

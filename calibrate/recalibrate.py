@@ -1,0 +1,267 @@
+"""The quarterly recalibration, end to end: fit → validate → export → track → report.
+
+:func:`recalibrate` is what ``calibrate run`` calls; notebooks call it too. Everything is
+computed before anything is written; the config is then published atomically (never over an
+existing version), the report written beside it, and both logged to MLflow with the figures.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calibrate.config import (
+    Band,
+    Calibration,
+    Dimension,
+    Provenance,
+    ValidationBaseline,
+    WeightConfig,
+    atomic_write_text,
+    config_path,
+    utc_now,
+    default_bands,
+    next_version,
+    write_config,
+)
+from calibrate.errors import VersionExistsError
+from calibrate.fit import FitResult, fit_weights
+from calibrate.load import Accounts
+from calibrate.validate import Validation, validate
+
+__all__ = ["RunResult", "recalibrate", "build_config", "default_dirs"]
+
+
+def default_dirs() -> dict[str, Path]:
+    """Where configs, reports and the MLflow store go (working directory, or ``CALIBRATE_*`` variables)."""
+    return {
+        "configs": Path(os.environ.get("CALIBRATE_CONFIGS", "configs")),
+        "reports": Path(os.environ.get("CALIBRATE_REPORTS", "reports")),
+        "mlflow": Path(os.environ.get("CALIBRATE_MLFLOW", "mlflow")),
+    }
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {pkg: version(pkg) for pkg in ("calibrate", "numpy", "scipy", "pandas", "scikit-learn", "statsmodels")}
+
+
+def build_config(
+    fit: FitResult,
+    data: Accounts,
+    *,
+    name: str = "account-health",
+    bands: list[Band] | None = None,
+    template: WeightConfig | None = None,
+    seed: int = 0,
+) -> WeightConfig:
+    """An unpublished (version 0) config from a fit: weights, bands, calibration and provenance.
+
+    Columns, directions, bands and the red band are taken from ``template`` (the current config)
+    when given, so a recalibration changes the weights and nothing the scorer relies on.
+    """
+    previous = {d.name: d for d in template.dimensions} if template else {}
+    dims = [
+        Dimension(
+            name=dim,
+            column=previous[dim].column if dim in previous else data.spec.column(dim),
+            weight=w,
+            direction=previous[dim].direction if dim in previous else "higher_is_healthier",
+        )
+        for dim, w in fit.weights.items()
+    ]
+    start, end = data.period
+    provenance = Provenance(
+        method=fit.method,
+        options={k: v for k, v in fit.options.items()},
+        training_rows=fit.n,
+        training_accounts=fit.n_accounts,
+        training_events=fit.n_events,
+        period_start=start,
+        period_end=fit.options.get("train_until") or end,
+        data_source=data.source,
+        data_sha256=data.sha256,
+        seed=seed,
+        library_versions=_library_versions(),
+    )
+    return WeightConfig(
+        name=name,
+        dimensions=dims,
+        bands=bands or (list(template.bands) if template else default_bands()),
+        red_band=template.red_band if template else "red",
+        missing=template.missing if template else "error",
+        calibration=Calibration(intercept=fit.intercept, slope=fit.slope),
+        provenance=provenance,
+    )
+
+
+def _baseline(v: Validation) -> ValidationBaseline:
+    d = v.to_dict()
+    return ValidationBaseline.model_validate(
+        {
+            "n": d["n"],
+            "bands": [{k: b[k] for k in ("name", "n", "renewed", "renewal_rate", "ci_low", "ci_high", "share")} for b in d["bands"]],
+            "spread": {k: d["spread"][k] for k in ("value", "ci_low", "ci_high")},
+            "auc": {k: d["auc"][k] for k in ("value", "ci_low", "ci_high")},
+            "brier": None if np.isnan(v.brier) else v.brier,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a recalibration produced and where it went."""
+
+    config: WeightConfig
+    config_path: Path
+    report_path: Path
+    mlflow_run_id: str
+    fit: FitResult
+    validation: Validation
+    current: WeightConfig | None = None
+    current_validation: Validation | None = None
+
+    @property
+    def predictive(self) -> bool:
+        """The new score separates renewals: spread's lower bound above 0 and bands monotone."""
+        return self.validation.spread_ci[0] > 0 and self.validation.monotone
+
+    def verdict(self) -> str:
+        """One sentence a CS leader can repeat."""
+        v = self.validation
+        top, red = v.bands[-1], next(b for b in v.bands if b.name == v.red_band)
+
+        def rate(b: Any) -> str:
+            if b.renewal_rate is None:
+                return f"{b.name} has no accounts"
+            return f"{b.name} renews {b.renewal_rate:.0%} [{b.ci_low:.0%}–{b.ci_high:.0%}]"
+
+        head = "The score predicts churn" if self.predictive else "The score does NOT reliably predict churn"
+        return f"{head}: {rate(top)}, {rate(red)}; AUC {v.auc:.2f}; recommendation: adopt v{self.config.version}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe result with the keys of contract.md §3 (``calibrate run --json``)."""
+        return {
+            "config_path": str(self.config_path),
+            "version": self.config.version,
+            "parent_version": self.config.parent_version,
+            "weights": self.config.weights,
+            "report_path": str(self.report_path),
+            "mlflow_run_id": self.mlflow_run_id,
+            "predictive": self.predictive,
+            "verdict": self.verdict(),
+            "validation": self.validation.to_dict(),
+            "current_validation": None if self.current_validation is None else self.current_validation.to_dict(),
+        }
+
+    def summary(self) -> str:
+        """The short text summary ``calibrate run`` prints."""
+        weights = "  ".join(f"{k} {w:.3f}" for k, w in self.config.weights.items())
+        return "\n".join(
+            [
+                f"new config {self.config.name} v{self.config.version}"
+                + (f" (replaces v{self.config.parent_version})" if self.config.parent_version else ""),
+                f"weights: {weights}",
+                self.validation.summary(),
+                self.verdict(),
+                f"config:  {self.config_path}",
+                f"report:  {self.report_path}",
+                f"mlflow:  run {self.mlflow_run_id}",
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.config!r} -> {self.config_path}>"
+
+
+def recalibrate(
+    data: Accounts,
+    *,
+    current: WeightConfig | None = None,
+    seed: int = 0,
+    n_boot: int = 2000,
+    train_until: str | None = None,
+    name: str = "account-health",
+    configs_dir: str | os.PathLike[str] | None = None,
+    reports_dir: str | os.PathLike[str] | None = None,
+    mlflow_dir: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Run the quarterly recalibration and publish its config, report and MLflow run.
+
+    Parameters
+    ----------
+    data : Accounts
+        Snapshots with known outcomes.
+    current : WeightConfig, optional
+        The config in production; the new one inherits its columns and bands and is compared with it.
+    seed : int, default 0
+        Seed of every resampling step; same data + same seed ⇒ the same weights and figures.
+    n_boot : int, default 2000
+        Bootstrap resamples for intervals.
+    train_until : str, optional
+        Fit on snapshots up to this ISO date only.
+    name : str
+        Config name (file ``<name>-v<version>.json``).
+    configs_dir, reports_dir, mlflow_dir : path, optional
+        Override :func:`default_dirs`.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    CalibrateError
+        Bad data, a fit the data cannot support, or a version that already exists.
+    """
+    from calibrate.report import run_report
+    from calibrate.track import log_results, mlflow_run
+
+    dirs = default_dirs()
+    configs = Path(configs_dir) if configs_dir is not None else dirs["configs"]
+    reports = Path(reports_dir) if reports_dir is not None else dirs["reports"]
+    store = Path(mlflow_dir) if mlflow_dir is not None else dirs["mlflow"]
+
+    fit = fit_weights(data, train_until=train_until)
+    draft = build_config(fit, data, name=name, template=current, seed=seed)
+    validation = validate(data, draft, n_boot=n_boot, seed=seed)
+    current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
+
+    version = next_version(configs, name)
+    parent = current.version if current else (version - 1 or None)
+    target = config_path(configs, name, version)
+    if target.exists():  # pragma: no cover - next_version never returns an existing one
+        raise VersionExistsError(f"{target}: already published")
+    report_path = reports / f"{name}-v{version}" / "report.html"
+
+    with mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": "run"}) as run:
+        run_id = run.info.run_id
+        assert draft.provenance is not None
+        config = draft.model_copy(
+            update={
+                "version": version,
+                "parent_version": parent,
+                "provenance": draft.provenance.model_copy(update={"mlflow_run_id": run_id}),
+                "validation": _baseline(validation),
+                "created_at": utc_now(),
+            }
+        ).sealed()
+        result = RunResult(
+            config=config, config_path=target, report_path=report_path, mlflow_run_id=run_id, fit=fit,
+            validation=validation, current=current, current_validation=current_validation,
+        )
+        html = run_report(result, data)
+        written = write_config(config, configs)
+        atomic_write_text(report_path, html)
+        params = {"method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
+                  "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": version}
+        metrics = {f"weight_{k}": w for k, w in config.weights.items()}
+        metrics |= {"auc": validation.auc, "spread": validation.spread, "spread_ci_low": validation.spread_ci[0],
+                    "spread_ci_high": validation.spread_ci[1], "brier": validation.brier}
+        log_results(params, metrics, [written, report_path])
+    return result
