@@ -1,0 +1,89 @@
+"""`calibrate run` end to end, as a new user meets it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from calibrate import read_config
+from calibrate.cli import main
+from conftest import TRUE_W, logistic_book
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def _envelope_free(path: Path) -> dict:
+    doc = json.loads(path.read_text())
+    for key in ("version", "parent_version", "created_at", "content_hash"):
+        doc.pop(key)
+    doc["provenance"].pop("mlflow_run_id")
+    return doc
+
+
+def test_bundled_run_twice(workdir, capsys):
+    code, out, _ = run_cli(["run", "--json", "--n-boot", "500"], capsys)
+    assert code == 0
+    first = json.loads(out)
+    assert set(first) >= {"config_path", "version", "weights", "report_path", "mlflow_run_id"}
+    assert first["version"] == 1 and Path(first["config_path"]).name == "account-health-v1.json"
+    cfg = read_config(first["config_path"])
+    assert cfg.provenance and cfg.provenance.mlflow_run_id == first["mlflow_run_id"]
+    report = Path(first["report_path"]).read_text()
+    assert report.count("data:image/png;base64,") >= 3 and "renews" in report
+    rates = [b["renewal_rate"] for b in first["validation"]["bands"] if b["n"] > 0]
+    assert rates == sorted(rates), "band renewal rates on the bundled data must be monotone"
+
+    code, out, _ = run_cli(["run", "--json", "--n-boot", "500"], capsys)
+    second = json.loads(out)
+    assert code == 0 and second["version"] == 2 and second["config_path"] != first["config_path"]
+    assert Path(first["config_path"]).exists()  # the first version is untouched
+    assert second["weights"] == first["weights"]
+    assert second["validation"] == first["validation"]
+    assert _envelope_free(Path(first["config_path"])) == _envelope_free(Path(second["config_path"]))
+
+    with sqlite3.connect(workdir / "mlflow" / "mlflow.db") as db:
+        runs = db.execute("select run_uuid, status from runs").fetchall()
+        metrics = {k for (k,) in db.execute("select distinct key from metrics")}
+    assert {r for r, _ in runs} == {first["mlflow_run_id"], second["mlflow_run_id"]}
+    assert {s for _, s in runs} == {"FINISHED"}
+    assert {"auc", "spread", "weight_usage"} <= metrics
+    artifacts = list((workdir / "mlflow" / "artifacts").rglob("*"))
+    names = {p.name for p in artifacts if p.is_file()}
+    assert {"account-health-v1.json", "report.html"} <= names
+    assert not any(p.suffix in {".csv", ".parquet"} for p in artifacts)  # never raw rows
+
+
+def test_run_recovers_known_weights(workdir, capsys):
+    path = workdir / "known.csv"
+    logistic_book(50_000, seed=21).to_csv(path, index=False)
+    code, out, _ = run_cli(["run", "--data", str(path), "--json", "--n-boot", "200"], capsys)
+    assert code == 0
+    weights = json.loads(out)["weights"]
+    for name, w in TRUE_W.items():
+        assert abs(weights[name] - w) <= 0.03, (name, weights[name], w)
+
+
+def test_human_summary_and_exit_2_on_existing_version(workdir, capsys):
+    code, out, _ = run_cli(["run", "--n-boot", "200"], capsys)
+    assert code == 0 and "new config account-health v1" in out and "spread" in out
+    # A version appearing under our feet (another process published it) is never overwritten.
+    from calibrate.config import write_config
+
+    cfg = read_config(workdir / "configs" / "account-health-v1.json")
+    before = (workdir / "configs" / "account-health-v1.json").read_bytes()
+    with pytest.raises(Exception, match="never overwritten"):
+        write_config(cfg, workdir / "configs")
+    assert (workdir / "configs" / "account-health-v1.json").read_bytes() == before
+
+
+def test_bad_usage_exits_2(workdir, capsys):
+    code, _, err = run_cli(["run", "--n-boot", "5"], capsys)
+    assert code == 2 and "--n-boot" in err
