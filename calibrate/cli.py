@@ -1,5 +1,8 @@
 """The ``calibrate`` command: a thin layer over the Python API.
 
+This module holds the group, the shared options and the error boundary; each command lives in
+a module of :mod:`calibrate.commands` (one per stage) and holds no logic of its own.
+
 Exit codes (contract.md §3): 0 ran and every check holds; 1 ran and a check failed; 2 could not
 run (bad usage, input or config — message on stderr, nothing written). One error boundary,
 :func:`main`, maps :class:`~calibrate.errors.CalibrateError` to 2; a real bug keeps its traceback.
@@ -60,45 +63,20 @@ def cli() -> None:
     """Check that an account health score predicts renewals, and retune it when it stops."""
 
 
-@cli.command()
-@data_option
-@dims_option
-@click.option("--current", metavar="CONFIG", help="The config in production, to compare with and inherit bands from.")
-@seed_option
-@click.option("--n-boot", type=click.IntRange(min=200), default=2000, show_default=True, help="Bootstrap resamples.")
-@click.option("--train-until", metavar="DATE", help="Fit on snapshots up to this date only.")
-@click.option("--configs", "configs_dir", metavar="DIR", help="Config directory [env CALIBRATE_CONFIGS or ./configs].")
-@click.option("--reports", "reports_dir", metavar="DIR", help="Report directory [env CALIBRATE_REPORTS or ./reports].")
-@click.option("--mlflow", "mlflow_dir", metavar="DIR", help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
-@json_option
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
-def run(
-    data: str | None,
-    dimensions: str | None,
-    current: str | None,
-    seed: int,
-    n_boot: int,
-    train_until: str | None,
-    configs_dir: str | None,
-    reports_dir: str | None,
-    mlflow_dir: str | None,
-    as_json: bool,
-    quiet: bool,
-) -> int:
-    """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow."""
-    from calibrate.recalibrate import recalibrate
+def _register_commands() -> None:
+    """Import every module of :mod:`calibrate.commands`; each adds its commands to :data:`cli`."""
+    import importlib
+    import pkgutil
 
-    accounts = load_data(data, dimensions)
-    result = recalibrate(
-        accounts, current=read_current(current), seed=seed, n_boot=n_boot, train_until=train_until,
-        configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir,
-    )
-    emit(result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
-    return 0
+    from calibrate import commands
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+        importlib.import_module(f"calibrate.commands.{module}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: runs :data:`cli` and maps errors to exit codes."""
+    _register_commands()
     try:
         code = cli.main(args=argv, prog_name="calibrate", standalone_mode=False)
     except CalibrateError as exc:
