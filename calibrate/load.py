@@ -96,7 +96,9 @@ class Accounts:
 
     @property
     def n_churned(self) -> int:
-        """Number of rows whose renewal did not happen."""
+        """Number of rows whose renewal did not happen (0 for data loaded without outcomes)."""
+        if "renewed" not in self.frame:
+            return 0
         return int((self.frame["renewed"] == 0).sum())
 
     @property
@@ -168,6 +170,7 @@ def load_accounts(
     *,
     spec: DataSpec | None = None,
     query: str | None = None,
+    require_outcome: bool = True,
 ) -> Accounts:
     """Read and validate account snapshots.
 
@@ -180,6 +183,9 @@ def load_accounts(
         Column mapping and options; defaults to calibrate's column names and the four default dimensions.
     query : str, optional
         SQL to run when ``source`` is a database URL.
+    require_outcome : bool, default True
+        Refuse data without a valid outcome column. ``False`` loads data to *score* (no
+        ``renewed`` needed): an outcome column, when present, is left as it is and unchecked.
 
     Returns
     -------
@@ -206,16 +212,16 @@ def load_accounts(
     else:
         where = str(source)
         raw, digest = _read_file(Path(source))
-    return _validate(raw, spec, where, digest)
+    return _validate(raw, spec, where, digest, require_outcome=require_outcome)
 
 
-def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str) -> Accounts:
+def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, require_outcome: bool = True) -> Accounts:
     if len(raw) == 0:
         raise DataError(f"{where}: no data rows; export the account snapshots again")
     if len(spec.dimensions) < 2:
         raise DataError(f"{where}: a health score needs at least 2 dimensions; got {list(spec.dimensions)}")
     outcome_col = spec.churn_column or spec.column("renewed")
-    required = {"account_id": spec.column("account_id"), "renewed": outcome_col}
+    required = {"account_id": spec.column("account_id")} | ({"renewed": outcome_col} if require_outcome else {})
     required |= {d: spec.column(d) for d in spec.dimensions}
     missing = [col for col in required.values() if col not in raw.columns]
     if missing:
@@ -235,7 +241,8 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str) -> Acc
         raise DataError(f"{where}: column {spec.column('account_id')!r}: empty account id at {_rows(ids.isna())}; fill it")
     frame["account_id"] = ids.astype(str)
 
-    frame["renewed"] = _outcome(frame["renewed"], outcome_col, where, is_churn=spec.churn_column is not None)
+    if require_outcome:
+        frame["renewed"] = _outcome(frame["renewed"], outcome_col, where, is_churn=spec.churn_column is not None)
 
     imputed: dict[str, int] = {}
     for dim in spec.dimensions:
@@ -293,7 +300,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str) -> Acc
     if "segment" in frame:
         frame["segment"] = frame["segment"].astype("string").fillna("(none)").astype(str)
 
-    classes = set(frame["renewed"].unique().tolist())
+    classes = set(frame["renewed"].unique().tolist()) if require_outcome else {0, 1}
     if len(classes) < 2:
         only = "renewed" if classes == {1} else "churned"
         raise DataError(

@@ -6,6 +6,7 @@ contributes ``wᵢ · (100 − sᵢ)``. Bands are half-open ``[min, max)``; the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -97,6 +98,7 @@ def score_frame(
     *,
     contributions: bool = True,
     by: Literal["column", "name"] = "column",
+    keys: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Score every row of ``frame`` with ``config``: the reference scorer.
 
@@ -110,12 +112,15 @@ def score_frame(
     by : {"column", "name"}, default "column"
         Read each dimension from its configured source ``column`` (raw production data), or from
         the column named like the dimension (data loaded by :func:`calibrate.load_accounts`).
+    keys : sequence of str, default ()
+        Columns of ``frame`` copied in front of the result (e.g. ``account_id``, ``snapshot_date``),
+        so the output says which account each score belongs to. Absent keys are skipped.
 
     Returns
     -------
     DataFrame
-        Same index as ``frame``, with ``score``, ``band``, ``band_code``, ``band_index``,
-        ``p_renew`` and the contributions.
+        Same index as ``frame``: the ``keys``, then ``score``, ``band``, ``band_code``,
+        ``band_index``, ``p_renew`` and the contributions.
 
     Examples
     --------
@@ -139,6 +144,7 @@ def score_frame(
     codes = np.array([b.code for b in config.bands] + [None], dtype=object)
     out = pd.DataFrame(
         {
+            **{k: frame[k] for k in keys if k in frame.columns},
             "score": score,
             "band": names[idx],
             "band_code": codes[idx],
