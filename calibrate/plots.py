@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
     from calibrate.config import WeightConfig
     from calibrate.validate import Validation
 
-__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "figure_png", "new_axes"]
+__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "figure_png", "new_axes"]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
@@ -145,3 +146,33 @@ def figure_png(ax: Axes, *, dpi: int = 100) -> bytes:
     ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
+
+def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: str = "accounts") -> Axes:
+    """Heatmap of a band migration matrix (rows: old band, columns: new band), each cell annotated.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        Counts or ARR, old bands as the index (lowest first), new bands as the columns.
+    ax : matplotlib Axes, optional
+    value : str, default "accounts"
+        What the cells hold (colour-bar label and title).
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax, size=(5.2, 4.2))
+    data = matrix.to_numpy(dtype=float)
+    image = ax.imshow(data, cmap="Blues", aspect="auto")
+    ax.figure.colorbar(image, ax=ax, label=value)
+    top = data.max() if data.size else 0.0
+    for (i, j), x in np.ndenumerate(data):
+        ax.annotate(f"{x:,.0f}", (j, i), ha="center", va="center", fontsize=8,
+                    color="white" if top and x > 0.6 * top else "#111111", fontweight="bold" if i == j else None)
+    ax.set_xticks(range(data.shape[1]), [str(c) for c in matrix.columns])
+    ax.set_yticks(range(data.shape[0]), [str(r) for r in matrix.index])
+    ax.set_xlabel(f"new band ({matrix.columns.name or 'new'})")
+    ax.set_ylabel(f"old band ({matrix.index.name or 'old'})")
+    ax.set_title(f"Band migration ({value})")
+    return ax
