@@ -31,7 +31,7 @@ from calibrate.errors import ConfigError, DataError
 from calibrate.load import Accounts, DataSpec, load_accounts
 from calibrate.score import BAND_DECIMALS, score_frame
 
-__all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "write_scores", "export_sql", "DIALECTS", "KEYS"]
+__all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "output_path", "write_scores", "export_sql", "DIALECTS", "KEYS"]
 
 Dialect = Literal["duckdb", "postgres", "snowflake", "bigquery"]
 DIALECTS: tuple[str, ...] = ("duckdb", "postgres", "snowflake", "bigquery")
@@ -115,6 +115,20 @@ def score_accounts(
     return score_frame(data.frame, config, by="name", keys=KEYS)
 
 
+def output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it names a ``.csv`` or ``.parquet`` file; check it before any work is done.
+
+    Raises
+    ------
+    DataError
+        Any other extension.
+    """
+    target = Path(path)
+    if target.suffix.lower() not in {".csv", ".parquet", ".pq"}:
+        raise DataError(f"{target}: unknown output type {target.suffix.lower()!r}; name the file .csv or .parquet")
+    return target
+
+
 def write_scores(scores: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write scores as CSV or Parquet (by extension), all-or-nothing.
 
@@ -123,10 +137,8 @@ def write_scores(scores: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     DataError
         An extension other than ``.csv`` / ``.parquet``.
     """
-    target = Path(path)
+    target = output_path(path)
     suffix = target.suffix.lower()
-    if suffix not in {".csv", ".parquet", ".pq"}:
-        raise DataError(f"{target}: unknown output type {suffix!r}; name the file .csv or .parquet")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     try:

@@ -76,8 +76,9 @@ def diff(old: str, new: str, data: str | None, query: str | None, as_json: bool)
 def score(data: str, query: str | None, config_file: str, out: str, as_json: bool) -> int:
     """Score accounts with a config: score, band, code, renewal probability and each dimension's contribution."""
     from calibrate.config import read_config
-    from calibrate.export import score_accounts, write_scores
+    from calibrate.export import output_path, score_accounts, write_scores
 
+    output_path(out)
     cfg = read_config(config_file)
     scores = score_accounts(data, cfg, query=query)
     path = write_scores(scores, out)
