@@ -98,8 +98,10 @@ def read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, str, str]:
     try:
         with engine.connect() as conn:
             frame = pd.read_sql_query(text(query), conn)
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, SQLAlchemyError) else exc
+        detail = str(getattr(cause, "orig", None) or cause).strip()
+        first = detail.splitlines()[0] if detail else type(cause).__name__
         raise DataError(f"{source}: query failed ({_scrub(first, url)}); check the URL, the credentials and --query") from None
     finally:
         engine.dispose()
