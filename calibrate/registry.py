@@ -150,6 +150,7 @@ def register_scorer(
     config = read_config(config_path)
     _client(mlflow_dir)
     import mlflow
+    import pandas as pd
 
     from calibrate.track import mlflow_run
 
@@ -157,6 +158,7 @@ def register_scorer(
         return mlflow.pyfunc.log_model(
             name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_path).resolve())},
             signature=_signature(config), pip_requirements=_requirements(),
+            input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}),
         )
 
     if mlflow.active_run() is not None:

@@ -1,0 +1,111 @@
+"""The scorer in the MLflow registry, and the done-when check: four scorers, one answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from _postgres import copy_frame, postgres_url  # noqa: F401  (fixture)
+
+from calibrate import Dimension, WeightConfig, default_bands, write_config
+from calibrate._sql import read_sql
+from calibrate.config import Calibration
+from calibrate.export import export_sql
+from calibrate.registry import MODEL_NAME, champion_uri, promote, register_scorer
+from calibrate.score import score_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_config(version: int, weights=(0.4, 0.25, 0.2, 0.15), missing="redistribute") -> WeightConfig:
+    cols = ("Usage", "engagement_score", "open_tickets", "commercial")
+    names = ("usage", "engagement", "support", "commercial")
+    dims = [Dimension(name=n, column=c, weight=w, direction="lower_is_healthier" if n == "support" else "higher_is_healthier")
+            for n, c, w in zip(names, cols, weights)]
+    return WeightConfig(dimensions=dims, bands=default_bands(), missing=missing, version=version,
+                        calibration=Calibration(intercept=-2.4, slope=0.071))
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "calibrate", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_register_promote_and_rollback(tmp_path):
+    store = tmp_path / "mlflow"
+    first = register_scorer(write_config(make_config(1), tmp_path / "configs"), mlflow_dir=store)
+    second = register_scorer(write_config(make_config(2, (0.1, 0.2, 0.3, 0.4)), tmp_path / "configs"), mlflow_dir=store)
+    assert (first.version, second.version, second.alias) == (1, 2, "challenger")
+
+    first_promotion = promote(1, mlflow_dir=store)
+    assert (first_promotion.version, first_promotion.previous) == (1, None)
+    res = cli("promote", "--mlflow", str(store), "--json", cwd=tmp_path)  # default: the challenger
+    assert res.returncode == 0, res.stderr
+    assert (json.loads(res.stdout)["champion"], json.loads(res.stdout)["previous"]) == (2, 1)
+    back = promote(rollback=True, mlflow_dir=store)
+    assert (back.version, back.previous, back.rollback) == (1, 2, True)
+    assert promote(2, mlflow_dir=store).previous == 1  # and forward again
+    missing = cli("promote", "7", "--mlflow", str(store), cwd=tmp_path)
+    assert missing.returncode == 2 and "no version 7 in the registry (registered: [1, 2])" in missing.stderr
+
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    assert client.get_model_version_by_alias(MODEL_NAME, "champion").tags["config_version"] == "1"
+    # logged from code: the model directory holds the code file and the config JSON, no pickle
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/1"))
+    files = {p.name for p in local.rglob("*") if p.is_file()}
+    assert {"_mlflow_model.py", "account-health-v1.json", "MLmodel"} <= files
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))]
+    mlmodel = yaml.safe_load((local / "MLmodel").read_text())
+    assert [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])] == ["Usage", "engagement_score", "open_tickets", "commercial"]
+
+
+def test_four_scorers_agree_on_100k_rows(tmp_path, postgres_url):  # noqa: F811
+    """Python, the SQL export in DuckDB and in PostgreSQL, and the champion from MLflow: same scores and bands."""
+    rng = np.random.default_rng(20260)
+    n = 100_000
+    frame = pd.DataFrame({
+        "account_id": [f"A{i:06d}" for i in range(n)],
+        "Usage": rng.uniform(0, 100, n).round(2),
+        "engagement_score": rng.integers(0, 101, n).astype(float),  # integers hit the band edges often
+        "open_tickets": rng.uniform(0, 100, n),
+        "commercial": rng.choice([0.0, 25.0, 50.0, 75.0, 100.0, 62.5], n),
+    })
+    for col, every in (("Usage", 17), ("open_tickets", 23)):
+        frame.loc[::every, col] = np.nan  # the redistribute rule
+    frame.loc[5, ["Usage", "engagement_score", "open_tickets", "commercial"]] = [75.0, 75.0, 25.0, 75.0]  # score 75: an edge
+    cfg = make_config(1)
+    reference = score_frame(frame, cfg).set_index(frame["account_id"])
+
+    con = duckdb.connect()
+    con.register("accounts", frame)
+    in_duckdb = con.sql(export_sql(cfg, dialect="duckdb")).df().set_index("account_id").loc[reference.index]
+
+    copy_frame(postgres_url, "accounts", frame, {c: "text" if c == "account_id" else "double precision" for c in frame})
+    in_postgres, _, _ = read_sql(postgres_url, export_sql(cfg, dialect="postgres"))
+    in_postgres = in_postgres.set_index("account_id").loc[reference.index]
+
+    store = tmp_path / "mlflow"
+    version = register_scorer(write_config(cfg, tmp_path), mlflow_dir=store).version
+    promote(version, mlflow_dir=store)
+    import mlflow
+
+    model = mlflow.pyfunc.load_model(champion_uri())
+    from_mlflow = model.predict(frame).set_index(frame["account_id"])
+
+    assert reference.loc["A000005", "band"] == "green"
+    for name, got in {"duckdb": in_duckdb, "postgres": in_postgres, "mlflow": from_mlflow}.items():
+        np.testing.assert_allclose(got["score"], reference["score"], rtol=0, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(got["p_renew"], reference["p_renew"], rtol=0, atol=1e-9, err_msg=name)
+        assert (got["band"].to_numpy() == reference["band"].to_numpy()).all(), name
+        assert (got["band_code"].to_numpy() == reference["band_code"].to_numpy()).all(), name
+        assert (got["band_index"].to_numpy() == reference["band_index"].to_numpy()).all(), name
