@@ -59,7 +59,7 @@ def test_register_promote_and_rollback(tmp_path):
     import mlflow
 
     client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias(MODEL_NAME, "champion").tags["config_version"] == "1"
+    assert client.get_model_version_by_alias(MODEL_NAME, "champion").tags["config_version"] == "2"
     # logged from code: the model directory holds the code file and the config JSON, no pickle
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/1"))
     files = {p.name for p in local.rglob("*") if p.is_file()}
