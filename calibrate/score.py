@@ -129,9 +129,9 @@ def score_frame(
     >>> cfg = WeightConfig(dimensions=[Dimension(name="a", column="a", weight=0.75),
     ...                                Dimension(name="b", column="b", weight=0.25)], bands=default_bands())
     >>> score_frame(pd.DataFrame({"a": [100.0, 20.0], "b": [0.0, 40.0]}), cfg)[["score", "band"]]
-       score      band
-    0   75.0     green
-    1   25.0       red
+       score   band
+    0   75.0  green
+    1   25.0    red
     """
     columns = [d.column if by == "column" else d.name for d in config.dimensions]
     missing = [c for c in columns if c not in frame.columns]
