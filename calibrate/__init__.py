@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from calibrate.config import Band, Dimension, WeightConfig, default_bands, read_config, write_config
+from calibrate.diff import ConfigDiff, diff_configs
 from calibrate.errors import (
     CalibrateError,
     ConfigError,
@@ -17,9 +18,11 @@ from calibrate.errors import (
     LeakageError,
     VersionExistsError,
 )
+from calibrate.export import export_sql, load_for_scoring, score_accounts, write_scores
 from calibrate.fit import FitResult, fit_weights
 from calibrate.load import Accounts, DataSpec, load_accounts
 from calibrate.recalibrate import RunResult, recalibrate
+from calibrate.registry import MODEL_NAME, champion_uri, promote, register_scorer
 from calibrate.score import score_frame
 from calibrate.validate import Validation, validate
 
@@ -29,27 +32,37 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "__version__",
     "Accounts",
     "Band",
     "CalibrateError",
+    "champion_uri",
+    "ConfigDiff",
     "ConfigError",
     "DataError",
     "DataSpec",
+    "default_bands",
+    "diff_configs",
     "Dimension",
+    "export_sql",
+    "fit_weights",
     "FitError",
     "FitResult",
     "LeakageError",
+    "load_accounts",
+    "load_for_scoring",
+    "MODEL_NAME",
+    "promote",
+    "read_config",
+    "recalibrate",
+    "register_scorer",
     "RunResult",
+    "score_accounts",
+    "score_frame",
+    "validate",
     "Validation",
     "VersionExistsError",
     "WeightConfig",
-    "__version__",
-    "default_bands",
-    "fit_weights",
-    "load_accounts",
-    "read_config",
-    "recalibrate",
-    "score_frame",
-    "validate",
     "write_config",
+    "write_scores",
 ]

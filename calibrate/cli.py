@@ -52,6 +52,7 @@ def read_current(path: str | None) -> Any:
 
 
 data_option = click.option("--data", "data", metavar="PATH|URL", help="CSV, Parquet or database URL (default: bundled sample history).")
+query_option = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")
 dims_option = click.option("--dimensions", metavar="A,B,C", help="Dimension columns (default usage,engagement,support,commercial).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling step.")

@@ -219,6 +219,7 @@ def recalibrate(
     CalibrateError
         Bad data, a fit the data cannot support, or a version that already exists.
     """
+    from calibrate.registry import register_scorer
     from calibrate.report import run_report
     from calibrate.track import log_results, mlflow_run
 
@@ -257,6 +258,7 @@ def recalibrate(
         )
         html = run_report(result, data)
         written = write_config(config, configs)
+        register_scorer(written, mlflow_dir=store)  # the new config becomes alias "challenger"
         atomic_write_text(report_path, html)
         params = {"method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
                   "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": version}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import cli, emit, json_option
+from calibrate.cli import cli, emit, json_option, query_option
 
-query_option = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")
 
 
 @cli.group("config")

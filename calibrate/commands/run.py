@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import cli, data_option, dims_option, emit, json_option, load_data, read_current, seed_option
+from calibrate.cli import (
+    cli,
+    data_option,
+    dims_option,
+    emit,
+    json_option,
+    load_data,
+    query_option,
+    read_current,
+    seed_option,
+)
 
 
 @cli.command()
 @data_option
+@query_option
 @dims_option
 @click.option("--current", metavar="CONFIG", help="The config in production, to compare with and inherit bands from.")
 @seed_option
@@ -21,6 +32,7 @@ from calibrate.cli import cli, data_option, dims_option, emit, json_option, load
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 def run(
     data: str | None,
+    query: str | None,
     dimensions: str | None,
     current: str | None,
     seed: int,
@@ -35,7 +47,7 @@ def run(
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow."""
     from calibrate.recalibrate import recalibrate
 
-    accounts = load_data(data, dimensions)
+    accounts = load_data(data, dimensions, query=query)
     result = recalibrate(
         accounts, current=read_current(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir,
