@@ -7,8 +7,9 @@ account-level bootstrap interval, and the AUC with a DeLong interval.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from calibrate.config import WeightConfig
 from calibrate.load import Accounts
 from calibrate.score import score_frame
 
-__all__ = ["BandStat", "Validation", "validate"]
+__all__ = ["BandStat", "Validation", "validate", "validate_classes"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,87 @@ def _none_if_nan(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
+class BandLike(Protocol):
+    """What validation needs of a band or an outcome class: its name, code and colour."""
+
+    name: str
+    code: str
+    color: str
+
+
+def validate_classes(
+    frame: pd.DataFrame,
+    index: np.ndarray,
+    classes: Sequence[BandLike],
+    *,
+    red_band: str,
+    score: np.ndarray,
+    p: np.ndarray | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Validation:
+    """Validate any ordered classification (score bands, rule-tree outcomes, tiers) against renewals.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Loaded snapshots with ``account_id`` and ``renewed``.
+    index : ndarray of int
+        Each row's class, 0 = least healthy class; ``classes[index]`` is its class.
+    classes : sequence of band-like
+        Ordered least healthy first; the last is the top class of the spread.
+    red_band : str
+        Name of the class the spread is measured against.
+    score : ndarray
+        What the AUC ranks by (the health score, or the class index for a classifier).
+    p : ndarray, optional
+        Calibrated renewal probabilities, for the Brier score.
+    n_boot, seed : int
+        Account-level bootstrap resamples and their seed.
+
+    Returns
+    -------
+    Validation
+    """
+    from calibrate import _stats  # scipy-backed; imported where used
+
+    y = frame["renewed"].to_numpy(dtype=int)
+    n_classes = len(classes)
+    n = np.bincount(index, minlength=n_classes)
+    k = np.bincount(index, weights=y, minlength=n_classes).astype(int)
+    lo, hi = _stats.wilson_interval(k, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = k / n
+    bands = tuple(
+        BandStat(
+            name=b.name, code=b.code, color=b.color, n=int(n[j]), renewed=int(k[j]),
+            renewal_rate=_none_if_nan(rate[j]), ci_low=_none_if_nan(lo[j]), ci_high=_none_if_nan(hi[j]),
+            share=float(n[j] / len(frame)),
+        )
+        for j, b in enumerate(classes)
+    )
+    top = n_classes - 1
+    red = [b.name for b in classes].index(red_band)
+    groups = pd.factorize(frame["account_id"])[0]
+    spread = _stats.bootstrap_spread(groups, index, y, top=top, red=red, n_boot=n_boot, seed=seed)
+    auc = _stats.delong(y, np.asarray(score, dtype=float))
+    brier = float("nan") if p is None or np.isnan(p).all() else _stats.brier(y, p)
+    return Validation(
+        n=len(frame),
+        n_accounts=int(groups.max() + 1),
+        bands=bands,
+        top_band=classes[top].name,
+        red_band=red_band,
+        spread=float(spread.value),
+        spread_ci=(float(spread.ci_low), float(spread.ci_high)),
+        auc=float(auc.value),
+        auc_ci=(float(auc.ci_low), float(auc.ci_high)),
+        brier=brier,
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
 def validate(
     data: Accounts,
     config: WeightConfig,
@@ -149,44 +231,14 @@ def validate(
     -------
     Validation
     """
-    from calibrate import _stats  # scipy-backed; imported where used
-
-    frame = data.frame
-    scored = score_frame(frame, config, contributions=False, by="name")
-    y = frame["renewed"].to_numpy(dtype=int)
-    idx = scored["band_index"].to_numpy()
-    n_bands = len(config.bands)
-    n = np.bincount(idx, minlength=n_bands)
-    k = np.bincount(idx, weights=y, minlength=n_bands).astype(int)
-    lo, hi = _stats.wilson_interval(k, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = k / n
-    bands = tuple(
-        BandStat(
-            name=b.name, code=b.code, color=b.color, n=int(n[j]), renewed=int(k[j]),
-            renewal_rate=_none_if_nan(rate[j]), ci_low=_none_if_nan(lo[j]), ci_high=_none_if_nan(hi[j]),
-            share=float(n[j] / len(frame)),
-        )
-        for j, b in enumerate(config.bands)
-    )
-    top = n_bands - 1
-    red = config.band_names.index(config.red_band)
-    groups = pd.factorize(frame["account_id"])[0]
-    spread = _stats.bootstrap_spread(groups, idx, y, top=top, red=red, n_boot=n_boot, seed=seed)
-    auc = _stats.delong(y, scored["score"].to_numpy())
-    p = scored["p_renew"].to_numpy()
-    brier = float("nan") if np.isnan(p).all() else _stats.brier(y, p)
-    return Validation(
-        n=len(frame),
-        n_accounts=int(groups.max() + 1),
-        bands=bands,
-        top_band=config.bands[top].name,
+    scored = score_frame(data.frame, config, contributions=False, by="name")
+    return validate_classes(
+        data.frame,
+        scored["band_index"].to_numpy(),
+        config.bands,
         red_band=config.red_band,
-        spread=float(spread.value),
-        spread_ci=(float(spread.ci_low), float(spread.ci_high)),
-        auc=float(auc.value),
-        auc_ci=(float(auc.ci_low), float(auc.ci_high)),
-        brier=brier,
+        score=scored["score"].to_numpy(),
+        p=scored["p_renew"].to_numpy(),
         n_boot=n_boot,
         seed=seed,
     )
