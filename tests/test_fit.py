@@ -73,5 +73,5 @@ def test_train_until_uses_earlier_snapshots_only():
 
 
 def test_unknown_method_message():
-    with pytest.raises(FitError, match=r"The 'method' parameter must be one of \{'simplex'\}. Got 'magic' instead."):
+    with pytest.raises(FitError, match=r"The 'method' parameter must be one of \{'simplex', 'logit'\}. Got 'magic' instead."):
         fit_weights(load_accounts(logistic_book(500, seed=1)), method="magic")
