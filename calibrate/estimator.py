@@ -80,6 +80,12 @@ class HealthScoreClassifier(_ClassifierMixin, _BaseEstimator):
         self.penalty = penalty
         self.seed = seed
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # churned / renewed only
+        tags.input_tags.positive_only = True  # sub-scores on 0-100
+        return tags
+
     def _names(self) -> tuple[str, ...]:
         if hasattr(self, "feature_names_in_"):
             return tuple(str(c) for c in self.feature_names_in_)
@@ -87,14 +93,18 @@ class HealthScoreClassifier(_ClassifierMixin, _BaseEstimator):
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> HealthScoreClassifier:
         """Fit the weights; ``groups`` are account ids (for clustered errors and grouped CV)."""
-        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.multiclass import check_classification_targets, type_of_target
         from sklearn.utils.validation import validate_data
 
         X, y = validate_data(self, X, y, dtype=float)
         check_classification_targets(y)
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
+        if kind != "binary":
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is {kind}; "
+                "HealthScoreClassifier needs exactly 2 classes (churned, renewed)."
+            )
         self.classes_, y01 = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"HealthScoreClassifier needs exactly 2 classes (churned, renewed); got {len(self.classes_)}")
         self.fit_ = fit_arrays(
             X, y01.astype(float), self._names(), method=self.method, groups=groups, floor=self.floor, cap=self.cap,
             fixed=self.fixed, current=self.current, stability=self.stability, on_negative=self.on_negative,
@@ -109,7 +119,7 @@ class HealthScoreClassifier(_ClassifierMixin, _BaseEstimator):
         """The 0–100 health score of each row (inverted dimensions count 100 − s)."""
         from sklearn.utils.validation import check_is_fitted, validate_data
 
-        check_is_fitted(self, "fit_")
+        check_is_fitted(self)
         X = validate_data(self, X, dtype=float, reset=False)
         names = self._names()
         flip = np.array([self.fit_.directions.get(n) == "lower_is_healthier" for n in names])
@@ -118,6 +128,9 @@ class HealthScoreClassifier(_ClassifierMixin, _BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of renewal: ``intercept_ + slope_ · score``."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
         return self.intercept_ + self.slope_ * self.score_values(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -129,4 +142,5 @@ class HealthScoreClassifier(_ClassifierMixin, _BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The more likely class."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        d = self.decision_function(X)
+        return self.classes_[(d > 0).astype(int)]
