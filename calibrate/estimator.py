@@ -105,6 +105,8 @@ class HealthScoreClassifier(_ClassifierMixin, _BaseEstimator):
                 "HealthScoreClassifier needs exactly 2 classes (churned, renewed)."
             )
         self.classes_, y01 = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has only one class ({self.classes_[0]!r}); the fit needs churned and renewed rows")
         self.fit_ = fit_arrays(
             X, y01.astype(float), self._names(), method=self.method, groups=groups, floor=self.floor, cap=self.cap,
             fixed=self.fixed, current=self.current, stability=self.stability, on_negative=self.on_negative,
