@@ -220,7 +220,11 @@ def logit_arrays(
     kwargs: dict[str, Any] = {}
     if kind == "cluster":
         kwargs = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(pd.Series(groups))[0]}}
-    res = sm.Logit(y, sm.add_constant(xo, has_constant="add")).fit(disp=0, method="newton", maxiter=100, **kwargs)
+    import warnings
+
+    with warnings.catch_warnings():  # separation / non-convergence become the FitError below
+        warnings.simplefilter("ignore")
+        res = sm.Logit(y, sm.add_constant(xo, has_constant="add")).fit(disp=0, method="newton", maxiter=100, **kwargs)
     params = np.asarray(res.params)
     if not res.mle_retvals.get("converged", True) or np.abs(params[1:]).sum() * 100 > MAX_SLOPE:
         raise FitError(
