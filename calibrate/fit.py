@@ -141,8 +141,8 @@ def _check_fit_data(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Non
             f"too few {which} events to fit {k} weights: {have} found, {need} needed "
             f"({MIN_EVENTS_PER_DIMENSION} per dimension); add more history or fit fewer dimensions"
         )
-    sd = x.std(axis=0)
-    flat = [names[j] for j in np.flatnonzero(sd < 1e-9)]
+    spread = x.max(axis=0) - x.min(axis=0)  # no n × k temporary (x.std would make one)
+    flat = [names[j] for j in np.flatnonzero(spread < 1e-9)]
     if flat:
         raise FitError(
             f"dimension(s) {flat} are constant in the training data and carry no information; "
@@ -184,9 +184,9 @@ def _directions(directions: Mapping[str, str] | None, current: Any, names: tuple
     return out
 
 
-def _oriented(x: np.ndarray, names: tuple[str, ...], directions: Mapping[str, str]) -> np.ndarray:
-    """Sub-scores on 0–1, with lower-is-healthier dimensions flipped (100 − s)."""
-    x = np.array(x, dtype=float, copy=True)
+def _oriented(x: np.ndarray, names: tuple[str, ...], directions: Mapping[str, str], *, copy: bool = True) -> np.ndarray:
+    """Sub-scores on 0–1, with lower-is-healthier dimensions flipped (100 − s); in place when ``copy=False``."""
+    x = np.array(x, dtype=float, copy=True) if copy else x
     x /= 100.0
     for j, n in enumerate(names):
         if directions.get(n) == LOWER:
@@ -256,11 +256,13 @@ def fit_arrays(
     alpha: float = 0.05,
     penalty: str | None = None,
     seed: int = 0,
+    copy: bool = True,
 ) -> FitResult:
     """The fit on arrays: what :func:`fit_weights` and :class:`~calibrate.estimator.HealthScoreClassifier` share.
 
     ``x`` holds the sub-scores on 0–100 in ``names`` order, ``y`` is 1 for renewed; ``groups``
     (account ids) and ``dates`` (snapshot dates) are optional. Options as in :func:`fit_weights`.
+    ``copy=False`` lets the simplex path rescale ``x`` in place (saves one n × k copy).
     """
     if method not in METHODS:
         raise FitError(f"The 'method' parameter must be one of {{'simplex', 'logit'}}. Got {method!r} instead.")
@@ -277,7 +279,7 @@ def fit_arrays(
                             floor=floor, penalty=penalty, seed=seed).fit
     if penalty is not None:
         raise FitError("penalty (L1/L2) applies to method='logit' only; drop it or pass method='logit'")
-    x01 = _oriented(x, names, dirs)
+    x01 = _oriented(x, names, dirs, copy=copy)
     _check_fit_data(x01, y, names)
     bounds = resolve_bounds(names, floor=floor, cap=cap, fixed=fixed)
     target = _current_weights(current, names)
@@ -348,7 +350,7 @@ def _bound_flags(names: tuple[str, ...], w: np.ndarray, bounds: Bounds) -> dict[
 
 def _arrays(data: Accounts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     frame = data.frame
-    x = frame[list(data.dimensions)].to_numpy(dtype=float)
+    x = frame[list(data.dimensions)].to_numpy(dtype=float, copy=True)
     y = frame["renewed"].to_numpy(dtype=float)
     groups = frame["account_id"].to_numpy()
     dates = frame["snapshot_date"].to_numpy() if "snapshot_date" in frame else None
@@ -420,7 +422,7 @@ def fit_weights(
     fit = fit_arrays(
         x, y, data.dimensions, method=method, groups=groups, dates=dates, directions=directions, floor=floor,
         cap=cap, fixed=fixed, current=current, stability=stability, on_negative=on_negative, alpha=alpha,
-        penalty=penalty, seed=seed,
+        penalty=penalty, seed=seed, copy=False,
     )
     return _with_options(fit, {"train_until": train_until})
 

@@ -130,7 +130,7 @@ def bootstrap_weights(
     data = _train_subset(data, fit_options.get("train_until"))
     x, y, groups, _ = _arrays(data)
     names = data.dimensions
-    x01 = _oriented(x, names, full.directions)
+    x01 = _oriented(x, names, full.directions, copy=False)
     bounds = resolve_bounds(names, floor=fit_options.get("floor"), cap=fit_options.get("cap"),
                             fixed=fit_options.get("fixed"))
     lam = float(full.options.get("stability_lambda", 0.0))
