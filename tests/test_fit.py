@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -270,3 +272,43 @@ def test_lower_is_healthier_dimension_is_flipped_before_fitting():
     ref = fit_weights(load_accounts(book))
     assert fit.weights == pytest.approx(ref.weights, abs=1e-6)
     assert fit.directions["support"] == "lower_is_healthier"
+
+
+# --- calibrate fit (CLI) -------------------------------------------------------------------------
+
+def test_cli_fit_logit_invert_writes_a_config_with_provenance(workdir, capsys):
+    pytest.importorskip("calibrate._stats")  # validation's statistics (merged from another branch)
+    from calibrate import read_config
+    from calibrate.cli import main
+
+    path = workdir / "wrong_way.csv"
+    logistic_book(4000, seed=5, weights={"usage": 0.5, "engagement": 0.35, "support": 0.1, "commercial": -0.25},
+                  intercept=-1.0).to_csv(path, index=False)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--data", str(path), "--method", "logit", "--on-negative", "invert", "--n-boot", "200", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert info.value.code == 0 and set(out) >= {"config_path", "version", "weights", "report_path", "mlflow_run_id"}
+    cfg = read_config(out["config_path"])
+    assert {d.name: d.direction for d in cfg.dimensions}["commercial"] == "lower_is_healthier"
+    assert cfg.provenance.method == "logit" and cfg.provenance.options["on_negative"] == "invert"
+    assert "commercial" in cfg.provenance.options["flagged"]
+    # the simplex with a floor and a stability pull toward that config, as a second version
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--data", str(path), "--floor", "0.05", "--current", out["config_path"], "--stability", "0.1",
+              "--n-boot", "200", "--json"])
+    second = json.loads(capsys.readouterr().out)
+    cfg2 = read_config(second["config_path"])
+    assert info.value.code == 0 and cfg2.version == 2
+    assert cfg2.provenance.options["floor"] == 0.05 and cfg2.provenance.options["stability_lambda"] == 0.1
+    assert min(cfg2.weights.values()) >= 0.05 - 1e-9
+    assert {d.name: d.direction for d in cfg2.dimensions}["commercial"] == "lower_is_healthier"
+
+
+def test_cli_fit_refuses_infeasible_bounds_with_exit_2(workdir, capsys):
+    from calibrate.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--floor", "0.3"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "floors and fixed weights sum to 1.2 > 1" in err
+    assert not (workdir / "configs").exists()

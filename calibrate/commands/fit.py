@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli import cli, data_option, dims_option, emit, json_option, load_data, read_current, seed_option
+from calibrate.cli import publish_options
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -46,11 +47,7 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--current", metavar="CONFIG", help="The config in production: stability target, directions, bands.")
 @click.option("--stability", callback=_stability, metavar="auto|LAMBDA", help="Pull toward --current weights (simplex).")
 @seed_option
-@click.option("--n-boot", type=click.IntRange(min=200), default=2000, show_default=True, help="Bootstrap resamples for validation.")
-@click.option("--train-until", metavar="DATE", help="Fit on snapshots up to this date only.")
-@click.option("--configs", "configs_dir", metavar="DIR", help="Config directory [env CALIBRATE_CONFIGS or ./configs].")
-@click.option("--reports", "reports_dir", metavar="DIR", help="Report directory [env CALIBRATE_REPORTS or ./reports].")
-@click.option("--mlflow", "mlflow_dir", metavar="DIR", help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
+@publish_options
 @json_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 def fit(
@@ -66,13 +63,9 @@ def fit(
     current: str | None,
     stability: Any,
     seed: int,
-    n_boot: int,
-    train_until: str | None,
-    configs_dir: str | None,
-    reports_dir: str | None,
-    mlflow_dir: str | None,
     as_json: bool,
     quiet: bool,
+    **publish: Any,
 ) -> int:
     """Fit the weights (simplex or logit, with floors, caps, fixed weights, stability) and publish a config."""
     from calibrate.recalibrate import recalibrate
@@ -84,10 +77,8 @@ def fit(
         options |= {"on_negative": on_negative, "alpha": alpha, "penalty": penalty}
     if stability is not None:
         options |= {"stability": stability, "current": cfg}
-    result = recalibrate(
-        accounts, current=cfg, seed=seed, n_boot=n_boot, train_until=train_until, configs_dir=configs_dir,
-        reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=options, command="fit",
-    )
+    # publish: n_boot, train_until and the configs/reports/mlflow directories, as for `calibrate run`
+    result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict()}
     emit(payload, result.fit.summary() + "\n" + result.summary(), as_json=as_json, quiet=quiet)
     return 0
