@@ -20,6 +20,8 @@ from calibrate.errors import (
 )
 from calibrate.export import export_sql, load_for_scoring, score_accounts, write_scores
 from calibrate.fit import FitResult, fit_weights
+from calibrate.fit_bootstrap import WeightIntervals, bootstrap_weights
+from calibrate.logit import LogitResult, fit_logit
 from calibrate.load import Accounts, DataSpec, load_accounts
 from calibrate.recalibrate import RunResult, recalibrate
 from calibrate.registry import MODEL_NAME, champion_uri, promote, register_scorer
@@ -35,6 +37,7 @@ __all__ = [
     "__version__",
     "Accounts",
     "Band",
+    "bootstrap_weights",
     "CalibrateError",
     "champion_uri",
     "ConfigDiff",
@@ -45,12 +48,15 @@ __all__ = [
     "diff_configs",
     "Dimension",
     "export_sql",
+    "fit_logit",
     "fit_weights",
     "FitError",
     "FitResult",
+    "HealthScoreClassifier",
     "LeakageError",
     "load_accounts",
     "load_for_scoring",
+    "LogitResult",
     "MODEL_NAME",
     "promote",
     "read_config",
@@ -63,6 +69,16 @@ __all__ = [
     "Validation",
     "VersionExistsError",
     "WeightConfig",
+    "WeightIntervals",
     "write_config",
     "write_scores",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Lazy public names whose modules import heavy libraries (scikit-learn) at import time."""
+    if name == "HealthScoreClassifier":
+        from calibrate.estimator import HealthScoreClassifier
+
+        return HealthScoreClassifier
+    raise AttributeError(f"module 'calibrate' has no attribute {name!r}")

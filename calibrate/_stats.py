@@ -202,6 +202,10 @@ def _groups(groups: ArrayLike, n: int | None = None) -> tuple[np.ndarray, int]:
         raise ValueError(f"groups has {g.shape[0]} rows, expected {n}")
     if g.shape[0] == 0:
         raise ValueError("groups is empty")
+    if np.issubdtype(g.dtype, np.integer) and g.min() >= 0 and g.max() < 4 * g.shape[0]:
+        present = np.bincount(g) > 0  # integer codes: compact them in O(n), same order as np.unique
+        code = np.cumsum(present) - 1
+        return code[g].astype(np.intp, copy=False), int(code[-1] + 1)
     labels, inverse = np.unique(g, return_inverse=True)
     return inverse.reshape(-1).astype(np.intp, copy=False), int(labels.shape[0])
 
@@ -460,7 +464,8 @@ def _poisson4_table(lam: float) -> tuple[np.ndarray, int, np.ndarray, np.ndarray
     table = np.zeros(_U16, dtype=np.complex128)
     table[:n_pure] = np.repeat(codes, floors)
     resid = p - floors / _U16
-    sel = resid > 0
+    sel = np.flatnonzero(resid > 0)
+    sel = sel[np.argsort(-resid[sel], kind="stable")]  # likely outcomes first: searches stay in cache
     cdf = np.cumsum(resid[sel])
     if cdf.size:
         cdf /= cdf[-1]

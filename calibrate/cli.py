@@ -58,6 +58,20 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling step.")
 
 
+def publish_options(command: Any) -> Any:
+    """The options of every command that publishes a config (``run``, ``fit``): bootstrap size, training
+    cut-off and the configs/reports/MLflow directories."""
+    for option in reversed([
+        click.option("--n-boot", type=click.IntRange(min=200), default=2000, show_default=True, help="Bootstrap resamples."),
+        click.option("--train-until", metavar="DATE", help="Fit on snapshots up to this date only."),
+        click.option("--configs", "configs_dir", metavar="DIR", help="Config directory [env CALIBRATE_CONFIGS or ./configs]."),
+        click.option("--reports", "reports_dir", metavar="DIR", help="Report directory [env CALIBRATE_REPORTS or ./reports]."),
+        click.option("--mlflow", "mlflow_dir", metavar="DIR", help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow]."),
+    ]):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calibrate")
 def cli() -> None:

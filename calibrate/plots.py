@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from calibrate.config import WeightConfig
     from calibrate.validate import Validation
 
-__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "figure_png", "new_axes"]
+__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "plot_odds_ratios", "figure_png", "new_axes"]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
@@ -175,4 +175,32 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     ax.set_xlabel(f"new band ({matrix.columns.name or 'new'})")
     ax.set_ylabel(f"old band ({matrix.index.name or 'old'})")
     ax.set_title(f"Band migration ({value})")
+    return ax
+
+
+def plot_odds_ratios(table: Any, ax: Axes | None = None) -> Axes:
+    """Forest plot of odds ratios per 10 points with their 95 % intervals (a :class:`~calibrate.logit.LogitResult` table).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Index = dimension; columns ``odds_ratio_10``, ``or_ci_low``, ``or_ci_high``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    y = np.arange(len(table))
+    est = table["odds_ratio_10"].to_numpy()
+    lo, hi = table["or_ci_low"].to_numpy(), table["or_ci_high"].to_numpy()
+    colors = ["#dc2626" if e < 1 else "#2563eb" for e in est]
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="#111111", capsize=3)
+    ax.scatter(est, y, color=colors, zorder=3)
+    ax.axvline(1.0, color="#94a3b8", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(y, list(table.index))
+    ax.set_xlabel("odds ratio of renewal per 10 points")
+    ax.set_title("Dimension effects (95% intervals)")
     return ax

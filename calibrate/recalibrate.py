@@ -8,6 +8,7 @@ existing version), the report written beside it, and both logged to MLflow with 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def build_config(
             name=dim,
             column=previous[dim].column if dim in previous else data.spec.column(dim),
             weight=w,
-            direction=previous[dim].direction if dim in previous else "higher_is_healthier",
+            direction=fit.directions.get(dim) or (previous[dim].direction if dim in previous else "higher_is_healthier"),
         )
         for dim, w in fit.weights.items()
     ]
@@ -190,6 +191,8 @@ def recalibrate(
     configs_dir: str | os.PathLike[str] | None = None,
     reports_dir: str | os.PathLike[str] | None = None,
     mlflow_dir: str | os.PathLike[str] | None = None,
+    fit_options: Mapping[str, Any] | None = None,
+    command: str = "run",
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run.
 
@@ -209,6 +212,11 @@ def recalibrate(
         Config name (file ``<name>-v<version>.json``).
     configs_dir, reports_dir, mlflow_dir : path, optional
         Override :func:`default_dirs`.
+    fit_options : dict, optional
+        Options of :func:`calibrate.fit_weights` (method, floor, cap, fixed, stability, on_negative...);
+        recorded in the config's provenance. The current config's directions apply unless given.
+    command : str, default "run"
+        The command recorded in the MLflow run's tags (``run`` or ``fit``).
 
     Returns
     -------
@@ -228,7 +236,10 @@ def recalibrate(
     reports = Path(reports_dir) if reports_dir is not None else dirs["reports"]
     store = Path(mlflow_dir) if mlflow_dir is not None else dirs["mlflow"]
 
-    fit = fit_weights(data, train_until=train_until)
+    options = dict(fit_options or {})
+    if current is not None and "directions" not in options:
+        options["directions"] = {d.name: d.direction for d in current.dimensions}
+    fit = fit_weights(data, train_until=train_until, **options)
     draft = build_config(fit, data, name=name, template=current, seed=seed)
     validation = validate(data, draft, n_boot=n_boot, seed=seed)
     current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
@@ -240,7 +251,7 @@ def recalibrate(
         raise VersionExistsError(f"{target}: already published")
     report_path = reports / f"{name}-v{version}" / "report.html"
 
-    with mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": "run"}) as run:
+    with mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": command}) as run:
         run_id = run.info.run_id
         assert draft.provenance is not None
         config = draft.model_copy(
@@ -260,7 +271,8 @@ def recalibrate(
         written = write_config(config, configs)
         register_scorer(written, mlflow_dir=store)  # the new config becomes alias "challenger"
         atomic_write_text(report_path, html)
-        params = {"method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
+        params = {**{f"fit_{k}": v for k, v in fit.options.items() if k != "stability_grid"},
+                  "method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
                   "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": version}
         metrics = {f"weight_{k}": w for k, w in config.weights.items()}
         metrics |= {"auc": validation.auc, "spread": validation.spread, "spread_ci_low": validation.spread_ci[0],

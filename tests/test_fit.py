@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from calibrate import FitError, fit_weights, load_accounts
+from calibrate import DataSpec, FitError, fit_weights, load_accounts
+from calibrate.fit import STABILITY_GRID
+from calibrate.fit_bootstrap import bootstrap_weights
 from conftest import DIMS, TRUE_W, logistic_book
 
 
@@ -73,5 +78,237 @@ def test_train_until_uses_earlier_snapshots_only():
 
 
 def test_unknown_method_message():
-    with pytest.raises(FitError, match=r"The 'method' parameter must be one of \{'simplex'\}. Got 'magic' instead."):
+    with pytest.raises(FitError, match=r"The 'method' parameter must be one of \{'simplex', 'logit'\}. Got 'magic' instead."):
         fit_weights(load_accounts(logistic_book(500, seed=1)), method="magic")
+
+
+# --- floors, caps, fixed weights: checked against a brute-force grid --------------------------------
+
+def _grid_best(x01: np.ndarray, y: np.ndarray, lo, hi, step: float = 0.01):
+    """Brute force: for every (w1, w2, w3) on a simplex grid within the bounds, the best (a, b) by Newton."""
+    ticks = np.round(np.arange(0, 1 + step / 2, step), 10)
+    grid = np.array([(a, b, round(1 - a - b, 10)) for a in ticks for b in ticks if a + b <= 1 + 1e-12])
+    grid = grid[np.all((grid >= np.array(lo) - 1e-9) & (grid <= np.array(hi) + 1e-9), axis=1)]
+    s = x01 @ grid.T  # n × G composite scores
+    a = np.full(len(grid), np.log(y.mean() / (1 - y.mean())))
+    b = np.zeros(len(grid))
+    for _ in range(30):  # Newton on the 2-parameter logistic, all grid points at once
+        p = 1 / (1 + np.exp(-(a + b * s)))
+        r = y[:, None] - p
+        ww = p * (1 - p)
+        g = np.array([r.sum(0), (r * s).sum(0)])
+        h = np.array([[ww.sum(0), (ww * s).sum(0)], [(ww * s).sum(0), (ww * s * s).sum(0)]])
+        det = h[0, 0] * h[1, 1] - h[0, 1] ** 2
+        a = a + (h[1, 1] * g[0] - h[0, 1] * g[1]) / det
+        b = b + (h[0, 0] * g[1] - h[0, 1] * g[0]) / det
+    eta = a + b * s
+    ll = (y[:, None] * eta - np.logaddexp(0, eta)).sum(0)
+    return grid[np.argmax(ll)], ll.max()
+
+
+THREE = ("usage", "engagement", "support")
+
+
+@pytest.fixture(scope="module")
+def three_dims():
+    book = logistic_book(2500, seed=17, weights={"usage": 0.65, "engagement": 0.3, "support": 0.05})
+    return book, load_accounts(book, spec=DataSpec(dimensions=THREE))
+
+
+@pytest.mark.parametrize(
+    ("options", "lo", "hi"),
+    [
+        ({"floor": 0.15}, [0.15] * 3, [1] * 3),
+        ({"cap": 0.5}, [0] * 3, [0.5] * 3),
+        ({"floor": {"support": 0.2}, "cap": {"usage": 0.55}}, [0, 0, 0.2], [0.55, 1, 1]),
+        ({"fixed": {"engagement": 0.4}}, [0, 0.4, 0], [1, 0.4, 1]),
+    ],
+)
+def test_bounded_fit_is_the_brute_force_optimum(three_dims, options, lo, hi):
+    book, data = three_dims
+    fit = fit_weights(data, **options)
+    w = np.array([fit.weights[d] for d in THREE])
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (w >= np.array(lo) - 1e-8).all() and (w <= np.array(hi) + 1e-8).all()
+    x01 = book[list(THREE)].to_numpy() / 100
+    best_w, best_ll = _grid_best(x01, book["renewed"].to_numpy(dtype=float), lo, hi)
+    assert fit.log_likelihood >= best_ll - 1e-7  # no grid point inside the bounds beats the solver
+    assert np.abs(w - best_w).max() <= 0.015  # and the solver sits next to the grid's best point
+    if "fixed" in options:
+        assert fit.weights["engagement"] == 0.4 and fit.flags["engagement"] == "fixed at 0.4"
+
+
+def test_binding_bounds_are_flagged_by_name(three_dims):
+    _, data = three_dims
+    fit = fit_weights(data, floor=0.15, cap=0.6)
+    assert fit.weights["support"] == pytest.approx(0.15, abs=1e-8)
+    assert fit.flags["support"].startswith("at its floor 0.15")
+    assert fit.weights["usage"] == pytest.approx(0.6, abs=1e-8)
+    assert fit.flags["usage"].startswith("at its cap 0.6")
+    assert fit.options["floor"] == 0.15 and fit.options["solver"] == "SLSQP"
+    assert "support" in fit.summary() and "at its floor" in fit.summary()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"floor": 0.4}, r"floors and fixed weights sum to 1\.2 > 1; lower the floors"),
+        ({"cap": 0.3}, r"caps \(and fixed weights\) sum to 0\.9 < 1, so the weights cannot sum to 1"),
+        ({"floor": {"usage": 0.5}, "cap": {"usage": 0.4}}, r"floor 0\.5 of 'usage' is above its cap 0\.4"),
+        ({"fixed": {"usage": 0.7, "support": 0.5}}, r"floors and fixed weights sum to 1\.2 > 1"),
+        ({"floor": {"nps": 0.1}}, r"floor names \['nps'\] are not dimensions"),
+        ({"cap": 1.5}, r"cap for \['usage', 'engagement', 'support'\] must lie in \[0, 1\]"),
+    ],
+)
+def test_infeasible_bounds_are_refused(three_dims, options, message):
+    with pytest.raises(FitError, match=message):
+        fit_weights(three_dims[1], **options)
+
+
+def test_floors_converge_at_scale_with_many_dimensions():
+    rng = np.random.default_rng(8)
+    names = tuple(f"d{j}" for j in range(12))
+    truth = dict(zip(names, rng.dirichlet(np.ones(12))))
+    book = logistic_book(20_000, seed=8, weights=truth)
+    fit = fit_weights(load_accounts(book, spec=DataSpec(dimensions=names)), floor=0.03, cap=0.3)
+    assert fit.converged and min(fit.weights.values()) >= 0.03 - 1e-8 and max(fit.weights.values()) <= 0.3 + 1e-8
+
+
+# --- stability penalty ---------------------------------------------------------------------------
+
+def test_stability_pulls_toward_current_as_lambda_grows():
+    book = logistic_book(5000, seed=19)
+    data = load_accounts(book)
+    current = {"usage": 0.25, "engagement": 0.25, "support": 0.25, "commercial": 0.25}
+    distances = []
+    for lam in (0.0, 0.01, 0.1, 1.0, 10.0, 1e4):
+        fit = fit_weights(data, current=current, stability=lam)
+        distances.append(np.linalg.norm([fit.weights[d] - current[d] for d in DIMS]))
+    assert distances[0] == pytest.approx(np.linalg.norm([fit_weights(data).weights[d] - 0.25 for d in DIMS]), abs=1e-6)
+    assert all(a >= b - 1e-9 for a, b in zip(distances, distances[1:])), distances
+    assert distances[0] > 0.1 and distances[-1] < 1e-3
+
+
+def test_stability_penalised_optimum_beats_its_neighbours():
+    """The penalised objective at the solution is no larger than at nearby feasible points (convex ⇒ global)."""
+    book = logistic_book(3000, seed=23)
+    data = load_accounts(book)
+    current = dict.fromkeys(DIMS, 0.25)
+    base = fit_weights(data)
+    fit = fit_weights(data, current=current, stability=0.5)
+    x01 = book[list(DIMS)].to_numpy() / 100
+    y = book["renewed"].to_numpy(dtype=float)
+    scale = base.slope * 100
+    t = np.full(4, 0.25)
+
+    def objective(a, v):
+        eta = a + x01 @ v
+        d = v - v.sum() * t
+        return np.mean(np.logaddexp(0, eta) - y * eta) + 0.5 * d @ d / scale**2
+
+    v_hat = np.array([fit.weights[d] for d in DIMS]) * fit.slope * 100
+    f_hat = objective(fit.intercept, v_hat)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        v = np.maximum(v_hat + rng.normal(0, 0.05, 4), 0)
+        assert objective(fit.intercept + rng.normal(0, 0.02), v) >= f_hat - 1e-10
+
+
+def test_stability_auto_chooses_lambda_out_of_time():
+    book = logistic_book(3000, seed=29, snapshots=4)
+    data = load_accounts(book)
+    current = {"usage": 0.4, "engagement": 0.25, "support": 0.2, "commercial": 0.15}  # the truth
+    fit = fit_weights(data, current=current, stability="auto")
+    grid = fit.options["stability_grid"]
+    assert set(grid) == {repr(x) for x in STABILITY_GRID}
+    assert grid[repr(fit.options["stability_lambda"])] == min(grid.values())
+    assert fit.options["stability_lambda"] > 0  # pulling toward the truth helps out of time
+    with pytest.raises(FitError, match="pulls toward the current weights; pass --current"):
+        fit_weights(data, stability=1.0)
+    single = load_accounts(logistic_book(3000, seed=29))
+    with pytest.raises(FitError, match="needs at least 2 snapshot dates"):
+        fit_weights(single, current=current, stability="auto")
+
+
+# --- bootstrap intervals -------------------------------------------------------------------------
+
+def test_bootstrap_resamples_accounts_not_rows():
+    """Repeating each account's row 3 times must not narrow account-level intervals at all."""
+    book = logistic_book(1500, seed=31)
+    triple = pd.concat([book.assign(snapshot_date=book["snapshot_date"] + pd.Timedelta(days=91 * k),
+                                    renewal_date=book["renewal_date"] + pd.Timedelta(days=91 * k))
+                        for k in range(3)], ignore_index=True)
+    one = bootstrap_weights(load_accounts(book), n_boot=40, seed=3)
+    three = bootstrap_weights(load_accounts(triple), n_boot=40, seed=3)
+    assert one.draws == pytest.approx(three.draws, abs=2e-5)
+    assert one.n_accounts == three.n_accounts == 1500
+
+
+def test_bootstrap_se_matches_the_delta_method():
+    """Bootstrap SE of each weight vs the delta-method SE from statsmodels' covariance of w = c / Σc."""
+    book = logistic_book(4000, seed=37)
+    boot = bootstrap_weights(load_accounts(book), n_boot=300, seed=1)
+    x = sm.add_constant(book[list(DIMS)].to_numpy() / 100.0)
+    ref = sm.Logit(book["renewed"].to_numpy(), x).fit(disp=0)
+    c, cov = ref.params[1:], ref.cov_params()[1:, 1:]
+    s = c.sum()
+    jac = (np.eye(4) * s - c[:, None]) / s**2  # d(c_i / Σc) / dc_j
+    se_delta = np.sqrt(np.diag(jac @ cov @ jac.T))
+    se_boot = boot.to_frame()["se"].to_numpy()
+    assert se_boot == pytest.approx(se_delta, rel=0.2)
+    for name in DIMS:
+        assert boot.low[name] < boot.weights[name] < boot.high[name]
+    assert boot.to_dict()["method"] == "percentile bootstrap over accounts"
+    again = bootstrap_weights(load_accounts(book), n_boot=300, seed=1)
+    assert (again.draws == boot.draws).all()
+
+
+# --- directions ----------------------------------------------------------------------------------
+
+def test_lower_is_healthier_dimension_is_flipped_before_fitting():
+    book = logistic_book(20_000, seed=41)
+    flipped = book.assign(support=100 - book["support"])
+    fit = fit_weights(load_accounts(flipped), directions={"support": "lower_is_healthier"})
+    ref = fit_weights(load_accounts(book))
+    assert fit.weights == pytest.approx(ref.weights, abs=1e-6)
+    assert fit.directions["support"] == "lower_is_healthier"
+
+
+# --- calibrate fit (CLI) -------------------------------------------------------------------------
+
+def test_cli_fit_logit_invert_writes_a_config_with_provenance(workdir, capsys):
+    pytest.importorskip("calibrate._stats")  # validation's statistics (merged from another branch)
+    from calibrate import read_config
+    from calibrate.cli import main
+
+    path = workdir / "wrong_way.csv"
+    logistic_book(4000, seed=5, weights={"usage": 0.5, "engagement": 0.35, "support": 0.1, "commercial": -0.25},
+                  intercept=-1.0).to_csv(path, index=False)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--data", str(path), "--method", "logit", "--on-negative", "invert", "--n-boot", "200", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert info.value.code == 0 and set(out) >= {"config_path", "version", "weights", "report_path", "mlflow_run_id"}
+    cfg = read_config(out["config_path"])
+    assert {d.name: d.direction for d in cfg.dimensions}["commercial"] == "lower_is_healthier"
+    assert cfg.provenance.method == "logit" and cfg.provenance.options["on_negative"] == "invert"
+    assert "commercial" in cfg.provenance.options["flagged"]
+    # the simplex with a floor and a stability pull toward that config, as a second version
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--data", str(path), "--floor", "0.05", "--current", out["config_path"], "--stability", "0.1",
+              "--n-boot", "200", "--json"])
+    second = json.loads(capsys.readouterr().out)
+    cfg2 = read_config(second["config_path"])
+    assert info.value.code == 0 and cfg2.version == 2
+    assert cfg2.provenance.options["floor"] == 0.05 and cfg2.provenance.options["stability_lambda"] == 0.1
+    assert min(cfg2.weights.values()) >= 0.05 - 1e-9
+    assert {d.name: d.direction for d in cfg2.dimensions}["commercial"] == "lower_is_healthier"
+
+
+def test_cli_fit_refuses_infeasible_bounds_with_exit_2(workdir, capsys):
+    from calibrate.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--floor", "0.3"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "floors and fixed weights sum to 1.2 > 1" in err
+    assert not (workdir / "configs").exists()

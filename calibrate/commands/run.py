@@ -11,6 +11,7 @@ from calibrate.cli import (
     emit,
     json_option,
     load_data,
+    publish_options,
     query_option,
     read_current,
     seed_option,
@@ -23,11 +24,7 @@ from calibrate.cli import (
 @dims_option
 @click.option("--current", metavar="CONFIG", help="The config in production, to compare with and inherit bands from.")
 @seed_option
-@click.option("--n-boot", type=click.IntRange(min=200), default=2000, show_default=True, help="Bootstrap resamples.")
-@click.option("--train-until", metavar="DATE", help="Fit on snapshots up to this date only.")
-@click.option("--configs", "configs_dir", metavar="DIR", help="Config directory [env CALIBRATE_CONFIGS or ./configs].")
-@click.option("--reports", "reports_dir", metavar="DIR", help="Report directory [env CALIBRATE_REPORTS or ./reports].")
-@click.option("--mlflow", "mlflow_dir", metavar="DIR", help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
+@publish_options
 @json_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 def run(
