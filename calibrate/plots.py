@@ -176,3 +176,16 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     ax.set_ylabel(f"old band ({matrix.index.name or 'old'})")
     ax.set_title(f"Band migration ({value})")
     return ax
+
+
+def plot_threshold_effects(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Each tuned threshold's out-of-time effect on the spread (``TreeTuning.thresholds``); returns the Axes."""
+    ax = _axes(ax)
+    labels = [f"{r.threshold} {r.signal} {r.op} {r.seed_value:g}→{r.tuned_value:g}" for r in table.itertuples()]
+    effects = table["effect"].to_numpy(dtype=float)
+    y = np.arange(len(labels))
+    ax.barh(y, effects * 100, color=["#22c55e" if e > 0 else "#ef4444" for e in effects])
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.set_xlabel("test spread change, points (this threshold tuned alone)")
+    return ax
