@@ -189,3 +189,17 @@ def plot_threshold_effects(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.set_xlabel("test spread change, points (this threshold tuned alone)")
     return ax
+
+
+def plot_contribution_changes(signals: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Change in score points per signal between two snapshots (``Explanation.signals``); returns the Axes."""
+    ax = _axes(ax)
+    labels = [f"{r.branch}/{r.signal}" for r in signals.itertuples()]
+    change = signals["change"].to_numpy(dtype=float)
+    y = np.arange(len(labels))
+    ax.barh(y, change, color=["#22c55e" if c > 0 else "#ef4444" for c in change])
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.set_xlabel("change in score points")
+    return ax

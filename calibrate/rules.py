@@ -187,8 +187,39 @@ def _check_graph(tree: RuleTree, where: str) -> list[str]:
 
 
 def builtin_trees() -> list[str]:
-    """Names of the rule trees shipped with calibrate (``load_tree(name)`` reads them)."""
-    return sorted(p.stem for p in TREES_DIR.glob("*.json") if json.loads(p.read_text()).get("kind") == "rule_tree")
+    """Names of the tree files shipped with calibrate (rule trees and metric trees), e.g. ``seed_001``."""
+    return sorted(p.stem for p in TREES_DIR.glob("*.json"))
+
+
+def read_document(source: str | os.PathLike[str] | dict[str, Any], what: str) -> tuple[dict[str, Any], str]:
+    """Read a JSON/YAML tree file, a built-in tree name, or take a dict; return it and where it came from."""
+    if isinstance(source, dict):
+        return source, f"<{what}>"
+    path = Path(source)
+    if not path.exists() and (TREES_DIR / f"{source}.json").exists():
+        path = TREES_DIR / f"{source}.json"
+    where = str(path)
+    if not path.exists():
+        raise ConfigError(f"{where}: no such {what} file; give a path or one of the built-ins {builtin_trees()}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            import yaml
+
+            return yaml.safe_load(text), where
+        return json.loads(text), where
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: not a readable {what} ({str(exc).splitlines()[0]}); fix the JSON") from None
+
+
+def parse_document(model: type[BaseModel], doc: Any, where: str) -> Any:
+    """Validate a document against a pydantic model; the first problem becomes a one-line ConfigError."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{where}: {loc or 'document'}: {err['msg']}; fix that field") from None
 
 
 def load_tree(source: str | os.PathLike[str] | dict[str, Any] | RuleTree) -> RuleTree:
@@ -210,31 +241,9 @@ def load_tree(source: str | os.PathLike[str] | dict[str, Any] | RuleTree) -> Rul
     """
     if isinstance(source, RuleTree):
         doc, where = source.model_dump(), f"rule tree {source.name!r}"
-    elif isinstance(source, dict):
-        doc, where = source, "<rule tree>"
     else:
-        path = Path(source)
-        if not path.exists() and (TREES_DIR / f"{source}.json").exists():
-            path = TREES_DIR / f"{source}.json"
-        where = str(path)
-        if not path.exists():
-            raise ConfigError(f"{where}: no such rule tree file; give a path or one of the built-ins {builtin_trees()}")
-        try:
-            text = path.read_text(encoding="utf-8")
-            if path.suffix.lower() in {".yaml", ".yml"}:
-                import yaml
-
-                doc = yaml.safe_load(text)
-            else:
-                doc = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{where}: not a readable rule tree ({str(exc).splitlines()[0]}); fix the JSON") from None
-    try:
-        tree = RuleTree.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{where}: {loc or 'document'}: {err['msg']}; fix that field of the rule tree") from None
+        doc, where = read_document(source, "rule tree")
+    tree = parse_document(RuleTree, doc, where)
     _check_graph(tree, where)
     return tree
 
