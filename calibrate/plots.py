@@ -203,3 +203,18 @@ def plot_contribution_changes(signals: pd.DataFrame, ax: Axes | None = None) -> 
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.set_xlabel("change in score points")
     return ax
+
+
+def plot_directions(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """AUC of each signal for renewal with its interval (``DirectionReport.table``); wrong-way signals in red."""
+    ax = _axes(ax)
+    y = np.arange(len(table))
+    auc = table["auc"].to_numpy(dtype=float)
+    err = np.vstack([auc - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float) - auc])
+    colors = {"wrong way": "#ef4444", "no evidence": "#94a3b8", "agrees": "#22c55e"}
+    for i, r in enumerate(table.itertuples()):
+        ax.errorbar(auc[i], y[i], xerr=err[:, i:i + 1], fmt="o", color=colors.get(r.status, "#333333"), capsize=3)
+    ax.set_yticks(y, table["signal"].tolist(), fontsize=7)
+    ax.axvline(0.5, color="#333333", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("AUC of the raw value for renewal (> 0.5: higher is healthier)")
+    return ax
