@@ -23,7 +23,7 @@ import pandas as pd
 from calibrate.config import WeightConfig
 from calibrate.errors import DataError
 from calibrate.metric_tree import MetricTreeFit, _as_fit, red_or_worse, weakest
-from calibrate.rules import Check, RuleTree, classify, load_tree
+from calibrate.rules import Check, RuleTree, check_lines, load_tree
 
 __all__ = ["Playbook", "red_playbook", "PostMortem", "post_mortem", "warning_flags"]
 
@@ -79,7 +79,7 @@ class Playbook:
                  if len(self.accounts) else "(none)",
                  f"red volume {r[0]:.1%} [{r[1]:.1%}, {r[2]:.1%}]; save rate {s[0]:.1%} [{s[1]:.1%}, {s[2]:.1%}] "
                  f"of {self.n_red_previous:,} red at {self.previous}"]
-        lines += [f"[{'ok' if c.passed else 'FAIL'}] {c.name}: {c.message}" for c in self.checks]
+        lines += check_lines(self.checks)
         return "\n".join(lines)
 
     def plot(self, ax: Any = None) -> Any:

@@ -180,28 +180,26 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
 
 def plot_threshold_effects(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Each tuned threshold's out-of-time effect on the spread (``TreeTuning.thresholds``); returns the Axes."""
-    ax = _axes(ax)
     labels = [f"{r.threshold} {r.signal} {r.op} {r.seed_value:g}→{r.tuned_value:g}" for r in table.itertuples()]
-    effects = table["effect"].to_numpy(dtype=float)
+    return _signed_barh(_axes(ax), labels, table["effect"].to_numpy(dtype=float) * 100,
+                        "test spread change, points (this threshold tuned alone)")
+
+
+def _signed_barh(ax: Axes, labels: list[str], values: np.ndarray, xlabel: str) -> Axes:
+    """Horizontal bars, green above zero and red below, with a zero line."""
     y = np.arange(len(labels))
-    ax.barh(y, effects * 100, color=["#22c55e" if e > 0 else "#ef4444" for e in effects])
+    ax.barh(y, values, color=["#22c55e" if v > 0 else "#ef4444" for v in values])
     ax.set_yticks(y, labels, fontsize=7)
     ax.axvline(0, color="#333333", linewidth=0.8)
-    ax.set_xlabel("test spread change, points (this threshold tuned alone)")
+    ax.set_xlabel(xlabel)
     return ax
 
 
 def plot_contribution_changes(signals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Change in score points per signal between two snapshots (``Explanation.signals``); returns the Axes."""
-    ax = _axes(ax)
     labels = [f"{r.branch}/{r.signal}" for r in signals.itertuples()]
-    change = signals["change"].to_numpy(dtype=float)
-    y = np.arange(len(labels))
-    ax.barh(y, change, color=["#22c55e" if c > 0 else "#ef4444" for c in change])
-    ax.set_yticks(y, labels, fontsize=7)
+    ax = _signed_barh(_axes(ax), labels, signals["change"].to_numpy(dtype=float), "change in score points")
     ax.invert_yaxis()
-    ax.axvline(0, color="#333333", linewidth=0.8)
-    ax.set_xlabel("change in score points")
     return ax
 
 

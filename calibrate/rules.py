@@ -33,7 +33,7 @@ from calibrate.validate import Validation, validate_classes
 
 __all__ = [
     "Condition", "Question", "Outcome", "RuleTree", "load_tree", "builtin_trees", "classify",
-    "RuleValidation", "validate_tree", "Check",
+    "RuleValidation", "validate_tree", "Check", "check_lines",
 ]
 
 TREES_DIR = Path(__file__).parent / "trees"
@@ -364,12 +364,30 @@ def class_checks(v: Validation, *, min_spread: float = 0.0) -> tuple[Check, ...]
     )
 
 
+def check_lines(checks: tuple[Check, ...]) -> list[str]:
+    """``[ok] name: message`` / ``[FAIL] name: message`` lines of a result's summary."""
+    return [f"[{'ok' if c.passed else 'FAIL'}] {c.name}: {c.message}" for c in checks]
+
+
+class ClassResultMixin:
+    """Plot and HTML of a result that holds a ``validation`` of ordered classes and a ``to_frame``."""
+
+    validation: Validation
+
+    def plot(self, ax: Any = None) -> Any:
+        """Renewal rate per class with its interval; returns the Axes."""
+        return self.validation.plot(ax=ax)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.3f}")  # type: ignore[attr-defined]
+
+
 def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
 @dataclass(frozen=True)
-class RuleValidation:
+class RuleValidation(ClassResultMixin):
     """A rule tree's outcome classes validated against renewals.
 
     Attributes
@@ -419,15 +437,8 @@ class RuleValidation:
                  self.validation.summary()]
         if self.empty_classes:
             lines.append(f"no row reaches {list(self.empty_classes)} (left out of the spread)")
-        lines += [f"[{'ok' if c.passed else 'FAIL'}] {c.name}: {c.message}" for c in self.checks]
+        lines += check_lines(self.checks)
         return "\n".join(lines)
-
-    def plot(self, ax: Any = None) -> Any:
-        """Renewal rate per outcome class with intervals; returns the Axes."""
-        return self.validation.plot(ax=ax)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.3f}")
 
     def __repr__(self) -> str:
         v = self.validation

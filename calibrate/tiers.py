@@ -33,7 +33,7 @@ import pandas as pd
 
 from calibrate.errors import DataError
 from calibrate.load import Accounts
-from calibrate.rules import Check, class_checks
+from calibrate.rules import Check, ClassResultMixin, check_lines, class_checks
 from calibrate.validate import Validation, validate_classes
 
 __all__ = ["Tier", "TIERS", "assign_tiers", "TierResult", "activity_tiers", "DirectionReport", "direction_checks",
@@ -79,7 +79,7 @@ def assign_tiers(contacts_per_month: np.ndarray, *, touch_days: float = 30.0, lo
 
 
 @dataclass(frozen=True)
-class TierResult:
+class TierResult(ClassResultMixin):
     """Activity tiers validated against renewals, in the CSM's assumed order (Lazarus < Active < Loud).
 
     Attributes
@@ -126,15 +126,8 @@ class TierResult:
                  f"Loud: > {self.loud_per_month:g} a month)", self.validation.summary(),
                  "order supported by renewals (least healthy first): " + " < ".join(self.observed_order),
                  f"{self.touch_due:,} accounts in Lazarus at the latest snapshot are due a valued touch"]
-        lines += [f"[{'ok' if c.passed else 'FAIL'}] {c.name}: {c.message}" for c in self.checks]
+        lines += check_lines(self.checks)
         return "\n".join(lines)
-
-    def plot(self, ax: Any = None) -> Any:
-        """Renewal rate per tier with intervals; returns the Axes."""
-        return self.validation.plot(ax=ax)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.3f}")
 
     def __repr__(self) -> str:
         v = self.validation

@@ -15,6 +15,7 @@ import pytest
 from calibrate import load_accounts
 from calibrate.cli import bundled_data_path
 from calibrate.config import Dimension, WeightConfig, default_bands
+from calibrate.load import DataSpec
 from calibrate.playbook import post_mortem, red_playbook, warning_flags
 from calibrate.rules import load_tree
 
@@ -94,3 +95,20 @@ def test_cli_playbook_json():
     assert res.returncode in (0, 1), res.stderr
     out = json.loads(res.stdout)
     assert out["playbook"]["entered_red"] == len(out["playbook"]["accounts"])
+
+
+def test_every_result_draws_on_the_axes_it_is_given():
+    from matplotlib.figure import Figure
+
+    from calibrate.metric_tree import MetricTreeFit, action_list, explain
+    from calibrate.tiers import direction_checks
+
+    book = _book()
+    results = [red_playbook(CFG, book), post_mortem(CFG, book), explain(CFG, book, "A"), action_list(CFG, book),
+               MetricTreeFit.from_config(CFG)]
+    accounts = load_accounts(book, spec=DataSpec(dimensions=("usage", "support")))
+    results.append(direction_checks(accounts, columns=["usage", "nps"], n_boot=200))
+    for r in results:
+        ax = Figure().add_subplot()
+        assert r.plot(ax=ax) is ax
+        assert isinstance(r._repr_html_(), str) and "\n" not in repr(r) and r.summary()

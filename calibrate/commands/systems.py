@@ -15,6 +15,12 @@ config_option = click.option("--config", "config_file", metavar="CONFIG",
                              help="Weight config that scores the accounts (default: the built-in metric tree fitted on the data).")
 
 
+def _emit_two(a_name: str, a, b_name: str, b, passed: bool, as_json: bool) -> int:
+    emit({a_name: a.to_dict(), b_name: b.to_dict(), "passed": passed}, a.summary() + "\n\n" + b.summary(),
+         as_json=as_json)
+    return 0 if passed else 1
+
+
 def _scorer(accounts, config_file: str | None):
     from calibrate.metric_tree import fit_metric_tree
 
@@ -102,9 +108,7 @@ def tiers(data, column, loud_per_month, n_boot, seed, as_json) -> int:
     accounts = load_data(data, None)
     t = activity_tiers(accounts, column=column, loud_per_month=loud_per_month, n_boot=n_boot, seed=seed)
     d = direction_checks(accounts, n_boot=min(n_boot, 1000), seed=seed)
-    emit({"tiers": t.to_dict(), "directions": d.to_dict(), "passed": d.passed},
-         t.summary() + "\n\n" + d.summary(), as_json=as_json)
-    return 0 if d.passed else 1
+    return _emit_two("tiers", t, "directions", d, d.passed, as_json)
 
 
 @cli.command()
@@ -121,9 +125,7 @@ def playbook(data, config_file, snapshot, tree_file, as_json) -> int:
     model = _scorer(accounts, config_file)
     p = red_playbook(model, accounts.frame, snapshot=snapshot)
     pm = post_mortem(model, accounts.frame, tree=tree_file)
-    emit({"playbook": p.to_dict(), "post_mortem": pm.to_dict(), "passed": p.passed},
-         p.summary() + "\n\n" + pm.summary(), as_json=as_json)
-    return 0 if p.passed else 1
+    return _emit_two("playbook", p, "post_mortem", pm, p.passed, as_json)
 
 
 @cli.command()
