@@ -28,6 +28,12 @@ from calibrate.registry import MODEL_NAME, champion_uri, promote, register_score
 from calibrate.score import score_frame
 from calibrate.validate import Validation, validate
 
+from calibrate.rules import builtin_trees, classify, load_tree, RuleTree, RuleValidation, validate_tree
+from calibrate.rules_tune import TreeTuning, tune_tree
+from calibrate.metric_tree import action_list, ActionList, explain, Explanation, fit_metric_tree, load_metric_tree, MetricTree, MetricTreeFit
+from calibrate.tiers import activity_tiers, assign_tiers, direction_checks, DirectionReport, TierResult
+from calibrate.playbook import Playbook, post_mortem, PostMortem, red_playbook
+from calibrate.systems import compare_systems, SystemComparison
 try:
     __version__ = version("calibrate")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -36,10 +42,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "__version__",
     "Accounts",
+    "action_list",
+    "ActionList",
+    "activity_tiers",
+    "assign_tiers",
     "Band",
     "bootstrap_weights",
+    "builtin_trees",
     "CalibrateError",
     "champion_uri",
+    "classify",
+    "compare_systems",
     "ConfigDiff",
     "ConfigError",
     "DataError",
@@ -47,8 +60,13 @@ __all__ = [
     "default_bands",
     "diff_configs",
     "Dimension",
+    "direction_checks",
+    "DirectionReport",
+    "explain",
+    "Explanation",
     "export_sql",
     "fit_logit",
+    "fit_metric_tree",
     "fit_weights",
     "FitError",
     "FitResult",
@@ -56,16 +74,31 @@ __all__ = [
     "LeakageError",
     "load_accounts",
     "load_for_scoring",
+    "load_metric_tree",
+    "load_tree",
     "LogitResult",
+    "MetricTree",
+    "MetricTreeFit",
     "MODEL_NAME",
+    "Playbook",
+    "post_mortem",
+    "PostMortem",
     "promote",
     "read_config",
     "recalibrate",
+    "red_playbook",
     "register_scorer",
+    "RuleTree",
+    "RuleValidation",
     "RunResult",
     "score_accounts",
     "score_frame",
+    "SystemComparison",
+    "TierResult",
+    "TreeTuning",
+    "tune_tree",
     "validate",
+    "validate_tree",
     "Validation",
     "VersionExistsError",
     "WeightConfig",
