@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from calibrate.config import WeightConfig
     from calibrate.validate import Validation
 
-__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "figure_png", "new_axes"]
+__all__ = [
+    "plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "plot_reliability",
+    "plot_gains", "plot_checks", "figure_png", "new_axes",
+]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
@@ -175,4 +178,85 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     ax.set_xlabel(f"new band ({matrix.columns.name or 'new'})")
     ax.set_ylabel(f"old band ({matrix.index.name or 'old'})")
     ax.set_title(f"Band migration ({value})")
+    return ax
+
+
+def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
+    """Reliability curve: observed renewal rate against the mean predicted probability per bin.
+
+    Parameters
+    ----------
+    validation : Validation
+        With a calibrated probability (``validation.reliability`` not ``None``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax, (4.2, 4.0))
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect")
+    curve = validation.reliability
+    if curve is not None:
+        ax.plot(curve["mean_pred"], curve["frac_pos"], marker="o", color="#1f77b4",
+                label=f"ECE {validation.ece:.3f}, slope {validation.cal_slope:.2f}")
+    ax.set_xlabel("predicted renewal probability")
+    ax.set_ylabel("observed renewal rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Reliability")
+    return ax
+
+
+def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
+    """Cumulative gains of churn by score decile (riskiest first) against random targeting.
+
+    Parameters
+    ----------
+    validation : Validation
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax, (4.2, 4.0))
+    lift = validation.lift
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="random")
+    if lift is not None:
+        share = np.concatenate([[0.0], lift["cum_count"] / lift["cum_count"].iloc[-1]])
+        ax.plot(share, np.concatenate([[0.0], lift["gain"]]), marker="o", color="#d62728",
+                label=f"score (AUC {validation.auc:.2f})")
+    ax.set_xlabel("share of accounts, lowest score first")
+    ax.set_ylabel("share of churn captured")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Churn gains")
+    return ax
+
+
+def plot_checks(result: object, ax: Axes | None = None) -> Axes:
+    """Each gate check as a bar coloured by its status, labelled with value and threshold.
+
+    Parameters
+    ----------
+    result : GateResult
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308"}
+    checks = list(result.checks)  # type: ignore[attr-defined]
+    y = np.arange(len(checks))
+    ax.barh(y, [1] * len(checks), color=[colours[c.status] for c in checks])
+    for yi, c in zip(y, checks):
+        ax.annotate(f"{c.status}: value {c.value if c.value is None else format(c.value, '.3g')}, "
+                    f"threshold {c.threshold}", (0.02, yi), va="center", fontsize=8)
+    ax.set_yticks(y, [c.name for c in checks])
+    ax.set_xticks([])
+    ax.invert_yaxis()
+    ax.set_title("calibrate check")
     return ax
