@@ -370,7 +370,8 @@ def validate_classes(
     auc = _stats.delong(y, score)
     has_p = p is not None and len(y) > 0 and not np.isnan(p).all()
     cal = _stats.calibration_slope_intercept(y, p) if has_p else _stats.CalibrationFit(np.nan, np.nan)
-    reliability = pd.DataFrame(_stats.reliability_curve(y, p, n_bins=n_bins)._asdict()) if has_p else None
+    reliability = (pd.DataFrame(_stats.reliability_curve(y, p, n_bins=n_bins)._asdict()).rename(columns={"counts": "count"})
+                   if has_p else None)
     lift = pd.DataFrame(_stats.lift_table(1 - y, score, n_bins=n_bins)) if len(y) else None
     csm = None
     if "csm_red" in frame and len(y):
