@@ -256,7 +256,7 @@ class BandLike(Protocol):
 def decided_mask(frame: pd.DataFrame, as_of: str | pd.Timestamp | None = None) -> np.ndarray:
     """Rows whose renewal is decided: an outcome, and (with ``as_of``) a renewal date on or before it."""
     y = pd.to_numeric(frame["renewed"], errors="coerce")
-    mask = y.notna().to_numpy()
+    mask = y.notna().to_numpy().copy()
     if as_of is not None and "renewal_date" in frame:
         mask &= ~(frame["renewal_date"] > pd.Timestamp(as_of)).to_numpy()
     return mask
