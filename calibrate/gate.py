@@ -22,7 +22,7 @@ from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from calibrate.errors import ConfigError
 from calibrate.validate import Validation
@@ -40,7 +40,7 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: str | int | None = Field(None, description="The team's policy version (free text).")
+    version: str | None = Field(None, description="The team's policy version (free text; numbers become text).")
     min_spread: float | None = Field(0.0, ge=-1.0, le=1.0, description="Lower bound of the spread's interval.")
     min_auc: float | None = Field(None, ge=0.0, le=1.0, description="Lower bound of the AUC's interval.")
     min_red_multiple: float | None = Field(None, ge=0.0, description="Red churn / base churn, lower bound.")
@@ -48,6 +48,11 @@ class Policy(BaseModel):
     max_trend_p: float | None = Field(0.05, gt=0.0, lt=1.0, description="One-sided Cochran-Armitage p-value.")
     max_red_share: float | None = Field(None, gt=0.0, le=1.0, description="Share of the book in red (guideline 0.10).")
     allow_inconclusive: bool = Field(False, description="Let inconclusive checks pass (reported as such).")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
 
 def read_policy(path: str | os.PathLike[str]) -> Policy:
@@ -78,7 +83,7 @@ def read_policy(path: str | os.PathLike[str]) -> Policy:
         return Policy.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"]) or "(root)"
+        key = str(err["loc"][0]) if err["loc"] else "(root)"
         raise ConfigError(f"{p}: key {key!r}: {err['msg']}; allowed keys: {sorted(Policy.model_fields)}") from None
 
 
