@@ -153,6 +153,7 @@ def red_book(
     save_window_days: int = 90,
     grace_days: int = 3,
     lookback_days: int = 365,
+    groups: np.ndarray | None = None,
 ) -> RedBook:
     """Red-account metrics of a scored book.
 
@@ -175,6 +176,8 @@ def red_book(
         ``save_window_days + grace_days`` (quarterly snapshots land 90–92 days apart).
     lookback_days : int
         How far before a churned renewal the lead time looks for the first red snapshot.
+    groups : ndarray of int, optional
+        ``pd.factorize(frame["account_id"])[0]`` when the caller has it (saves sorting strings).
 
     Returns
     -------
@@ -184,6 +187,7 @@ def red_book(
 
     red = band_names.index(red_band)
     top = len(band_names) - 1
+    acc = pd.factorize(frame["account_id"])[0] if groups is None else np.asarray(groups)
     is_red = index <= red
     notes: list[str] = []
     has_dates = "snapshot_date" in frame
@@ -213,7 +217,7 @@ def red_book(
     ci: tuple[float | None, float | None] = (None, None)
     if n_red and base > 0:
         cells = np.where(decided, np.where(is_red, 0, 2) + (y == 1), -1).astype(np.intp)
-        c = _stats.bootstrap_cell_counts(frame["account_id"].to_numpy(), cells, 4, n_boot=n_boot, seed=seed)
+        c = _stats.bootstrap_cell_counts(acc, cells, 4, n_boot=n_boot, seed=seed)
         c = c.astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             m = (c[:, 0] / (c[:, 0] + c[:, 1])) / ((c[:, 0] + c[:, 2]) / c.sum(axis=1))
@@ -227,21 +231,21 @@ def red_book(
         arr_share_red_or_below=arr_share, red_n=n_red, red_churn_rate=_f(red_rate), base_churn_rate=_f(base),
         red_multiple=_f(multiple), red_multiple_ci=ci, save_window_days=save_window_days,
     )
-    if not has_dates or frame.groupby("account_id")["snapshot_date"].size().max() < 2:
+    if not has_dates or np.bincount(acc).max() < 2:
         notes.append("no snapshot history (one snapshot per account): save rate needs several snapshots per account")
     else:
-        out |= _save_rate(frame, index, red, y, decided, save_window_days + grace_days)
+        out |= _save_rate(frame, acc, index, red, y, decided, save_window_days + grace_days)
     if has_dates and "renewal_date" in frame:
-        out |= _churn_timing(frame, index, red, top, churn, arr, lookback_days)
+        out |= _churn_timing(frame, acc, index, red, top, churn, arr, lookback_days)
     else:
         notes.append("no snapshot_date/renewal_date: lead time and missed churn need both dates")
     return RedBook(**out, notes=tuple(notes))
 
 
-def _save_rate(frame: pd.DataFrame, index: np.ndarray, red: int, y: np.ndarray, decided: np.ndarray,
-               window: int) -> dict[str, Any]:
+def _save_rate(frame: pd.DataFrame, acc: np.ndarray, index: np.ndarray, red: int, y: np.ndarray,
+               decided: np.ndarray, window: int) -> dict[str, Any]:
     """Red snapshots back above red within ``window`` days (a churn inside the window is a loss)."""
-    d = pd.DataFrame({"a": frame["account_id"].to_numpy(), "t": frame["snapshot_date"].to_numpy(),
+    d = pd.DataFrame({"a": acc, "t": frame["snapshot_date"].to_numpy(),
                       "red": index <= red, "churn": decided & (y == 0)})
     d["r"] = frame["renewal_date"].to_numpy() if "renewal_date" in frame else pd.NaT
     d = d.sort_values(["a", "t"], kind="stable")
@@ -259,17 +263,20 @@ def _save_rate(frame: pd.DataFrame, index: np.ndarray, red: int, y: np.ndarray, 
             "save_unobserved": int((d["red"] & ~observed).sum())}
 
 
-def _churn_timing(frame: pd.DataFrame, index: np.ndarray, red: int, top: int, churn: np.ndarray,
-                  arr: np.ndarray | None, lookback_days: int) -> dict[str, Any]:
+def _churn_timing(frame: pd.DataFrame, acc: np.ndarray, index: np.ndarray, red: int, top: int,
+                  churn: np.ndarray, arr: np.ndarray | None, lookback_days: int) -> dict[str, Any]:
     """Lead time, below-green 60–90 days out, and missed churn, per churn event (account, renewal)."""
-    ev = pd.DataFrame({"a": frame["account_id"].to_numpy()[churn], "r": frame["renewal_date"].to_numpy()[churn],
+    ev = pd.DataFrame({"a": acc[churn], "r": frame["renewal_date"].to_numpy()[churn],
                        "arr": (arr[churn] if arr is not None else np.ones(int(churn.sum())))})
     ev = ev.dropna(subset=["r"]).drop_duplicates(["a", "r"]).reset_index(drop=True)
     ev["e"] = np.arange(len(ev))
     if ev.empty:
         return {"churn_events": 0}
-    snaps = pd.DataFrame({"a": frame["account_id"].to_numpy(), "t": frame["snapshot_date"].to_numpy(), "band": index})
-    pairs = ev.merge(snaps[snaps["a"].isin(ev["a"])], on="a")
+    keep = np.zeros(int(acc.max()) + 1, dtype=bool)
+    keep[ev["a"].to_numpy()] = True
+    keep = keep[acc]
+    snaps = pd.DataFrame({"a": acc[keep], "t": frame["snapshot_date"].to_numpy()[keep], "band": index[keep]})
+    pairs = ev.merge(snaps, on="a")
     days = (pairs["r"] - pairs["t"]).to_numpy() / _DAY
     pairs = pairs[(days > 0) & (days <= lookback_days)].assign(days=days[(days > 0) & (days <= lookback_days)])
     first_red = pairs[pairs["band"] <= red].groupby("e")["days"].max()
@@ -345,12 +352,24 @@ class CsmJudgment:
         return f"<CsmJudgment LR p={self.pvalue:.3g}, odds ratio {self.odds_ratio:.2f}>"
 
 
-def _loglik(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    from calibrate._stats import _newton_logistic
+def _loglik(xt: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[float, np.ndarray]:
+    """Maximum log-likelihood of a logistic regression by Newton (IRLS) from ``beta`` (a warm start).
 
-    beta = _newton_logistic(x, y, np.zeros(len(y)), np.zeros(x.shape[1]))
-    eta = x @ beta
-    return float(np.dot(y, eta) - np.logaddexp(0.0, eta).sum()), beta
+    ``xt`` is the design matrix transposed (one contiguous row per term): every pass is a
+    matrix-vector product or a small (terms × terms) product.
+    """
+    from scipy.special import expit
+
+    ll_old = -np.inf
+    for _ in range(50):
+        eta = beta @ xt
+        ll = float(np.dot(y, eta) - np.logaddexp(0.0, eta).sum())
+        if abs(ll - ll_old) < 1e-10 * max(1.0, abs(ll)):
+            break
+        mu = expit(eta)
+        beta = beta + np.linalg.solve((xt * (mu * (1.0 - mu))) @ xt.T, xt @ (y - mu))
+        ll_old = ll
+    return ll, beta
 
 
 def csm_judgment(y: np.ndarray, score: np.ndarray, flag: np.ndarray, index: np.ndarray,
@@ -389,7 +408,8 @@ def csm_judgment(y: np.ndarray, score: np.ndarray, flag: np.ndarray, index: np.n
     s = np.asarray(score, dtype=float) / 10.0
     if flag.min() == flag.max() or y.min() == y.max():
         return CsmJudgment(table, math.nan, math.nan, math.nan, int(flag.sum()), len(y))
-    ll0, _ = _loglik(np.column_stack([ones, s]), y)
-    ll1, beta = _loglik(np.column_stack([ones, s, flag]), y)
+    xt = np.vstack([ones, s, flag])
+    ll0, b0 = _loglik(xt[:2], y, np.zeros(2))
+    ll1, beta = _loglik(xt, y, np.append(b0, 0.0))
     lr = max(2.0 * (ll1 - ll0), 0.0)
     return CsmJudgment(table, lr, float(stats.chi2.sf(lr, 1)), float(np.exp(beta[2])), int(flag.sum()), len(y))

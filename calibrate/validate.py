@@ -379,7 +379,9 @@ def validate_classes(
         csm = csm_judgment(y, score, flag.astype(float), index, names)
     red_result = None
     if red_metrics and len(full):
-        red_result = red_book(full, full_index, names, red_band=red_band, decided=decided, n_boot=n_boot, seed=seed)
+        full_groups = groups if decided.all() else pd.factorize(full["account_id"])[0]
+        red_result = red_book(full, full_index, names, red_band=red_band, decided=decided, n_boot=n_boot,
+                              seed=seed, groups=full_groups)
     sub: tuple[tuple[str, Validation], ...] = ()
     if by is not None:
         labels = _group_labels(full, by).to_numpy()
