@@ -12,24 +12,16 @@ Also times ``validate(..., red_metrics=False)`` to show what the red book costs.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pandas as pd
+
+from bench_scorers import best  # same directory: the timing helper of the benches
 
 from calibrate.config import Calibration, Dimension, WeightConfig, default_bands
 from calibrate.load import load_accounts
 from calibrate.score import score_frame
 from calibrate.validate import validate
-
-
-def best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def book(n: int, snapshots: int = 4, seed: int = 0) -> pd.DataFrame:

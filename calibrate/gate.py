@@ -66,16 +66,12 @@ def read_policy(path: str | os.PathLike[str]) -> Policy:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: policy file not found; check the path passed as --policy")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() in {".yaml", ".yml"}:
-            import yaml  # type: ignore[import-untyped]
+    import yaml  # type: ignore[import-untyped]  # JSON is YAML: one parser for both
 
-            doc = yaml.safe_load(text)
-        else:
-            doc = json.loads(text)
-    except Exception as exc:  # yaml and json raise unrelated types
-        raise ConfigError(f"{p}: not readable {p.suffix.lstrip('.') or 'JSON'} ({type(exc).__name__}); fix the syntax") from None
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: not readable YAML/JSON ({type(exc).__name__}); fix the syntax") from None
     doc = {} if doc is None else doc
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: a policy is a mapping of thresholds (min_spread: 0.3, ...); got {type(doc).__name__}")

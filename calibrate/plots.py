@@ -181,6 +181,13 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     return ax
 
 
+def _unit_square(ax: Axes, reference: str, *, x: str, y: str, title: str) -> Axes:
+    """The labelled [0, 1] square with its diagonal (the reference of reliability and gains curves)."""
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label=reference)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=x, ylabel=y, title=title)
+    return ax
+
+
 def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     """Reliability curve: observed renewal rate against the mean predicted probability per bin.
 
@@ -194,44 +201,30 @@ def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
-    ax = _axes(ax, (4.2, 4.0))
-    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect")
+    ax = _unit_square(_axes(ax, (4.2, 4.0)), "perfect", x="predicted renewal probability",
+                      y="observed renewal rate", title="Reliability")
     curve = validation.reliability
     if curve is not None:
         ax.plot(curve["mean_pred"], curve["frac_pos"], marker="o", color="#1f77b4",
                 label=f"ECE {validation.ece:.3f}, slope {validation.cal_slope:.2f}")
-    ax.set_xlabel("predicted renewal probability")
-    ax.set_ylabel("observed renewal rate")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)
-    ax.set_title("Reliability")
     return ax
 
 
 def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
     """Cumulative gains of churn by score decile (riskiest first) against random targeting.
 
-    Parameters
-    ----------
-    validation : Validation
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    Axes
+    Takes a :class:`~calibrate.validate.Validation` (its ``lift`` table) and an optional Axes to
+    draw on; returns the Axes.
     """
-    ax = _axes(ax, (4.2, 4.0))
+    ax = _unit_square(_axes(ax, (4.2, 4.0)), "random", x="share of accounts, lowest score first",
+                      y="share of churn captured", title="Churn gains")
     lift = validation.lift
-    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="random")
     if lift is not None:
         share = np.concatenate([[0.0], lift["cum_count"] / lift["cum_count"].iloc[-1]])
         ax.plot(share, np.concatenate([[0.0], lift["gain"]]), marker="o", color="#d62728",
                 label=f"score (AUC {validation.auc:.2f})")
-    ax.set_xlabel("share of accounts, lowest score first")
-    ax.set_ylabel("share of churn captured")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("Churn gains")
     return ax
 
 

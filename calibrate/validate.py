@@ -25,7 +25,7 @@ import pandas as pd
 
 from calibrate.config import WeightConfig
 from calibrate.load import Accounts
-from calibrate.redbook import CsmJudgment, RedBook, csm_judgment, red_book
+from calibrate.redbook import CsmJudgment, RedBook, _f, csm_judgment, red_book
 from calibrate.score import score_frame
 
 __all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask"]
@@ -48,13 +48,6 @@ class BandStat:
     share: float
     arr_renewal_rate: float | None = None
     arr_share: float | None = None
-
-
-def _f(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return None if np.isnan(x) else x
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def test_policy_file_yaml_and_json_with_flags_overriding(bundled, tmp_path, caps
 @pytest.mark.parametrize("text, pattern", [
     ("min_spred: 0.3\n", r"policy.yaml: key 'min_spred': Extra inputs are not permitted; allowed keys"),
     ("min_auc: 2\n", r"policy.yaml: key 'min_auc': Input should be less than or equal to 1"),
-    ("min_auc: [\n", r"policy.yaml: not readable yaml"),
+    ("min_auc: [\n", r"policy.yaml: not readable YAML/JSON"),
 ])
 def test_bad_policy_is_a_config_error(tmp_path, bundled, capsys, text, pattern):
     path = tmp_path / "policy.yaml"

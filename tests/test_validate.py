@@ -292,3 +292,17 @@ def test_spread_interval_covers_truth_with_correlated_snapshots():
                              seed=r, red_metrics=False)
         hits += v.spread_ci[0] <= truth <= v.spread_ci[1]
     assert 0.93 <= hits / reps <= 0.97, hits / reps
+
+
+def test_result_protocol_and_plots(fitted):
+    import json
+
+    from calibrate.plots import plot_gains, plot_reliability
+
+    _, _, _, v = fitted
+    json.dumps(v.to_dict(), allow_nan=False)
+    assert repr(v).startswith("<Validation 6,000 rows: spread") and "<table" in v._repr_html_()
+    assert "red book" in v.summary() and "CSM red flag" in v.summary() and len(v.to_frame()) == 4
+    assert len(v.plot().patches) == sum(b.n > 0 for b in v.bands)
+    assert len(plot_reliability(v).lines) == 2 and len(plot_gains(v).lines) == 2
+    assert "critical+red" in v.red.summary() and v.red.to_frame()["metric"].is_unique
