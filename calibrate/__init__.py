@@ -34,6 +34,8 @@ from calibrate.metric_tree import action_list, ActionList, explain, Explanation,
 from calibrate.tiers import activity_tiers, assign_tiers, direction_checks, DirectionReport, TierResult
 from calibrate.playbook import Playbook, post_mortem, PostMortem, red_playbook
 from calibrate.systems import compare_systems, SystemComparison
+from calibrate.gate import Check, check, GateResult, Policy, read_policy
+from calibrate.redbook import csm_judgment, CsmJudgment, red_book, RedBook
 try:
     __version__ = version("calibrate")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -51,10 +53,14 @@ __all__ = [
     "builtin_trees",
     "CalibrateError",
     "champion_uri",
+    "check",
+    "Check",
     "classify",
     "compare_systems",
     "ConfigDiff",
     "ConfigError",
+    "csm_judgment",
+    "CsmJudgment",
     "DataError",
     "DataSpec",
     "default_bands",
@@ -70,6 +76,7 @@ __all__ = [
     "fit_weights",
     "FitError",
     "FitResult",
+    "GateResult",
     "HealthScoreClassifier",
     "LeakageError",
     "load_accounts",
@@ -81,12 +88,16 @@ __all__ = [
     "MetricTreeFit",
     "MODEL_NAME",
     "Playbook",
+    "Policy",
     "post_mortem",
     "PostMortem",
     "promote",
     "read_config",
+    "read_policy",
     "recalibrate",
+    "red_book",
     "red_playbook",
+    "RedBook",
     "register_scorer",
     "RuleTree",
     "RuleValidation",

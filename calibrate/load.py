@@ -171,6 +171,7 @@ def load_accounts(
     spec: DataSpec | None = None,
     query: str | None = None,
     require_outcome: bool = True,
+    allow_pending: bool = False,
 ) -> Accounts:
     """Read and validate account snapshots.
 
@@ -186,6 +187,10 @@ def load_accounts(
     require_outcome : bool, default True
         Refuse data without a valid outcome column. ``False`` loads data to *score* (no
         ``renewed`` needed): an outcome column, when present, is left as it is and unchecked.
+    allow_pending : bool, default False
+        Keep rows whose outcome is missing (renewal not decided yet) with ``renewed`` = NaN (the
+        column is then float) instead of refusing them. For validation only, which counts them
+        apart (:func:`calibrate.validate.validate`); fitting refuses such data.
 
     Returns
     -------
@@ -212,10 +217,11 @@ def load_accounts(
     else:
         where = str(source)
         raw, digest = _read_file(Path(source))
-    return _validate(raw, spec, where, digest, require_outcome=require_outcome)
+    return _validate(raw, spec, where, digest, require_outcome=require_outcome, allow_pending=allow_pending)
 
 
-def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, require_outcome: bool = True) -> Accounts:
+def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, require_outcome: bool = True,
+              allow_pending: bool = False) -> Accounts:
     if len(raw) == 0:
         raise DataError(f"{where}: no data rows; export the account snapshots again")
     if len(spec.dimensions) < 2:
@@ -242,7 +248,13 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     frame["account_id"] = ids.astype(str)
 
     if require_outcome:
-        frame["renewed"] = _outcome(frame["renewed"], outcome_col, where, is_churn=spec.churn_column is not None)
+        pending = frame["renewed"].isna() if allow_pending else None
+        if pending is not None and pending.any():
+            filled = frame["renewed"].astype(object).where(~pending, "1")  # checked apart, then set to NaN
+            known = _outcome(filled, outcome_col, where, is_churn=spec.churn_column is not None)
+            frame["renewed"] = known.astype(float).where(~pending)  # NaN: renewal not decided yet
+        else:
+            frame["renewed"] = _outcome(frame["renewed"], outcome_col, where, is_churn=spec.churn_column is not None)
 
     imputed: dict[str, int] = {}
     for dim in spec.dimensions:
@@ -300,7 +312,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     if "segment" in frame:
         frame["segment"] = frame["segment"].astype("string").fillna("(none)").astype(str)
 
-    classes = set(frame["renewed"].unique().tolist()) if require_outcome else {0, 1}
+    classes = set(frame["renewed"].dropna().unique().tolist()) if require_outcome else {0, 1}
     if len(classes) < 2:
         only = "renewed" if classes == {1} else "churned"
         raise DataError(

@@ -31,6 +31,9 @@ __all__ = [
     "plot_threshold_effects",
     "plot_contribution_changes",
     "plot_directions",
+    "plot_reliability",
+    "plot_gains",
+    "plot_checks",
 ]
 
 
@@ -254,4 +257,78 @@ def plot_directions(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_yticks(y, table["signal"].tolist(), fontsize=7)
     ax.axvline(0.5, color="#333333", linewidth=0.8, linestyle="--")
     ax.set_xlabel("AUC of the raw value for renewal (> 0.5: higher is healthier)")
+    return ax
+
+
+def _unit_square(ax: Axes, reference: str, *, x: str, y: str, title: str) -> Axes:
+    """The labelled [0, 1] square with its diagonal (the reference of reliability and gains curves)."""
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label=reference)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=x, ylabel=y, title=title)
+    return ax
+
+
+def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
+    """Reliability curve: observed renewal rate against the mean predicted probability per bin.
+
+    Parameters
+    ----------
+    validation : Validation
+        With a calibrated probability (``validation.reliability`` not ``None``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _unit_square(_axes(ax, (4.2, 4.0)), "perfect", x="predicted renewal probability",
+                      y="observed renewal rate", title="Reliability")
+    curve = validation.reliability
+    if curve is not None:
+        ax.plot(curve["mean_pred"], curve["frac_pos"], marker="o", color="#1f77b4",
+                label=f"ECE {validation.ece:.3f}, slope {validation.cal_slope:.2f}")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
+    """Cumulative gains of churn by score decile (riskiest first) against random targeting.
+
+    Takes a :class:`~calibrate.validate.Validation` (its ``lift`` table) and an optional Axes to
+    draw on; returns the Axes.
+    """
+    ax = _unit_square(_axes(ax, (4.2, 4.0)), "random", x="share of accounts, lowest score first",
+                      y="share of churn captured", title="Churn gains")
+    lift = validation.lift
+    if lift is not None:
+        share = np.concatenate([[0.0], lift["cum_count"] / lift["cum_count"].iloc[-1]])
+        ax.plot(share, np.concatenate([[0.0], lift["gain"]]), marker="o", color="#d62728",
+                label=f"score (AUC {validation.auc:.2f})")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def plot_checks(result: object, ax: Axes | None = None) -> Axes:
+    """Each gate check as a bar coloured by its status, labelled with value and threshold.
+
+    Parameters
+    ----------
+    result : GateResult
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308"}
+    checks = list(result.checks)  # type: ignore[attr-defined]
+    y = np.arange(len(checks))
+    ax.barh(y, [1] * len(checks), color=[colours[c.status] for c in checks])
+    for yi, c in zip(y, checks):
+        ax.annotate(f"{c.status}: value {c.value if c.value is None else format(c.value, '.3g')}, "
+                    f"threshold {c.threshold}", (0.02, yi), va="center", fontsize=8)
+    ax.set_yticks(y, [c.name for c in checks])
+    ax.set_xticks([])
+    ax.invert_yaxis()
+    ax.set_title("calibrate check")
     return ax
