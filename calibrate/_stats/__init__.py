@@ -1,0 +1,100 @@
+"""Pure, vectorised statistical primitives (numpy / scipy only).
+
+Everything else in :mod:`calibrate` (band validation, the CI gate, drift detection) calls these.
+Inputs are array-likes; outputs are floats, arrays, small frozen dataclasses or named tuples
+(which unpack like plain tuples).
+
+Conventions
+-----------
+* ``y`` / ``renewed`` are 0/1 (or boolean) outcomes; ``score`` is higher-is-healthier.
+* AUC is P(score of a positive > score of a negative) + ½·P(tie); it is ``nan`` (never an
+  exception) when one class is absent.
+* Intervals are two-sided at ``confidence``.
+* Account-level (cluster) bootstrap: a resample draws ``n_groups`` accounts with replacement, i.e.
+  the vector of times each account is taken is Multinomial(n_groups, 1/n_groups each); every row of
+  an account inherits its account's count. Draws are exact and reproducible for a given ``seed``.
+  Where few distinct account profiles exist (band × outcome cells, integer scores with one row per
+  account) the same multinomial is drawn over profiles instead — same law, much cheaper, but not the
+  same draws as :func:`cluster_bootstrap_counts` for that seed (see :func:`bootstrap_cell_counts`).
+
+Modules
+-------
+Every public name is re-exported here; import from ``calibrate._stats``, not from the modules.
+
+* ``intervals`` — Wilson interval, two-proportion z test, Cochran–Armitage trend test.
+* ``ranking`` — AUC, DeLong interval and paired test, KS distance.
+* ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC
+  (``_sampler``: the exact multinomial draws behind them).
+* ``calibration`` — Brier, reliability curve, ECE, calibration slope/intercept, lift table.
+* ``drift`` — PSI, quantile bins, PSI noise quantile, Wasserstein, trend of a per-period statistic.
+* ``_common`` — result types and shared input checks.
+"""
+
+from calibrate._stats._common import (
+    AucCI,
+    CalibrationFit,
+    PairedAucDiff,
+    ReliabilityCurve,
+    SpreadCI,
+    Trend,
+    ZTest,
+)
+from calibrate._stats.bootstrap import (
+    bootstrap_auc,
+    bootstrap_cell_counts,
+    bootstrap_spread,
+    cluster_bootstrap_counts,
+    cluster_bootstrap_weights,
+    grouped_auc,
+)
+from calibrate._stats.calibration import (
+    brier,
+    calibration_slope_intercept,
+    expected_calibration_error,
+    lift_table,
+    reliability_curve,
+)
+from calibrate._stats.drift import (
+    bin_proportions,
+    logistic_trend,
+    psi,
+    psi_noise_quantile,
+    quantile_edges,
+    wasserstein,
+)
+from calibrate._stats.intervals import cochran_armitage, two_proportion_test, wilson_interval
+from calibrate._stats.ranking import auc, delong, delong_paired, ks_statistic
+
+__all__ = [
+    "AucCI",
+    "SpreadCI",
+    "PairedAucDiff",
+    "ZTest",
+    "ReliabilityCurve",
+    "CalibrationFit",
+    "Trend",
+    "wilson_interval",
+    "auc",
+    "delong",
+    "delong_paired",
+    "cluster_bootstrap_counts",
+    "cluster_bootstrap_weights",
+    "bootstrap_cell_counts",
+    "bootstrap_spread",
+    "bootstrap_auc",
+    "grouped_auc",
+    "two_proportion_test",
+    "cochran_armitage",
+    "ks_statistic",
+    "brier",
+    "expected_calibration_error",
+    "reliability_curve",
+    "calibration_slope_intercept",
+    "psi",
+    "bin_proportions",
+    "quantile_edges",
+    "psi_noise_quantile",
+    "wasserstein",
+    "lift_table",
+    "logistic_trend",
+]
