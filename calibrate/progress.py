@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 _QUIET = False
 _MIN_INTERVAL = 0.2  # seconds between two redraws of a counter
+_OPEN: list[list] = []  # steps whose line is being written: [label, interrupted by a nested line]
 
 
 def set_quiet(quiet: bool = True) -> None:
@@ -67,18 +68,24 @@ def step(label: str, *, stream: IO[str] | None = None) -> Iterator[None]:
     show = enabled(out)
     start = time.perf_counter()
     if show:
+        if _OPEN and not _OPEN[-1][1]:  # an outer step's line is open: end it; it reports on its own line later
+            out.write("\n")
+            _OPEN[-1][1] = True
         out.write(f"{label} …")
         out.flush()
+        _OPEN.append([label, False])
+    ok = False
     try:
         yield
-    except BaseException:
+        ok = True
+    finally:
         if show:
-            out.write(" failed\n")
+            _, interrupted = _OPEN.pop()
+            end = "done in " + _elapsed(time.perf_counter() - start) if ok else "failed"
+            out.write(f"{label} … {end}\n" if interrupted else f" {end}\n")
+            if _OPEN:
+                _OPEN[-1][1] = True
             out.flush()
-        raise
-    if show:
-        out.write(f" done in {_elapsed(time.perf_counter() - start)}\n")
-        out.flush()
 
 
 def iterate(
@@ -103,6 +110,9 @@ def iterate(
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
     start = last = time.perf_counter()
     i = 0
+    if _OPEN and not _OPEN[-1][1]:  # inside a step: the counter takes its own line
+        out.write("\n")
+        _OPEN[-1][1] = True
 
     def draw(i: int) -> None:
         frac = f"/{total} ({i / total:.0%})" if total else ""

@@ -243,10 +243,14 @@ def recalibrate(
     reports = Path(reports_dir) if reports_dir is not None else dirs["reports"]
     store = Path(mlflow_dir) if mlflow_dir is not None else dirs["mlflow"]
 
-    fit = fit_weights(data, train_until=train_until)
+    from calibrate import progress
+
+    with progress.step(f"fitting weights on {len(data):,} rows"):
+        fit = fit_weights(data, train_until=train_until)
     draft = build_config(fit, data, name=name, template=current, seed=seed)
-    validation = validate(data, draft, n_boot=n_boot, seed=seed)
-    current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
+    with progress.step(f"validating ({n_boot:,} bootstrap resamples of {data.n_accounts:,} accounts)"):
+        validation = validate(data, draft, n_boot=n_boot, seed=seed)
+        current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
 
     version = next_version(configs, name)
     parent = current.version if current else (version - 1 or None)
@@ -255,7 +259,8 @@ def recalibrate(
         raise VersionExistsError(f"{target}: already published")
     report_path = reports / f"{name}-v{version}" / "report.html"
 
-    with mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": "run"}) as run:
+    with progress.step("publishing the config and logging to MLflow"), \
+            mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": "run"}) as run:
         run_id = run.info.run_id
         assert draft.provenance is not None
         config = draft.model_copy(
