@@ -214,19 +214,24 @@ def plot_reliability(
     """
     from calibrate._stats import expected_calibration_error, reliability_curve
 
-    ax = _axes(ax, size=(4.6, 4.2))
-    ax.plot([0, 1], [0, 1], linestyle="--", color="#94a3b8", linewidth=1, label="perfect calibration")
+    ax = _unit_square(ax, "perfect calibration")
     for i, (label, (y, p)) in enumerate(curves.items()):
         curve = reliability_curve(y, p, n_bins=n_bins)
         ece = expected_calibration_error(y, p, n_bins=n_bins)
         ax.plot(curve.mean_pred, curve.frac_pos, marker="o", markersize=4, color=_PALETTE[(i + 1) % len(_PALETTE)],
                 label=f"{label} (ECE {ece:.3f})")
+    ax.set(xlabel="predicted renewal probability", ylabel="observed renewal rate",
+           title=f"Reliability ({n_bins} equal-count bins)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def _unit_square(ax: Axes | None, diagonal: str) -> Axes:
+    """A square 0–1 × 0–1 Axes with a dashed diagonal (reliability, ROC)."""
+    ax = _axes(ax, size=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#94a3b8", linewidth=1, label=diagonal)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("predicted renewal probability")
-    ax.set_ylabel("observed renewal rate")
-    ax.set_title(f"Reliability ({n_bins} equal-count bins)")
-    ax.legend(fontsize=8, loc="upper left")
     return ax
 
 
@@ -247,17 +252,13 @@ def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | Non
 
     from calibrate._stats import auc
 
-    ax = _axes(ax, size=(4.6, 4.2))
-    ax.plot([0, 1], [0, 1], linestyle="--", color="#94a3b8", linewidth=1, label="chance (AUC 0.5)")
+    ax = _unit_square(ax, "chance (AUC 0.5)")
     for i, (label, (y, s)) in enumerate(scores.items()):
         fpr, tpr, _ = roc_curve(np.asarray(y, dtype=int), np.asarray(s, dtype=float))
         ax.plot(fpr, tpr, color=_PALETTE[(i + 1) % len(_PALETTE)], linewidth=1.5,
                 label=f"{label} (AUC {auc(y, s):.3f})")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("false renewal rate (churned accounts scored above the cut)")
-    ax.set_ylabel("true renewal rate")
-    ax.set_title("ROC: score vs renewal")
+    ax.set(xlabel="false renewal rate (churned accounts scored above the cut)", ylabel="true renewal rate",
+           title="ROC: score vs renewal")
     ax.legend(fontsize=8, loc="lower right")
     return ax
 
