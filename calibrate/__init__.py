@@ -36,6 +36,7 @@ from calibrate.playbook import Playbook, post_mortem, PostMortem, red_playbook
 from calibrate.systems import compare_systems, SystemComparison
 from calibrate.gate import Check, check, GateResult, Policy, read_policy
 from calibrate.redbook import csm_judgment, CsmJudgment, red_book, RedBook
+from calibrate.report import register_section, result_section, run_report, Section, write_pdf
 try:
     __version__ = version("calibrate")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -99,11 +100,15 @@ __all__ = [
     "red_playbook",
     "RedBook",
     "register_scorer",
+    "register_section",
+    "result_section",
     "RuleTree",
     "RuleValidation",
+    "run_report",
     "RunResult",
     "score_accounts",
     "score_frame",
+    "Section",
     "SystemComparison",
     "TierResult",
     "TreeTuning",
@@ -115,6 +120,7 @@ __all__ = [
     "WeightConfig",
     "WeightIntervals",
     "write_config",
+    "write_pdf",
     "write_scores",
 ]
 

@@ -34,7 +34,14 @@ __all__ = [
     "plot_reliability",
     "plot_gains",
     "plot_checks",
+    "plot_reliability_curves",
+    "plot_roc",
+    "plot_validation_trend",
+    "plot_renewal_by_bins",
 ]
+
+
+_PALETTE = ["#94a3b8", "#2563eb", "#16a34a", "#9333ea", "#dc2626"]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
@@ -331,4 +338,143 @@ def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     ax.set_xticks([])
     ax.invert_yaxis()
     ax.set_title("calibrate check")
+    return ax
+
+
+def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | None = None) -> Axes:
+    """ROC curves of renewal against one or more scores, each labelled with its AUC.
+
+    Parameters
+    ----------
+    scores : mapping of label → (renewed 0/1, score)
+        Higher score = more likely to renew.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    from sklearn.metrics import roc_curve
+
+    from calibrate._stats import auc
+
+    ax = _unit_square(_axes(ax, (4.6, 4.2)), "chance (AUC 0.5)", title="ROC: score vs renewal",
+                      x="false renewal rate (churned accounts scored above the cut)", y="true renewal rate")
+    for i, (label, (y, s)) in enumerate(scores.items()):
+        fpr, tpr, _ = roc_curve(np.asarray(y, dtype=int), np.asarray(s, dtype=float))
+        ax.plot(fpr, tpr, color=_PALETTE[(i + 1) % len(_PALETTE)], linewidth=1.5,
+                label=f"{label} (AUC {auc(y, s):.3f})")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None = None) -> Axes:
+    """Spread (with its bootstrap interval, left axis) and AUC (with its DeLong interval, right axis) per period.
+
+    Parameters
+    ----------
+    validations : mapping of period label → Validation
+        In time order, e.g. one :func:`calibrate.validate` per quarter.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+        The spread axis; the AUC axis is its twin (``ax.right_ax``).
+    """
+    ax = _axes(ax, size=(7.0, 3.6))
+    labels = list(validations)
+    x = np.arange(len(labels))
+    vals = list(validations.values())
+    spread = np.array([v.spread for v in vals])
+    lo, hi = np.array([v.spread_ci[0] for v in vals]), np.array([v.spread_ci[1] for v in vals])
+    ax.fill_between(x, lo, hi, color="#2563eb", alpha=0.15, linewidth=0)
+    ax.plot(x, spread, marker="o", color="#2563eb", label="spread (top − red band)")
+    ax.axhline(0, color="#94a3b8", linewidth=0.8)
+    ax.set_ylabel("spread", color="#2563eb")
+    right = ax.twinx()
+    a = np.array([v.auc for v in vals])
+    a_err = np.array([[v.auc - v.auc_ci[0] for v in vals], [v.auc_ci[1] - v.auc for v in vals]])
+    right.errorbar(x, a, yerr=a_err, marker="s", color="#9333ea", capsize=3, label="AUC")
+    right.set_ylabel("AUC", color="#9333ea")
+    right.set_ylim(0.5, 1.0)
+    ax.right_ax = right  # type: ignore[attr-defined]
+    ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set_title("Does the score still separate renewals, period by period?")
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="lower left")
+    return ax
+
+
+def plot_renewal_by_bins(
+    values: np.ndarray, renewed: np.ndarray, ax: Axes | None = None, *, bins: int | np.ndarray = 10, label: str = ""
+) -> Axes:
+    """Renewal rate (with 95 % Wilson intervals) per bin of one variable: how a dimension relates to renewal.
+
+    Parameters
+    ----------
+    values : array of float
+        E.g. one 0–100 sub-score.
+    renewed : array of 0/1
+    ax : matplotlib Axes, optional
+    bins : int or array, default 10
+        Number of equal-width bins on 0–100, or the bin edges.
+    label : str
+        Name of the variable (x-axis label).
+
+    Returns
+    -------
+    Axes
+    """
+    from calibrate._stats import wilson_interval
+
+    ax = _axes(ax, size=(4.6, 3.4))
+    values = np.asarray(values, dtype=float)
+    renewed = np.asarray(renewed, dtype=int)
+    edges = np.linspace(0, 100, bins + 1) if isinstance(bins, int) else np.asarray(bins, dtype=float)
+    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    n = np.bincount(idx, minlength=len(edges) - 1)
+    k = np.bincount(idx, weights=renewed, minlength=len(edges) - 1)
+    keep = n > 0
+    mid = ((edges[:-1] + edges[1:]) / 2)[keep]
+    rate = k[keep] / n[keep]
+    lo, hi = wilson_interval(k[keep], n[keep])
+    ax.errorbar(mid, rate, yerr=[rate - lo, hi - rate], marker="o", color="#2563eb", capsize=3, linewidth=1.2)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(label or "value")
+    ax.set_ylabel("renewal rate")
+    ax.set_title(f"Renewal by {label}" if label else "Renewal by bin")
+    return ax
+
+
+def plot_reliability_curves(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ax: Axes | None = None,
+    *,
+    n_bins: int = 10,
+) -> Axes:
+    """Reliability diagram: observed renewal rate against the predicted probability, per equal-frequency bin.
+
+    Parameters
+    ----------
+    curves : mapping of label → (renewed 0/1, predicted probability)
+        One line per label (e.g. the new config's calibrated ``p_renew``, the current one's).
+    ax : matplotlib Axes, optional
+    n_bins : int, default 10
+        Equal-frequency bins of the prediction (:func:`calibrate._stats.reliability_curve`).
+
+    Returns
+    -------
+    Axes
+    """
+    from calibrate._stats import expected_calibration_error, reliability_curve
+
+    ax = _unit_square(_axes(ax, (4.6, 4.2)), "perfect calibration", x="predicted renewal probability",
+                      y="observed renewal rate", title=f"Reliability ({n_bins} equal-count bins)")
+    for i, (label, (y, p)) in enumerate(curves.items()):
+        curve = reliability_curve(y, p, n_bins=n_bins)
+        ece = expected_calibration_error(y, p, n_bins=n_bins)
+        ax.plot(curve.mean_pred, curve.frac_pos, marker="o", markersize=4, color=_PALETTE[(i + 1) % len(_PALETTE)],
+                label=f"{label} (ECE {ece:.3f})")
+    ax.legend(fontsize=8, loc="upper left")
     return ax

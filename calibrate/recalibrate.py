@@ -133,17 +133,32 @@ class RunResult:
         return self.validation.spread_ci[0] > 0 and self.validation.monotone
 
     def verdict(self) -> str:
-        """One sentence a CS leader can repeat."""
+        """One sentence a CS leader can repeat: does the score predict churn, top vs red band, what to do.
+
+        E.g. "The score predicts churn: green renews 98 % [97–98], red 55 % [53–58]; recommendation:
+        adopt v2 (AUC 0.83 vs 0.80 for v1)." Rates are the new config's on the run's data with 95 %
+        Wilson intervals; with a current config, adopt only when the new AUC beats the current one.
+        """
         v = self.validation
         top, red = v.bands[-1], next(b for b in v.bands if b.name == v.red_band)
 
-        def rate(b: Any) -> str:
+        def rate(b: Any, verb: str) -> str:
             if b.renewal_rate is None:
                 return f"{b.name} has no accounts"
-            return f"{b.name} renews {b.renewal_rate:.0%} [{b.ci_low:.0%}–{b.ci_high:.0%}]"
+            return f"{b.name}{verb} {100 * b.renewal_rate:.0f} % [{100 * b.ci_low:.0f}–{100 * b.ci_high:.0f}]"
 
-        head = "The score predicts churn" if self.predictive else "The score does NOT reliably predict churn"
-        return f"{head}: {rate(top)}, {rate(red)}; AUC {v.auc:.2f}; recommendation: adopt v{self.config.version}."
+        new = f"v{self.config.version}"
+        if not self.predictive:
+            head, advice = "The score does NOT reliably predict churn", f"do not adopt {new}; review the dimensions"
+        elif self.current is None or self.current_validation is None:
+            head, advice = "The score predicts churn", f"adopt {new}"
+        else:
+            cur, old_auc = f"v{self.current.version}", self.current_validation.auc
+            head = "The score still predicts churn"
+            better = v.auc > old_auc
+            advice = (f"adopt {new} (AUC {v.auc:.2f} vs {old_auc:.2f} for {cur})" if better
+                      else f"keep {cur} ({new} is no better: AUC {v.auc:.2f} vs {old_auc:.2f})")
+        return f"{head}: {rate(top, ' renews')}, {rate(red, '')}; recommendation: {advice}."
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe result with the keys of contract.md §3 (``calibrate run --json``)."""
@@ -236,13 +251,17 @@ def recalibrate(
     reports = Path(reports_dir) if reports_dir is not None else dirs["reports"]
     store = Path(mlflow_dir) if mlflow_dir is not None else dirs["mlflow"]
 
+    from calibrate import progress
+
     options = dict(fit_options or {})
     if current is not None and "directions" not in options:
         options["directions"] = {d.name: d.direction for d in current.dimensions}
-    fit = fit_weights(data, train_until=train_until, **options)
+    with progress.step(f"fitting weights on {len(data):,} rows"):
+        fit = fit_weights(data, train_until=train_until, **options)
     draft = build_config(fit, data, name=name, template=current, seed=seed)
-    validation = validate(data, draft, n_boot=n_boot, seed=seed)
-    current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
+    with progress.step(f"validating ({n_boot:,} bootstrap resamples of {data.n_accounts:,} accounts)"):
+        validation = validate(data, draft, n_boot=n_boot, seed=seed)
+        current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
 
     version = next_version(configs, name)
     parent = current.version if current else (version - 1 or None)
@@ -251,7 +270,8 @@ def recalibrate(
         raise VersionExistsError(f"{target}: already published")
     report_path = reports / f"{name}-v{version}" / "report.html"
 
-    with mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": command}) as run:
+    with progress.step("publishing the config and logging to MLflow"), \
+            mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": command}) as run:
         run_id = run.info.run_id
         assert draft.provenance is not None
         config = draft.model_copy(

@@ -62,11 +62,15 @@ PUBLIC = [
     "red_playbook",
     "RedBook",
     "register_scorer",
+    "register_section",
+    "result_section",
     "RuleTree",
     "RuleValidation",
+    "run_report",
     "RunResult",
     "score_accounts",
     "score_frame",
+    "Section",
     "SystemComparison",
     "TierResult",
     "TreeTuning",
@@ -78,6 +82,7 @@ PUBLIC = [
     "WeightConfig",
     "WeightIntervals",
     "write_config",
+    "write_pdf",
     "write_scores",
 ]
 

@@ -26,7 +26,8 @@ from calibrate.cli import (
 @seed_option
 @publish_options
 @json_option
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json); no progress on stderr.")
+@click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
 def run(
     data: str | None,
     query: str | None,
@@ -40,14 +41,22 @@ def run(
     mlflow_dir: str | None,
     as_json: bool,
     quiet: bool,
+    pdf: bool,
 ) -> int:
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow."""
+    from calibrate import progress
     from calibrate.recalibrate import recalibrate
 
+    progress.set_quiet(quiet)
     accounts = load_data(data, dimensions, query=query)
     result = recalibrate(
         accounts, current=read_current(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir,
     )
+    if pdf:
+        from calibrate.report import write_pdf
+
+        if write_pdf(result.report_path) is None:
+            click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
     emit(result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
     return 0
