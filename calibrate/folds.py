@@ -103,7 +103,7 @@ def out_of_time_split(
         cut = eligible.index[0] if len(eligible) else pd.Timestamp(unique[-1])
     else:
         cut = pd.Timestamp(test_from)
-    is_test = (dates >= cut).to_numpy()
+    is_test = (dates >= cut).to_numpy().copy()
     train = np.flatnonzero(~is_test)
     if disjoint_accounts:
         seen = set(data.frame["account_id"].to_numpy()[train])
