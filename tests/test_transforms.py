@@ -169,3 +169,38 @@ def test_iranian_fitted_score_is_within_002_auc_of_unconstrained_logistic():
     assert auc_fit > 0.88
     assert abs(auc_lr - auc_fit) <= 0.02, (auc_fit, auc_lr)
     print(f"held-out AUC: simplex score {auc_fit:.4f}, unconstrained logistic {auc_lr:.4f}")
+
+
+def test_sql_export_reproduces_transforms_and_isotonic_calibration_in_duckdb():
+    import duckdb
+
+    from calibrate.export import export_sql
+
+    real = load_iranian()
+    fitted = build_config(fit_weights(real.accounts), real.accounts)
+    scored = score_frame(real.accounts.frame, fitted, by="name")["score"].to_numpy()
+    cal = isotonic_calibration(scored, real.accounts.frame["renewed"])
+    cfg = attach_transforms(fitted, real.spec, real.transforms).model_copy(update={"calibration": cal})
+    raw = real.raw.assign(**{"Seconds of Use": real.raw["Seconds of Use"].astype(float).where(real.raw.index != 3)})
+    cfg = cfg.model_copy(update={"missing": "redistribute"})
+    con = duckdb.connect()
+    con.register("raw_view", raw)
+    con.execute("CREATE TABLE accounts AS SELECT * FROM raw_view")
+    got = con.sql(export_sql(cfg)).df().sort_values("account_id").reset_index(drop=True)
+    want = score_frame(raw, cfg, by="column").assign(account_id=raw["account_id"]).sort_values("account_id")
+    want = want.reset_index(drop=True)
+    np.testing.assert_allclose(got["score"], want["score"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got["p_renew"], want["p_renew"], rtol=0, atol=1e-9)
+    assert (got["band"] == want["band"]).all()
+
+
+def test_score_accounts_reads_raw_files_through_the_transforms(tmp_path):
+    from calibrate.export import score_accounts
+
+    real = load_iranian()
+    cfg = attach_transforms(build_config(fit_weights(real.accounts), real.accounts), real.spec, real.transforms)
+    path = tmp_path / "raw.csv"
+    real.raw.to_csv(path, index=False)
+    want = score_frame(real.raw, cfg, by="column")["score"].to_numpy()
+    np.testing.assert_allclose(score_accounts(path, cfg)["score"], want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(score_accounts(real.raw, cfg)["score"], want, rtol=0, atol=1e-9)
