@@ -8,6 +8,7 @@ to check what a fit should recover. Regenerate the committed files with
 """
 
 from calibrate.datasets._io import load_book, write_book
+from calibrate.datasets._real import RealData, load_iranian  # noqa: F401  (lead: add both to __all__)
 from calibrate.datasets._synthetic import (
     COLUMNS,
     DIMENSIONS,
