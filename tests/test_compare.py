@@ -8,6 +8,7 @@ account-level bootstrap.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -204,3 +205,29 @@ def test_compare_with_current(history):
     assert cc is None and "current" not in [m.method for m in board.methods]
     board, cc = compare_with_current(history, _config(dict(TRUE_W)), _config(dict.fromkeys(DIMS, 0.25)), n_boot=200)
     assert cc is not None and cc.folds == board.folds and cc.decision in {"adopt", "keep current"}
+
+
+def test_cli_compare_json(tmp_path, history):
+    import os
+    import subprocess
+    import sys
+
+    from calibrate.config import write_config
+
+    root = str(Path(__file__).resolve().parents[1])
+    csv = tmp_path / "book.csv"
+    history.frame.to_csv(csv, index=False)
+    cur = write_config(_config(dict.fromkeys(DIMS, 0.25)).model_copy(update={"version": 1}), tmp_path / "cfg")
+    new = write_config(_config(dict(TRUE_W)).model_copy(update={"version": 2}), tmp_path / "cfg")
+    res = subprocess.run(
+        [sys.executable, "-m", "calibrate", "compare", "--data", str(csv), "--current", str(cur), "--new", str(new),
+         "--n-boot", "200", "--json"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["champion_challenger"]["decision"] in {"adopt", "keep current"}
+    assert [m["method"] for m in out["leaderboard"]["methods"]][0] == "current"
+    bad = subprocess.run([sys.executable, "-m", "calibrate", "compare", "--data", str(tmp_path / "nope.csv")],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}, timeout=120)
+    assert bad.returncode == 2 and "file not found" in bad.stderr
