@@ -37,6 +37,12 @@ from calibrate.systems import compare_systems, SystemComparison
 from calibrate.gate import Check, check, GateResult, Policy, read_policy
 from calibrate.redbook import csm_judgment, CsmJudgment, red_book, RedBook
 from calibrate.report import register_section, result_section, run_report, Section, write_pdf
+from calibrate.leaderboard import leaderboard, Leaderboard
+from calibrate.compare import champion_challenger, ChampionChallenger, compare_with_current
+from calibrate.folds import grouped_folds, out_of_time_split, validation_folds
+from calibrate.bands import tune_bands
+from calibrate.config import Transform
+from calibrate.transforms import isotonic_calibration
 try:
     __version__ = version("calibrate")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -53,11 +59,14 @@ __all__ = [
     "bootstrap_weights",
     "builtin_trees",
     "CalibrateError",
+    "champion_challenger",
     "champion_uri",
-    "check",
+    "ChampionChallenger",
     "Check",
+    "check",
     "classify",
     "compare_systems",
+    "compare_with_current",
     "ConfigDiff",
     "ConfigError",
     "csm_judgment",
@@ -78,7 +87,11 @@ __all__ = [
     "FitError",
     "FitResult",
     "GateResult",
+    "grouped_folds",
     "HealthScoreClassifier",
+    "isotonic_calibration",
+    "Leaderboard",
+    "leaderboard",
     "LeakageError",
     "load_accounts",
     "load_for_scoring",
@@ -88,6 +101,7 @@ __all__ = [
     "MetricTree",
     "MetricTreeFit",
     "MODEL_NAME",
+    "out_of_time_split",
     "Playbook",
     "Policy",
     "post_mortem",
@@ -111,11 +125,14 @@ __all__ = [
     "Section",
     "SystemComparison",
     "TierResult",
+    "Transform",
     "TreeTuning",
+    "tune_bands",
     "tune_tree",
     "validate",
     "validate_tree",
     "Validation",
+    "validation_folds",
     "VersionExistsError",
     "WeightConfig",
     "WeightIntervals",

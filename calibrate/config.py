@@ -26,6 +26,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Band",
     "Dimension",
+    "Transform",
     "Calibration",
     "WeightConfig",
     "default_bands",
@@ -46,13 +47,54 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def _check_knots(knots: list[float], values: list[float], *, low: float, high: float, what: str) -> None:
+    if len(knots) != len(values):
+        raise ValueError(f"{what}: knots and values must have the same length ({len(knots)} != {len(values)})")
+    if any(b <= a for a, b in zip(knots, knots[1:])):
+        raise ValueError(f"{what}: knots must be strictly increasing")
+    if any(v < low or v > high for v in values):
+        raise ValueError(f"{what}: values must lie in [{low:g}, {high:g}]")
+    if any(b < a for a, b in zip(values, values[1:])):
+        raise ValueError(f"{what}: values must be non-decreasing")
+
+
+class Transform(_Frozen):
+    """A raw column → 0–100 sub-score: linear interpolation over ``knots``, clamped at both ends.
+
+    ``kind="percentile"``: the knots are quantiles of the training sample and ``values`` their
+    mid-rank percentile (0–100). ``kind="minmax"``: two knots, the raw values at the clipping
+    percentiles, mapped to 0 and 100. Either way the sub-score is
+    ``numpy.interp(raw, knots, values)`` (a missing raw value stays missing); the dimension's
+    ``direction`` then applies as usual, so a transform is always increasing in the raw value.
+    """
+
+    kind: Literal["percentile", "minmax"]
+    knots: list[float] = Field(min_length=2)
+    values: list[float] = Field(min_length=2)
+    options: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Transform:
+        _check_knots(self.knots, self.values, low=0.0, high=100.0, what="transform")
+        return self
+
+
 class Dimension(_Frozen):
-    """One sub-score: its name, the data column it comes from, its weight and direction."""
+    """One sub-score: its name, the data column it comes from, its weight and direction.
+
+    ``transform`` (optional) derives the 0–100 sub-score from a raw ``column``; it is applied by
+    :func:`calibrate.score.score_frame` whenever it reads the configured columns (``by="column"``).
+    """
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     column: str
     weight: float = Field(ge=0.0, le=1.0)
     direction: Literal["higher_is_healthier", "lower_is_healthier"] = "higher_is_healthier"
+    transform: Transform | None = Field(default=None, exclude_if=_absent)
 
 
 class Band(_Frozen):
@@ -66,11 +108,29 @@ class Band(_Frozen):
 
 
 class Calibration(_Frozen):
-    """Map from score to renewal probability: ``p = 1 / (1 + exp(-(intercept + slope * score)))``."""
+    """Map from score to renewal probability.
 
-    method: Literal["logistic"] = "logistic"
+    ``method="logistic"`` (default): ``p = 1 / (1 + exp(-(intercept + slope * score)))``.
+    ``method="isotonic"``: ``p = numpy.interp(score, knots, probabilities)`` — the fitted isotonic
+    regression (scikit-learn's ``IsotonicRegression(out_of_bounds="clip")`` thresholds), clamped
+    outside the knots. The logistic ``intercept`` and ``slope`` are kept with it for reference.
+    """
+
+    method: Literal["logistic", "isotonic"] = "logistic"
     intercept: float
     slope: float
+    knots: list[float] | None = Field(default=None, exclude_if=_absent)
+    probabilities: list[float] | None = Field(default=None, exclude_if=_absent)
+
+    @model_validator(mode="after")
+    def _isotonic_knots(self) -> Calibration:
+        if self.method == "isotonic":
+            if not self.knots or not self.probabilities:
+                raise ValueError("an isotonic calibration needs its knots and probabilities")
+            _check_knots(self.knots, self.probabilities, low=0.0, high=1.0, what="isotonic calibration")
+        elif self.knots is not None or self.probabilities is not None:
+            raise ValueError("knots and probabilities belong to method 'isotonic' only")
+        return self
 
 
 class Interval(_Frozen):

@@ -15,13 +15,17 @@ without Python. It mirrors :func:`calibrate.score.score_values` operation for op
   check ``score IS NULL`` in the job);
 * the score is rounded to :data:`calibrate.score.BAND_DECIMALS` decimals before it is compared with
   the half-open band edges (the top band includes 100), exactly as :func:`~calibrate.score.band_index`;
-* ``p_renew = 1 / (1 + exp(−(intercept + slope · score)))`` (NULL without a calibration).
+* ``p_renew = 1 / (1 + exp(−(intercept + slope · score)))`` (NULL without a calibration); an isotonic
+  calibration is the same clamped linear interpolation over its knots as ``numpy.interp``;
+* a dimension with a ``transform`` reads its raw column through a ``CASE`` over the stored knots
+  (clamped linear interpolation, exactly :func:`calibrate.score.apply_transform`) before anything else.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal
 
 import pandas as pd
@@ -29,7 +33,7 @@ import pandas as pd
 from calibrate.config import WeightConfig
 from calibrate.errors import ConfigError, DataError
 from calibrate.load import Accounts, DataSpec, load_accounts
-from calibrate.score import BAND_DECIMALS, score_frame
+from calibrate.score import BAND_DECIMALS, apply_transform, score_frame
 
 __all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "output_path", "write_scores", "export_sql", "DIALECTS", "KEYS"]
 
@@ -79,8 +83,29 @@ def load_for_scoring(
     *configs: WeightConfig,
     query: str | None = None,
 ) -> Accounts:
-    """Load data to score with ``configs``: no outcome column needed, the configs' columns and missing rule."""
-    return load_accounts(source, spec=scoring_spec(*configs), query=query, require_outcome=False)
+    """Load data to score with ``configs``: no outcome column needed, the configs' columns and missing rule.
+
+    A dimension with a ``transform`` is read from its raw column and transformed to 0–100 before
+    the range check (:func:`calibrate.score.apply_transform`), exactly as ``score_frame`` does.
+    """
+    spec = scoring_spec(*configs)
+    transforms = {d.column: d.transform for cfg in configs for d in cfg.dimensions if d.transform is not None}
+    if transforms and not isinstance(source, pd.DataFrame):
+        if query is not None or "://" in str(source):
+            from calibrate._sql import read_sql
+
+            source = read_sql(str(source), query)[0]
+        else:
+            from calibrate.load import _read_file
+
+            source = _read_file(Path(source))[0]
+        query = None
+    if transforms:
+        source = source.copy()
+        for column, transform in transforms.items():
+            if column in source and pd.api.types.is_numeric_dtype(source[column]):
+                source[column] = apply_transform(source[column].to_numpy(dtype=float, na_value=float("nan")), transform)
+    return load_accounts(source, spec=spec, query=query, require_outcome=False)
 
 
 def score_accounts(
@@ -170,6 +195,16 @@ def _string(value: str, dialect: Dialect) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _interp_sql(expr: str, xs: list[float], ys: list[float], num: Callable[[float], str]) -> str:
+    """``numpy.interp(expr, xs, ys)`` as SQL: clamped at both ends, linear in between, NULL stays NULL."""
+    parts = [f"CASE WHEN {expr} IS NULL THEN NULL", f"WHEN {expr} <= {num(xs[0])} THEN {num(ys[0])}"]
+    for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:]):
+        slope = (y1 - y0) / (x1 - x0)
+        parts.append(f"WHEN {expr} <= {num(x1)} THEN {num(slope)} * ({expr} - {num(x0)}) + {num(y0)}")
+    parts.append(f"ELSE {num(ys[-1])} END")
+    return "(" + " ".join(parts) + ")"
+
+
 def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str = "accounts") -> str:
     """A SELECT that scores every row of ``table`` with ``config`` in ``dialect``.
 
@@ -208,6 +243,8 @@ def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str 
     healthy, weight_if_present = [], []
     for d in config.dimensions:
         raw = f"CAST(src.{q(d.column)} AS {double})"
+        if d.transform is not None:
+            raw = _interp_sql(raw, d.transform.knots, d.transform.values, num)
         healthy.append(f"({num(100)} - {raw})" if d.direction == "lower_is_healthier" else raw)
         weight_if_present.append(f"CASE WHEN src.{q(d.column)} IS NULL THEN {num(0)} ELSE {num(d.weight)} END")
 
@@ -233,6 +270,8 @@ def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str 
 
     if config.calibration is None:
         p_renew = f"CAST(NULL AS {double})"
+    elif config.calibration.method == "isotonic":
+        p_renew = _interp_sql(f"s.{q('score')}", config.calibration.knots, config.calibration.probabilities, num)
     else:
         a, b = config.calibration.intercept, config.calibration.slope
         p_renew = f"{num(1)} / ({num(1)} + EXP(-({num(a)} + {num(b)} * s.{q('score')})))"

@@ -38,6 +38,8 @@ __all__ = [
     "plot_roc",
     "plot_validation_trend",
     "plot_renewal_by_bins",
+    "plot_leaderboard",
+    "plot_champion_challenger",
 ]
 
 
@@ -477,4 +479,62 @@ def plot_reliability_curves(
         ax.plot(curve.mean_pred, curve.frac_pos, marker="o", markersize=4, color=_PALETTE[(i + 1) % len(_PALETTE)],
                 label=f"{label} (ECE {ece:.3f})")
     ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str = "auc") -> Axes:
+    """One held-out metric per method with its 95 % interval (horizontal, best method on top).
+
+    Parameters
+    ----------
+    board : Leaderboard
+    ax : matplotlib Axes, optional
+    metric : {"auc", "log_loss", "brier", "spread"}, default "auc"
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax)
+    rows = [(m.method, *m.metric(metric)) for m in board.methods]
+    y = np.arange(len(rows))
+    values = np.array([r[1] for r in rows])
+    err = np.array([[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]])
+    colors = ["#9333ea" if r[0] == "ceiling" else "#2563eb" if r[0] == board.best else "#94a3b8" for r in rows]
+    ax.barh(y, values, color=colors, alpha=0.8)
+    ax.errorbar(values, y, xerr=err, fmt="none", ecolor="#111111", capsize=3)
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.invert_yaxis()
+    if metric == "auc":
+        ax.set_xlim(max(0.0, float(np.nanmin(err[0] * -1 + values)) - 0.05), min(1.0, float(np.nanmax(values + err[1])) + 0.02))
+    ax.set_xlabel({"auc": "held-out AUC", "log_loss": "held-out log-loss", "brier": "held-out Brier",
+                   "spread": "held-out spread (top - red)"}.get(metric, metric))
+    ax.set_title(f"Methods leaderboard ({metric}, 95 % account bootstrap)")
+    return ax
+
+
+def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None) -> Axes:
+    """Log-loss gain and AUC difference (new − current) with their intervals and thresholds.
+
+    Parameters
+    ----------
+    result : ChampionChallenger
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _axes(ax, size=(6.0, 2.6))
+    figures = [("log-loss gain", result.log_loss_gain, result.min_gain),
+               ("AUC difference", result.auc_diff, -result.max_auc_loss)]
+    for i, (label, (v, lo, hi), threshold) in enumerate(figures):
+        color = "#16a34a" if lo > threshold else "#dc2626"
+        ax.errorbar([v], [i], xerr=[[v - lo], [hi - v]], fmt="o", color=color, capsize=4)
+        ax.plot([threshold, threshold], [i - 0.3, i + 0.3], color="#111111", linestyle=":", linewidth=1)
+    ax.axvline(0, color="#94a3b8", linewidth=0.8)
+    ax.set_yticks(range(len(figures)), [f[0] for f in figures])
+    ax.set_ylim(-0.6, len(figures) - 0.4)
+    ax.set_xlabel("new minus current (positive favours the new weights)")
+    ax.set_title(f"Champion/challenger: {result.decision}")
     return ax

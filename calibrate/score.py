@@ -12,10 +12,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from calibrate.config import WeightConfig
+from calibrate.config import Transform, WeightConfig
 from calibrate.errors import DataError
 
-__all__ = ["score_frame", "score_values", "band_index", "renewal_probability", "BAND_DECIMALS"]
+__all__ = ["score_frame", "score_values", "band_index", "renewal_probability", "apply_transform", "BAND_DECIMALS"]
 
 BAND_DECIMALS = 9
 """Decimals the score is rounded to before it is compared with the band edges."""
@@ -86,10 +86,24 @@ def band_index(score: np.ndarray, config: WeightConfig) -> np.ndarray:
 def renewal_probability(score: np.ndarray, config: WeightConfig) -> np.ndarray:
     """The config's calibrated renewal probability for each score (NaN without a calibration)."""
     score = np.asarray(score, dtype=float)
-    if config.calibration is None:
+    cal = config.calibration
+    if cal is None:
         return np.full(score.shape, np.nan)
-    eta = config.calibration.intercept + config.calibration.slope * score
+    if cal.method == "isotonic":
+        return np.interp(score, cal.knots, cal.probabilities)  # NaN stays NaN; clamped outside the knots
+    eta = cal.intercept + cal.slope * score
     return 1.0 / (1.0 + np.exp(-eta))
+
+
+def apply_transform(raw: np.ndarray, transform: Transform | None) -> np.ndarray:
+    """A raw column as a 0–100 sub-score: ``numpy.interp`` over the transform's knots (NaN stays NaN).
+
+    Without a transform the values are returned as floats, unchanged.
+    """
+    raw = np.asarray(raw, dtype=float)
+    if transform is None:
+        return raw
+    return np.interp(raw, transform.knots, transform.values)
 
 
 def score_frame(
@@ -105,13 +119,15 @@ def score_frame(
     Parameters
     ----------
     frame : DataFrame
-        Must hold each dimension's ``column`` (0–100).
+        Must hold each dimension's ``column`` (0–100, or raw values when the dimension declares a
+        ``transform``).
     config : WeightConfig
     contributions : bool, default True
         Add one ``contribution_<dimension>`` column per dimension.
     by : {"column", "name"}, default "column"
-        Read each dimension from its configured source ``column`` (raw production data), or from
-        the column named like the dimension (data loaded by :func:`calibrate.load_accounts`).
+        Read each dimension from its configured source ``column`` (raw production data; a declared
+        ``transform`` is applied to it), or from the column named like the dimension (data loaded by
+        :func:`calibrate.load_accounts`, already on 0–100).
     keys : sequence of str, default ()
         Columns of ``frame`` copied in front of the result (e.g. ``account_id``, ``snapshot_date``),
         so the output says which account each score belongs to. Absent keys are skipped.
@@ -138,6 +154,10 @@ def score_frame(
     if missing:
         raise DataError(f"column(s) {missing} not in the data; the config scores {columns} — map them in the data spec")
     values = frame[columns].to_numpy(dtype=float, na_value=np.nan)
+    if by == "column":
+        for j, d in enumerate(config.dimensions):
+            if d.transform is not None:
+                values[:, j] = apply_transform(values[:, j], d.transform)
     score, contrib = score_values(values, config)
     idx = band_index(score, config)
     names = np.array([b.name for b in config.bands] + [None], dtype=object)

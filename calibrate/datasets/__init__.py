@@ -8,6 +8,7 @@ to check what a fit should recover. Regenerate the committed files with
 """
 
 from calibrate.datasets._io import load_book, write_book
+from calibrate.datasets._real import RealData, load_iranian
 from calibrate.datasets._synthetic import (
     COLUMNS,
     DIMENSIONS,
@@ -25,6 +26,8 @@ from calibrate.datasets._synthetic import (
 )
 
 __all__ = [
+    "RealData",
+    "load_iranian",
     "COLUMNS",
     "DIMENSIONS",
     "DRIFT_DIMENSION",
