@@ -40,6 +40,7 @@ __all__ = [
     "detect_drift",
     "build_reference",
     "load_drift_data",
+    "fit_reference_config",
     "VERDICTS",
     "PSI_WATCH",
     "PSI_RECALIBRATE",
@@ -700,3 +701,22 @@ def detect_drift(
         red_share=red_share, periods=periods, trend=trend, label_free=label_free, weights=weights, window=window,
         thresholds=thresholds, seed=seed, notes=tuple(notes),
     )
+
+
+def fit_reference_config(
+    data: Accounts, *, train_until: str | None = None, n_boot: int = 1000, seed: int = 0
+) -> WeightConfig:
+    """Fit weights and build an unpublished config with its validation baseline and drift reference.
+
+    What ``calibrate run`` writes, without publishing, reporting or MLflow — for notebooks,
+    benchmarks and tests that need a reference config in memory.
+    """
+    from calibrate.fit import fit_weights
+    from calibrate.recalibrate import _baseline, build_config
+    from calibrate.validate import validate
+
+    fit = fit_weights(data, train_until=train_until)
+    draft = build_config(fit, data, seed=seed)
+    train = data if train_until is None else data.subset(data.frame["snapshot_date"] <= pd.Timestamp(train_until))
+    return draft.model_copy(update={"validation": _baseline(validate(train, draft, n_boot=n_boot, seed=seed)),
+                                    "reference": build_reference(train, draft)})
