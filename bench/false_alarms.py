@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from calibrate.datasets import make_book
 from calibrate.drift import detect_drift, fit_reference_config
+from calibrate.errors import FitError
 from calibrate.load import load_accounts
 
 TRAIN_UNTIL = "2025-04-01"  # period 5 of a book starting 2024-01-01
@@ -26,7 +27,10 @@ TRAIN_UNTIL = "2025-04-01"  # period 5 of a book starting 2024-01-01
 
 def one(seed: int, drift: bool = False) -> tuple[int, str, list[str]]:
     data = load_accounts(make_book(drift=drift, seed=seed))
-    config = fit_reference_config(data, train_until=TRAIN_UNTIL, n_boot=500, seed=seed)
+    try:
+        config = fit_reference_config(data, train_until=TRAIN_UNTIL, n_boot=500, seed=seed)
+    except FitError as exc:  # no config to monitor: counted apart, never as "ok"
+        return seed, "fit-error", [str(exc)]
     report = detect_drift(data, config, seed=seed, n_boot=500)
     return seed, report.verdict, [f"{f.level}:{f.statistic}" + (f":{f.dimension}" if f.dimension else "")
                                   for f in report.findings if not f.passed]
@@ -43,12 +47,16 @@ def main() -> None:
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         results = list(pool.map(one, seeds, [args.drift] * len(seeds)))
+    failed = [s for s, v, _ in results if v == "fit-error"]
+    results = [r for r in results if r[1] != "fit-error"]
+    n = len(results)
     verdicts = collections.Counter(v for _, v, _ in results)
     reasons = collections.Counter(r for _, _, rs in results for r in rs)
-    n = len(results)
     label = "detection" if args.drift else "false-alarm"
     print(f"{n} seeds ({'drift' if args.drift else 'no drift'}), {time.perf_counter() - t0:.0f} s")
     print(f"verdicts: {dict(verdicts)}")
+    if failed:
+        print(f"seeds whose training fit raised FitError (excluded, rate over the other {n}): {failed}")
     print(f"{label} rate (recalibrate): {verdicts['recalibrate'] / n:.1%}")
     print(f"{label} rate (watch or worse): {(verdicts['watch'] + verdicts['recalibrate']) / n:.1%}")
     print("reasons raised:", dict(reasons.most_common()))
