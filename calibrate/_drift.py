@@ -162,12 +162,15 @@ def expected_auc(score: np.ndarray, p: np.ndarray) -> float:
     n = score.shape[0]
     if n < 2:
         return math.nan
-    y = np.concatenate([np.ones(n, dtype=bool), np.zeros(n, dtype=bool)])
-    w = np.concatenate([p, 1.0 - p])
-    tp, tn = float(p.sum()), float((1.0 - p).sum())
+    order = np.argsort(score, kind="stable")
+    s, q = score[order], p[order]
+    starts = np.flatnonzero(np.concatenate([[True], s[1:] != s[:-1]]))
+    pos = np.add.reduceat(q, starts)  # expected renewals per distinct score
+    neg = np.add.reduceat(1.0 - q, starts)  # expected churns per distinct score
+    below = np.cumsum(neg) - neg
     self_pairs = float(np.dot(p, 1.0 - p))
-    u = _stats.auc(y, np.concatenate([score, score]), weights=w) * tp * tn - 0.5 * self_pairs
-    return u / (tp * tn - self_pairs)
+    u = float(np.dot(pos, below + 0.5 * neg)) - 0.5 * self_pairs
+    return u / (float(pos.sum()) * float(neg.sum()) - self_pairs)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ RED_SHARE_WATCH = 0.05
 """Absolute change of the share of the book in the red band that is a *watch* (when significant)."""
 RED_SHARE_ALPHA = 0.01
 """Two-sided level of the red-share test (accounts as the sample size)."""
-TREND_ALPHA = 0.05
+TREND_ALPHA = 0.025
 """One-sided level of the declining-trend tests of AUC and spread (shared: each gets half)."""
 AUC_DROP_WATCH = 0.05
 """Label-free expected AUC this far below the fit-time AUC is a *watch*."""
@@ -324,6 +324,10 @@ def _outcomes(frame: pd.DataFrame) -> np.ndarray:
     if "renewed" not in frame:
         return out
     col = frame["renewed"]
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        v = col.to_numpy(dtype=float, na_value=np.nan)
+        if np.isin(v[~np.isnan(v)], (0.0, 1.0)).all():
+            return v
     known = col.notna().to_numpy()
     if known.any():
         out[known] = _outcome(col[known], "renewed", "<drift data>", is_churn=False).to_numpy(dtype=float)
@@ -366,24 +370,27 @@ def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> t
 def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, reference_end) -> pd.DataFrame:
     from calibrate.validate import validate_classes
 
+    z = 1.959963984540054
+    accounts = pd.factorize(frame["account_id"])[0]
     if "snapshot_date" in frame:
-        labels = frame["snapshot_date"].dt.to_period(period)
-        starts = frame["snapshot_date"]
+        dates = frame["snapshot_date"].to_numpy()
+        codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(period), sort=True)
     else:
-        labels = pd.Series(["all"] * len(frame))
-        starts = pd.Series([pd.NaT] * len(frame))
+        dates = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+        codes, uniques = np.zeros(len(frame), dtype=np.intp), ["all"]
     rows = []
     names = [b.name for b in config.bands]
-    for lab in sorted(labels.unique()):
-        m = (labels == lab).to_numpy() & ~np.isnan(score)
+    end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
+    for j, lab in enumerate(uniques):
+        m = (codes == j) & ~np.isnan(score)
         known = m & ~np.isnan(y)
-        sub = frame.loc[m]
         yk = y[known]
+        d = dates[m]
+        has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
-            "period": str(lab), "start": str(starts[m].min().date()) if starts[m].notna().any() else None,
-            "n": int(m.sum()), "n_accounts": int(sub["account_id"].nunique()), "n_known": int(known.sum()),
-            "in_reference": bool(reference_end is not None and starts[m].notna().any()
-                                 and starts[m].max() <= pd.Timestamp(reference_end)),
+            "period": str(lab), "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
+            "n": int(m.sum()), "n_accounts": int(np.unique(accounts[m]).shape[0]), "n_known": int(known.sum()),
+            "in_reference": bool(end is not None and has_dates and d.max() <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
         }
         ok = known.sum() >= MIN_PERIOD_ROWS and 0 < yk.sum() < yk.shape[0]
@@ -391,20 +398,23 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
         vals = {"auc": math.nan, "auc_se": math.nan, "auc_ci_low": math.nan, "auc_ci_high": math.nan,
                 "spread": math.nan, "spread_ci_low": math.nan, "spread_ci_high": math.nan}
         if ok:
-            kf = frame.loc[known].assign(renewed=yk.astype(int))
+            kf = pd.DataFrame({"account_id": accounts[known], "renewed": yk.astype(int)})
             v = validate_classes(kf, bands[known], config.bands, red_band=config.red_band, score=score[known],
                                  p=p[known], n_boot=n_boot, seed=seed)
-            dl = _stats.delong(yk.astype(int), score[known])
-            vals = {"auc": v.auc, "auc_se": dl.se, "auc_ci_low": v.auc_ci[0], "auc_ci_high": v.auc_ci[1],
+            # DeLong's interval is value ± z·se (clipped to [0, 1] only on one side, if at all)
+            se = max(v.auc_ci[1] - v.auc, v.auc - v.auc_ci[0]) / z
+            vals = {"auc": v.auc, "auc_se": se, "auc_ci_low": v.auc_ci[0], "auc_ci_high": v.auc_ci[1],
                     "spread": v.spread, "spread_ci_low": v.spread_ci[0], "spread_ci_high": v.spread_ci[1]}
             for b in v.bands:
                 vals[f"rate_{b.name}"] = math.nan if b.renewal_rate is None else b.renewal_rate
                 vals[f"rate_{b.name}_ci_low"] = math.nan if b.ci_low is None else b.ci_low
                 vals[f"rate_{b.name}_ci_high"] = math.nan if b.ci_high is None else b.ci_high
         row.update(vals)
-        for j, name in enumerate(names):
-            in_b = m & (bands == j)
-            row[f"expected_rate_{name}"] = float(p[in_b].mean()) if in_b.any() else math.nan
+        bm, pm = bands[m], p[m]
+        sums = np.bincount(bm[bm >= 0], weights=pm[bm >= 0], minlength=len(names))
+        cnt = np.bincount(bm[bm >= 0], minlength=len(names))
+        for k, name in enumerate(names):
+            row[f"expected_rate_{name}"] = float(sums[k] / cnt[k]) if cnt[k] else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
