@@ -216,11 +216,14 @@ def plot_drift_trend(report: DriftReport, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     report : DriftReport
+        Its ``periods`` table is drawn: periods without known outcomes show the estimate only.
     ax : matplotlib Axes, optional
+        Drawn on when given, else a new figure.
 
     Returns
     -------
     Axes
+        The y axis runs 0–1 (AUC and spread share it).
     """
     ax = _axes(ax)
     per = report.periods
