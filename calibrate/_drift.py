@@ -134,7 +134,9 @@ def population_stats(
     if grid is not None and x.shape[0]:
         f_ref = np.concatenate([[0.0], np.cumsum(grid.proportions)])
         f_ref /= f_ref[-1]
-        f_new = np.concatenate([[0.0], np.cumsum(_counts(x, GRID_EDGES))]) / x.shape[0]
+        # bin j of the grid is (j, j+1] (the first also takes x <= 0): the index is ceil(x) - 1
+        cells = np.clip(np.ceil(x) - 1.0, 0, GRID_EDGES.shape[0]).astype(np.intp)
+        f_new = np.concatenate([[0.0], np.cumsum(np.bincount(cells, minlength=GRID_EDGES.shape[0] + 1))]) / x.shape[0]
         diff = np.abs(f_ref - f_new)  # at 0, 1, ..., 100 (F at 0 counts the bin (-inf, 1] only at 1)
         d = float(diff[1:-1].max()) if diff.shape[0] > 2 else 0.0
         m = n_ref * n_new / (n_ref + n_new)

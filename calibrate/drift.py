@@ -381,15 +381,21 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
     rows = []
     names = [b.name for b in config.bands]
     end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
+    order = np.argsort(codes, kind="stable")  # rows of a period become one contiguous slice
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    score, bands, p, y, accounts, dates = (a[order] for a in (score, bands, p, y, accounts, dates))
     for j, lab in enumerate(uniques):
-        m = (codes == j) & ~np.isnan(score)
+        sl = slice(bounds[j], bounds[j + 1])
+        m = np.zeros(len(frame), dtype=bool)
+        m[sl] = ~np.isnan(score[sl])
         known = m & ~np.isnan(y)
         yk = y[known]
-        d = dates[m]
+        d = dates[sl]
         has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
             "period": str(lab), "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
-            "n": int(m.sum()), "n_accounts": int(np.unique(accounts[m]).shape[0]), "n_known": int(known.sum()),
+            "n": int(m.sum()), "n_accounts": int(np.count_nonzero(np.bincount(accounts[m]))),
+            "n_known": int(known.sum()),
             "in_reference": bool(end is not None and has_dates and d.max() <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
         }
