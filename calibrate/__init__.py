@@ -43,6 +43,7 @@ from calibrate.folds import grouped_folds, out_of_time_split, validation_folds
 from calibrate.bands import tune_bands
 from calibrate.config import Transform
 from calibrate.transforms import isotonic_calibration
+from calibrate.drift import build_reference, detect_drift, DriftReport
 try:
     __version__ = version("calibrate")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -57,13 +58,14 @@ __all__ = [
     "assign_tiers",
     "Band",
     "bootstrap_weights",
+    "build_reference",
     "builtin_trees",
     "CalibrateError",
     "champion_challenger",
     "champion_uri",
     "ChampionChallenger",
-    "Check",
     "check",
+    "Check",
     "classify",
     "compare_systems",
     "compare_with_current",
@@ -74,10 +76,12 @@ __all__ = [
     "DataError",
     "DataSpec",
     "default_bands",
+    "detect_drift",
     "diff_configs",
     "Dimension",
     "direction_checks",
     "DirectionReport",
+    "DriftReport",
     "explain",
     "Explanation",
     "export_sql",

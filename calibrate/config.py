@@ -171,14 +171,23 @@ class BinnedDistribution(_Frozen):
 
 
 class Reference(_Frozen):
-    """What drift detection compares new data against; never raw rows."""
+    """What drift detection compares new data against; never raw rows.
+
+    ``score``/``dimensions`` hold decile bins (PSI/CSI); ``score_grid``/``dimension_grid`` the
+    same variables on a fixed 1-point grid over 0–100 (KS and Wasserstein from the reference).
+    ``n_accounts`` is the effective sample size of the sampling-noise PSI (accounts, not rows).
+    """
 
     n: int
+    n_accounts: int | None = None
+    n_periods: int | None = None
     period_start: str | None = None
     period_end: str | None = None
     score: BinnedDistribution
     dimensions: dict[str, BinnedDistribution]
     band_mix: dict[str, float]
+    score_grid: BinnedDistribution | None = None
+    dimension_grid: dict[str, BinnedDistribution] = Field(default_factory=dict)
 
 
 class Provenance(_Frozen):

@@ -29,6 +29,7 @@ from calibrate.config import (
     next_version,
     write_config,
 )
+from calibrate.drift import build_reference
 from calibrate.errors import VersionExistsError
 from calibrate.fit import FitResult, fit_weights
 from calibrate.load import Accounts
@@ -280,6 +281,7 @@ def recalibrate(
                 "parent_version": parent,
                 "provenance": draft.provenance.model_copy(update={"mlflow_run_id": run_id}),
                 "validation": _baseline(validation),
+                "reference": build_reference(data, draft, until=train_until),
                 "created_at": utc_now(),
             }
         ).sealed()

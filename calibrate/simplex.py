@@ -142,6 +142,15 @@ def _start(y: np.ndarray, sample_weight: np.ndarray | None, k: int) -> np.ndarra
     return np.concatenate(([np.log(ybar / (1 - ybar))], np.full(k, 0.1)))
 
 
+def _stationary(theta: np.ndarray, grad: np.ndarray, *, tol: float = 1e-6) -> bool:
+    """KKT check for ``v ≥ 0``: L-BFGS-B may stop on an "abnormal" line search while already at the
+    optimum (the loss cannot fall further in floating point); accept that when the projected gradient vanishes."""
+    g = np.array(grad, dtype=float)
+    at_bound = np.concatenate(([False], theta[1:] <= 0.0))
+    g[at_bound] = np.minimum(g[at_bound], 0.0)  # a positive gradient at v = 0 pushes outward: optimal there
+    return bool(np.max(np.abs(g)) < tol)
+
+
 def solve_simplex(
     x: np.ndarray,
     y: np.ndarray,
@@ -186,7 +195,7 @@ def solve_simplex(
         if bounds is None or bounds.plain:
             res = minimize(loss, theta, jac=True, method="L-BFGS-B", bounds=box,
                            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
-            return res.x[1:], float(res.x[0]), bool(res.success), "L-BFGS-B"
+            return res.x[1:], float(res.x[0]), bool(res.success) or _stationary(res.x, res.jac), "L-BFGS-B"
         constraints = []
         ones = np.ones(k)
         rows = []
