@@ -11,9 +11,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from calibrate.config import (
     Band,
@@ -34,6 +35,13 @@ from calibrate.errors import VersionExistsError
 from calibrate.fit import FitResult, fit_weights
 from calibrate.load import Accounts
 from calibrate.validate import Validation, validate
+
+if TYPE_CHECKING:
+    from calibrate.compare import ChampionChallenger
+    from calibrate.drift import DriftReport
+    from calibrate.fit_bootstrap import WeightIntervals
+    from calibrate.leaderboard import Leaderboard
+    from calibrate.redbook import RedBook
 
 __all__ = ["RunResult", "recalibrate", "build_config", "default_dirs"]
 
@@ -127,6 +135,15 @@ class RunResult:
     validation: Validation
     current: WeightConfig | None = None
     current_validation: Validation | None = None
+    leaderboard: Leaderboard | None = None
+    champion: ChampionChallenger | None = None
+    drift: DriftReport | None = None
+    weight_intervals: WeightIntervals | None = None
+
+    @property
+    def red_metrics(self) -> RedBook | None:
+        """The red book of the new config on the run's data (share in red, save rate, lead time...)."""
+        return self.validation.red
 
     @property
     def predictive(self) -> bool:
@@ -154,11 +171,16 @@ class RunResult:
         elif self.current is None or self.current_validation is None:
             head, advice = "The score predicts churn", f"adopt {new}"
         else:
-            cur, old_auc = f"v{self.current.version}", self.current_validation.auc
+            cur = f"v{self.current.version}"
             head = "The score still predicts churn"
-            better = v.auc > old_auc
-            advice = (f"adopt {new} (AUC {v.auc:.2f} vs {old_auc:.2f} for {cur})" if better
-                      else f"keep {cur} ({new} is no better: AUC {v.auc:.2f} vs {old_auc:.2f})")
+            if self.champion is not None:  # the out-of-time champion/challenger test decides
+                adopt = self.champion.decision == "adopt"
+                advice = f"adopt {new}" if adopt else f"keep {cur}"
+                advice += f" ({self.champion.reasons[0]})" if self.champion.reasons else ""
+            else:
+                old_auc = self.current_validation.auc
+                advice = (f"adopt {new} (AUC {v.auc:.2f} vs {old_auc:.2f} for {cur})" if v.auc > old_auc
+                          else f"keep {cur} ({new} is no better: AUC {v.auc:.2f} vs {old_auc:.2f})")
         return f"{head}: {rate(top, ' renews')}, {rate(red, '')}; recommendation: {advice}."
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +196,10 @@ class RunResult:
             "verdict": self.verdict(),
             "validation": self.validation.to_dict(),
             "current_validation": None if self.current_validation is None else self.current_validation.to_dict(),
+            "recommendation": None if self.champion is None else self.champion.to_dict(),
+            "leaderboard": None if self.leaderboard is None else self.leaderboard.to_dict(),
+            "drift": None if self.drift is None else self.drift.to_dict(),
+            "weight_intervals": None if self.weight_intervals is None else self.weight_intervals.to_dict(),
         }
 
     def summary(self) -> str:
@@ -185,6 +211,9 @@ class RunResult:
                 + (f" (replaces v{self.config.parent_version})" if self.config.parent_version else ""),
                 f"weights: {weights}",
                 self.validation.summary(),
+                *([] if self.leaderboard is None else [self.leaderboard.summary()]),
+                *([] if self.champion is None else [self.champion.summary()]),
+                *([] if self.drift is None else [self.drift.summary()]),
                 self.verdict(),
                 f"config:  {self.config_path}",
                 f"report:  {self.report_path}",
@@ -209,6 +238,7 @@ def recalibrate(
     mlflow_dir: str | os.PathLike[str] | None = None,
     fit_options: Mapping[str, Any] | None = None,
     command: str = "run",
+    n_boot_weights: int = 200,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run.
 
@@ -233,6 +263,12 @@ def recalibrate(
         recorded in the config's provenance. The current config's directions apply unless given.
     command : str, default "run"
         The command recorded in the MLflow run's tags (``run`` or ``fit``).
+    n_boot_weights : int, default 200
+        Account-level refits for the weights' intervals (and the drift's weight refit).
+
+    The run also puts the new weights on a methods leaderboard on held-out data, and with a
+    current config runs the champion/challenger test (its decision is the recommendation) and,
+    when the current config carries a reference, drift detection.
 
     Returns
     -------
@@ -243,6 +279,9 @@ def recalibrate(
     CalibrateError
         Bad data, a fit the data cannot support, or a version that already exists.
     """
+    from calibrate.compare import compare_with_current
+    from calibrate.drift import detect_drift
+    from calibrate.fit_bootstrap import bootstrap_weights
     from calibrate.registry import register_scorer
     from calibrate.report import run_report
     from calibrate.track import log_results, mlflow_run
@@ -263,8 +302,18 @@ def recalibrate(
     with progress.step(f"validating ({n_boot:,} bootstrap resamples of {data.n_accounts:,} accounts)"):
         validation = validate(data, draft, n_boot=n_boot, seed=seed)
         current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
+    with progress.step(f"weight intervals ({n_boot_weights:,} account-level refits)"):
+        intervals = bootstrap_weights(data, n_boot=n_boot_weights, seed=seed, train_until=train_until, **options)
+    with progress.step("methods leaderboard and champion/challenger on held-out data"):
+        board, champion = compare_with_current(data, draft, current, seed=seed, n_boot=min(n_boot, 1000))
+    drift = None
+    if current is not None and current.reference is not None:
+        with progress.step("drift since the current config's reference"):
+            drift = detect_drift(data, current, seed=seed, n_boot=min(n_boot, 1000), n_boot_weights=n_boot_weights)
 
     version = next_version(configs, name)
+    if current is not None and current.name == name:
+        version = max(version, current.version + 1)  # a new version always supersedes its parent
     parent = current.version if current else (version - 1 or None)
     target = config_path(configs, name, version)
     if target.exists():  # pragma: no cover - next_version never returns an existing one
@@ -280,7 +329,9 @@ def recalibrate(
                 "version": version,
                 "parent_version": parent,
                 "provenance": draft.provenance.model_copy(update={"mlflow_run_id": run_id}),
-                "validation": _baseline(validation),
+                "validation": _baseline(validation if train_until is None else validate(
+                    data.subset(data.frame["snapshot_date"] <= pd.Timestamp(train_until)), draft,
+                    n_boot=n_boot, seed=seed, red_metrics=False)),
                 "reference": build_reference(data, draft, until=train_until),
                 "created_at": utc_now(),
             }
@@ -288,6 +339,7 @@ def recalibrate(
         result = RunResult(
             config=config, config_path=target, report_path=report_path, mlflow_run_id=run_id, fit=fit,
             validation=validation, current=current, current_validation=current_validation,
+            leaderboard=board, champion=champion, drift=drift, weight_intervals=intervals,
         )
         html = run_report(result, data)
         written = write_config(config, configs)
@@ -297,6 +349,8 @@ def recalibrate(
                   "method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
                   "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": version}
         metrics = {f"weight_{k}": w for k, w in config.weights.items()}
+        if champion is not None:
+            metrics |= {"challenger_log_loss_gain": champion.log_loss_gain[0], "challenger_auc_diff": champion.auc_diff[0]}
         metrics |= {"auc": validation.auc, "spread": validation.spread, "spread_ci_low": validation.spread_ci[0],
                     "spread_ci_high": validation.spread_ci[1], "brier": validation.brier}
         log_results(params, metrics, [written, report_path])

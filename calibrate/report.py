@@ -328,6 +328,9 @@ def migration_section(result: RunResult, data: Accounts) -> Section | None:
 
 register_section("leaderboard", result_section(
     "leaderboard", "Methods leaderboard", intro="Every fitting method on the same out-of-time split."))
+register_section("champion", result_section(
+    "champion", "Adopt or keep? Champion vs challenger", intro="Current weights against the new ones on later data: "
+    "differences in log-loss and AUC with account-level bootstrap intervals."))
 register_section("drift", result_section(
     "drift", "Drift since the reference", intro="PSI per dimension and the per-period trend of spread and AUC."))
 register_section("red_metrics", result_section(

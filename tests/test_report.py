@@ -79,8 +79,9 @@ def test_verdict_states_the_real_figures(runs):
                                                      round(100 * b["ci_high"]))
         assert sentence.startswith("The score predicts churn" if key == "first" else "The score still predicts churn")
     assert runs["first"]["verdict"].endswith("recommendation: adopt v1.")
-    # v2 refits the same data: same weights, same AUC, so nothing is gained by switching
-    assert "recommendation: keep v1 (v2 is no better" in runs["second"]["verdict"]
+    # v2 refits the same data: the champion/challenger test on later data finds no gain, so keep v1
+    assert "recommendation: keep v1 (log-loss gain" in runs["second"]["verdict"]
+    assert runs["second"]["recommendation"]["decision"] == "keep current"
 
 
 def test_verdict_comes_first_then_every_section(runs):
@@ -88,9 +89,10 @@ def test_verdict_comes_first_then_every_section(runs):
     assert doc1.index('class="verdict"') < doc1.index("<h2>")
     base = ["Bands: do they separate renewals?", "Score distributions by outcome", "Calibration and discrimination",
             "Weights: current vs new", "Data provenance"]
-    assert _headings(doc1) == base
+    assert _headings(doc1) == base[:4] + ["Methods leaderboard", "Red accounts", "Data provenance"]
     assert _headings(doc2) == base[:4] + ["Current config v1 on the same data", "Band migration: current → new",
-                                          "Data provenance"]
+                                          "Methods leaderboard", "Adopt or keep? Champion vs challenger",
+                                          "Drift since the reference", "Red accounts", "Data provenance"]
     # band colours from the config, lowest-first table rows top band first
     for color in ("#22c55e", "#eab308", "#f97316", "#ef4444"):
         assert f"background:{color}" in doc1

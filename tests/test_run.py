@@ -87,3 +87,24 @@ def test_human_summary_and_exit_2_on_existing_version(workdir, capsys):
 def test_bad_usage_exits_2(workdir, capsys):
     code, _, err = run_cli(["run", "--n-boot", "5"], capsys)
     assert code == 2 and "--n-boot" in err
+
+
+def test_quarterly_recalibration_against_the_shipped_current_config(workdir, capsys):
+    """The quick start: the config in production (fitted before the documented drift) meets the new quarters."""
+    shipped = Path(__file__).parents[1] / "data" / "account-health-v1.json"
+    current = read_config(shipped)
+    assert current.reference is not None and current.provenance.period_end == "2025-06-30"
+    code, out, _ = run_cli(["run", "--current", str(shipped), "--json", "--n-boot", "300"], capsys)
+    assert code == 0
+    result = json.loads(out)
+    assert result["version"] == 2 and result["parent_version"] == 1
+    drift = result["drift"]
+    assert drift["verdict"] == "recalibrate"
+    assert any("engagement" in reason for reason in drift["reasons"])
+    assert result["recommendation"]["decision"] == "adopt"
+    assert "recommendation: adopt v2" in result["verdict"]
+    assert {row["method"] for row in result["leaderboard"]["methods"]} >= {"current", "equal", "simplex", "ceiling"}
+    report = Path(result["report_path"]).read_text()
+    for heading in ("Methods leaderboard", "Champion vs challenger", "Drift since the reference", "Band migration",
+                    "Red accounts"):
+        assert heading in report, heading
