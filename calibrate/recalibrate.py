@@ -302,8 +302,12 @@ def recalibrate(
     with progress.step(f"validating ({n_boot:,} bootstrap resamples of {data.n_accounts:,} accounts)"):
         validation = validate(data, draft, n_boot=n_boot, seed=seed)
         current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
-    with progress.step(f"weight intervals ({n_boot_weights:,} account-level refits)"):
-        intervals = bootstrap_weights(data, n_boot=n_boot_weights, seed=seed, train_until=train_until, **options)
+    intervals = None
+    if fit.method == "simplex":  # the bootstrap refits the simplex model (the logit path has its own CIs)
+        boot_options = {k: v for k, v in options.items() if k not in {"seed", "train_until", "method"}}
+        with progress.step(f"weight intervals ({n_boot_weights:,} account-level refits)"):
+            intervals = bootstrap_weights(data, n_boot=n_boot_weights, seed=seed, train_until=train_until,
+                                          **boot_options)
     with progress.step("methods leaderboard and champion/challenger on held-out data"):
         board, champion = compare_with_current(data, draft, current, seed=seed, n_boot=min(n_boot, 1000))
     drift = None
