@@ -117,7 +117,8 @@ plots.plot_validation_trend(per_quarter)
 # %%
 latest = sorted(per_quarter)[-1]
 gate = cb.check(per_quarter[latest], policy)
-print(f"{latest}: " + ("PASS (exit 0)" if gate.passed else "FAIL (exit 1): " + ", ".join(c.message for c in gate.failed)))
+outcome = "PASS (exit 0)" if gate.passed else "FAIL (exit 1): " + "; ".join(c.message for c in gate.failed)
+print(f"{latest}: {outcome}")
 gate
 
 # %%
@@ -127,8 +128,8 @@ plots.plot_checks(gate)
 # Every quarter through the same gate: the status of each check, and the share of the book in red.
 
 # %%
-pd.DataFrame({q: {**{c.name: c.status for c in cb.check(v, policy).checks}, "share in red": round(v.red.share_red_or_below, 3)}
-              for q, v in per_quarter.items()}).T
+pd.DataFrame({q: {**{c.name: c.status for c in cb.check(v, policy).checks},
+                  "share in red": round(v.red.share_red_or_below, 3)} for q, v in per_quarter.items()}).T
 
 # %% [markdown]
 # Two different questions, two different answers. The score still *separates* renewals in every

@@ -252,7 +252,8 @@ def _threshold_effects(ax: Axes | None) -> Axes:
     assert table["effect"].abs().max() > 0  # at least one threshold moved something
     assert [to_hex(b.get_facecolor()) for b in bars] == ["#22c55e" if e > 0 else "#ef4444" for e in table["effect"]]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == f"{table.threshold[0]} {table.signal[0]} {table.op[0]} {table.seed_value[0]:g}→{table.tuned_value[0]:g}"
+    first = table.iloc[0]
+    assert labels[0] == f"{first.threshold} {first.signal} {first.op} {first.seed_value:g}→{first.tuned_value:g}"
     return ax
 
 
