@@ -87,4 +87,3 @@ def test_human_summary_and_exit_2_on_existing_version(workdir, capsys):
 def test_bad_usage_exits_2(workdir, capsys):
     code, _, err = run_cli(["run", "--n-boot", "5"], capsys)
     assert code == 2 and "--n-boot" in err
-
