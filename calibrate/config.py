@@ -278,6 +278,15 @@ class WeightConfig(_Frozen):
         """A copy with ``content_hash`` set to the hash of its content."""
         return self.model_copy(update={"content_hash": self.compute_hash()})
 
+    def _repr_html_(self) -> str:
+        import pandas as pd
+
+        from calibrate._html import result_html
+
+        dims = pd.DataFrame([d.model_dump(include={"name", "column", "weight", "direction"}) for d in self.dimensions])
+        bands = pd.DataFrame([b.model_dump(include={"name", "min", "max", "code"}) for b in self.bands])
+        return result_html(self, dims, bands)
+
     def __repr__(self) -> str:
         w = ", ".join(f"{k}={v:.3f}" for k, v in self.weights.items())
         return f"<WeightConfig {self.name} v{self.version}: {w}>"

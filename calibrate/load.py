@@ -113,6 +113,20 @@ class Accounts:
         """The same data restricted to the rows where ``mask`` is true."""
         return replace(self, frame=self.frame.loc[np.asarray(mask)].reset_index(drop=True))
 
+    def describe(self) -> pd.DataFrame:
+        """Per dimension (and ``renewed`` when present): ``count``, ``mean``, ``std``, ``min``, ``max``.
+
+        Aggregates only — what a notebook shows instead of raw rows.
+        """
+        cols = [*self.dimensions, *(["renewed"] if "renewed" in self.frame else [])]
+        table = self.frame[cols].astype(float).describe().T[["count", "mean", "std", "min", "max"]]
+        return table.astype({"count": int}).rename_axis("column")
+
+    def _repr_html_(self) -> str:
+        from calibrate._html import result_html
+
+        return result_html(self, self.describe())
+
     def __repr__(self) -> str:
         return (
             f"<Accounts {len(self):,} rows, {self.n_accounts:,} accounts, {self.n_churned:,} churned, "

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
+    from calibrate.compare import ChampionChallenger
     from calibrate.config import WeightConfig
+    from calibrate.drift import DriftReport
+    from calibrate.leaderboard import Leaderboard
     from calibrate.validate import Validation
 
 __all__ = [

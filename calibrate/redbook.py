@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate._html import ResultHtml
+
 __all__ = ["RED_SHARE_GUIDELINE", "SAVE_RATE_GUIDELINE", "RedBook", "CsmJudgment", "red_book", "csm_judgment"]
 
 RED_SHARE_GUIDELINE = 0.10  # seeds: "less than 10 % of the book in red at any time"
@@ -34,7 +36,7 @@ def _f(x: Any) -> float | None:
 
 
 @dataclass(frozen=True)
-class RedBook:
+class RedBook(ResultHtml):
     """Red-account metrics of one book (see the module docstring for "red").
 
     Attributes
@@ -299,7 +301,7 @@ def _churn_timing(frame: pd.DataFrame, acc: np.ndarray, index: np.ndarray, red: 
 
 
 @dataclass(frozen=True)
-class CsmJudgment:
+class CsmJudgment(ResultHtml):
     """Does the CSM's red flag add information beyond the score?
 
     Attributes

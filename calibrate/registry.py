@@ -152,7 +152,7 @@ def register_scorer(
     import mlflow
     import pandas as pd
 
-    from calibrate.track import mlflow_run
+    from calibrate.track import mlflow_run, registry_chatter_dropped
 
     def log() -> Any:
         return mlflow.pyfunc.log_model(
@@ -169,7 +169,8 @@ def register_scorer(
             info, run_id = log(), run.info.run_id
     tags = {"config_name": config.name, "config_version": str(config.version),
             "content_hash": config.content_hash or ""}
-    mv = mlflow.register_model(info.model_uri, MODEL_NAME, tags=tags)
+    with registry_chatter_dropped():
+        mv = mlflow.register_model(info.model_uri, MODEL_NAME, tags=tags)
     client = _client(mlflow_dir)
     client.set_registered_model_alias(MODEL_NAME, alias, str(mv.version))
     return ScorerVersion(

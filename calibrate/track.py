@@ -9,8 +9,11 @@ logged — never raw account rows, never credentials. Open the store with::
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
+import re
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,42 @@ def tracking_uri(directory: str | os.PathLike[str]) -> str:
 
 
 def _quiet_mlflow() -> None:
+    """MLflow's own INFO logs off (store creation, migrations): warnings and errors still show.
+
+    ``import mlflow`` configures its loggers (level ``MLFLOW_LOGGING_LEVEL``, default INFO), so the
+    levels are set after that import; a user who sets ``MLFLOW_LOGGING_LEVEL`` keeps their level.
+    """
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow  # noqa: F401 - configures the loggers set below
+
+    if os.environ.get("MLFLOW_LOGGING_LEVEL"):
+        return
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_REGISTRY_CHATTER = re.compile(
+    r"^(Successfully registered model '.*'\.|Registered model '.*' already exists\. Creating a new version of this "
+    r"model\.\.\.|Created version '\d+' of model '.*'\.)$"
+)
+
+
+@contextlib.contextmanager
+def registry_chatter_dropped() -> Iterator[None]:
+    """Around an MLflow registry call: drop its progress prints, pass on everything else it writes to stderr.
+
+    ``mlflow.register_model`` prints "Successfully registered model ..." / "Created version ..."
+    to stderr unconditionally (not through a logger). Its stderr is held while the call runs and
+    written out afterwards — an exception included — without those lines.
+    """
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    finally:
+        kept = [line for line in held.getvalue().splitlines(keepends=True) if not _REGISTRY_CHATTER.match(line.strip())]
+        if kept:
+            sys.stderr.write("".join(kept))
 
 
 @contextlib.contextmanager

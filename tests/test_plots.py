@@ -6,8 +6,10 @@ the ``ax`` it is given and checks the artists. ``test_every_plot_has_a_case`` fa
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -179,6 +181,286 @@ def _renewal_by_bins(ax: Axes | None) -> Axes:
     segs = ax.collections[0].get_segments()
     assert _spans(segs) == pytest.approx(np.c_[lo, hi].ravel())
     assert ax.get_xlabel() == "usage"
+    return ax
+
+
+# -- cases built through the real API on a small seeded book ---------------------------------------
+# Each result object is computed once per process (the cases run three times each).
+
+TRAIN_UNTIL = "2025-06-30"  # quarters 0-5 of the book; the drift starts in quarter 6
+
+
+@functools.cache
+def _real() -> SimpleNamespace:
+    """A 400-account book, a config fitted on quarters 0-5 (with its drift reference) and its validation."""
+    from calibrate import datasets
+    from calibrate.drift import fit_reference_config
+    from calibrate.load import load_accounts
+    from calibrate.validate import validate
+
+    book = datasets.make_book(n_accounts=400, seed=1)
+    data = load_accounts(book)
+    config = fit_reference_config(data, train_until=TRAIN_UNTIL, n_boot=200)
+    return SimpleNamespace(book=book, data=data, config=config, validation=validate(data, config, n_boot=200))
+
+
+def _hand_score(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
+    """Σ wᵢ·sᵢ written out (inverted dimensions as 100 − s), independent of calibrate.score."""
+    total = np.zeros(len(frame))
+    for d in config.dimensions:
+        x = frame[d.name].to_numpy(dtype=float)
+        total += d.weight * (100 - x if d.direction == "lower_is_healthier" else x)
+    return total
+
+
+def _hand_p(score: np.ndarray, config: WeightConfig) -> np.ndarray:
+    return 1 / (1 + np.exp(-(config.calibration.intercept + config.calibration.slope * score)))
+
+
+@case("plot_odds_ratios")
+def _odds_ratios(ax: Axes | None) -> Axes:
+    import statsmodels.api as sm
+
+    from calibrate.logit import fit_logit
+
+    r = _real()
+    res = fit_logit(r.data)
+    ax = plots.plot_odds_ratios(res.table, ax=ax)
+    # independent reference: the same logistic regression by statsmodels, odds ratio per 10 points
+    dims = list(r.data.dimensions)
+    sm_fit = sm.Logit(r.data.frame["renewed"].to_numpy(), sm.add_constant(r.data.frame[dims].to_numpy())).fit(disp=0)
+    odds10 = np.exp(10 * sm_fit.params[1:])
+    points = ax.collections[-1].get_offsets()
+    assert np.asarray(points[:, 0]) == pytest.approx(odds10, rel=1e-4)
+    assert [t.get_text() for t in ax.get_yticklabels()] == dims
+    assert ax.get_xscale() == "log"
+    # every dimension helps renewal in this book: odds ratios above 1, drawn blue
+    assert all(to_hex(c) == "#2563eb" for c in ax.collections[-1].get_facecolors())
+    return ax
+
+
+@case("plot_threshold_effects")
+def _threshold_effects(ax: Axes | None) -> Axes:
+    from calibrate.rules_tune import tune_tree
+
+    tuning = tune_tree(_real().data, "seed_001", n_boot=200, grid=5, passes=1)
+    table = tuning.thresholds
+    ax = plots.plot_threshold_effects(table, ax=ax)
+    bars = _bars(ax)
+    # bar length: test spread with this threshold tuned alone minus the seed tree's, in points
+    assert [b.get_width() for b in bars] == pytest.approx(list(table["effect"] * 100))
+    assert table["effect"].abs().max() > 0  # at least one threshold moved something
+    assert [to_hex(b.get_facecolor()) for b in bars] == ["#22c55e" if e > 0 else "#ef4444" for e in table["effect"]]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    first = table.iloc[0]
+    assert labels[0] == f"{first.threshold} {first.signal} {first.op} {first.seed_value:g}→{first.tuned_value:g}"
+    return ax
+
+
+@case("plot_contribution_changes")
+def _contribution_changes(ax: Axes | None) -> Axes:
+    from calibrate.metric_tree import explain, fit_metric_tree
+
+    r = _real()
+    account = r.book["account_id"].value_counts().index[0]
+    ex = explain(fit_metric_tree(r.data), r.book, account)
+    ax = plots.plot_contribution_changes(ex.signals, ax=ax)
+    widths = np.array([b.get_width() for b in _bars(ax)])
+    # the changes are the contributions after minus before, and they add up to the score change
+    s = ex.signals
+    assert widths == pytest.approx((s["contribution_after"] - s["contribution_before"]).to_numpy())
+    assert widths.sum() == pytest.approx(ex.score_after - ex.score_before)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{b}/{g}" for b, g in zip(s["branch"], s["signal"])]
+    assert ax.yaxis_inverted()  # first signal on top
+    return ax
+
+
+@case("plot_directions")
+def _directions(ax: Axes | None) -> Axes:
+    from sklearn.metrics import roc_auc_score
+
+    from calibrate.tiers import direction_checks
+
+    r = _real()
+    report = direction_checks(r.data, columns=["usage", "days_since_login", "csm_contacts_per_month"], n_boot=200)
+    ax = plots.plot_directions(report.table, ax=ax)
+    y = r.data.frame["renewed"]
+    ref = [roc_auc_score(y, r.data.frame[c]) for c in report.table["signal"]]
+    points = [line for line in ax.lines if line.get_marker() == "o"]  # not the caps
+    assert [line.get_xdata()[0] for line in points] == pytest.approx(ref)
+    status_colour = {"wrong way": "#ef4444", "no evidence": "#94a3b8", "agrees": "#22c55e"}
+    assert [to_hex(line.get_color()) for line in points] == [
+        status_colour[s] for s in report.table["status"]]
+    # contacts per month is expected higher-is-healthier but runs the other way (AUC < 0.5)
+    assert "wrong way" in list(report.table["status"])
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(report.table["signal"])
+    return ax
+
+
+@case("plot_reliability")
+def _reliability_of_validation(ax: Axes | None) -> Axes:
+    from sklearn.calibration import calibration_curve
+
+    r = _real()
+    ax = plots.plot_reliability(r.validation, ax=ax)
+    diagonal, line = ax.lines
+    assert list(diagonal.get_xdata()) == [0, 1]
+    p = _hand_p(_hand_score(r.data.frame, r.config), r.config)
+    frac, mean = calibration_curve(r.data.frame["renewed"], p, n_bins=10, strategy="quantile")
+    assert np.asarray(line.get_xdata()) == pytest.approx(mean)
+    assert np.asarray(line.get_ydata()) == pytest.approx(frac)
+    assert line.get_label().startswith(f"ECE {r.validation.ece:.3f}")
+    return ax
+
+
+@case("plot_gains")
+def _gains(ax: Axes | None) -> Axes:
+    r = _real()
+    ax = plots.plot_gains(r.validation, ax=ax)
+    line = ax.lines[1]
+    share, gain = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    # independent reference: sort by the hand score, riskiest first; at each drawn share k/n, the
+    # curve is the share of all churn among the k lowest scores
+    score = _hand_score(r.data.frame, r.config)
+    churn = 1 - r.data.frame["renewed"].to_numpy()[np.argsort(score, kind="stable")]
+    n = len(churn)
+    k = np.rint(share * n).astype(int)
+    assert share[0] == 0 and share[-1] == 1 and len(share) == 11
+    assert np.abs(k[1:] - np.arange(1, 11) * n / 10).max() <= 1  # deciles
+    assert gain == pytest.approx(np.r_[0, np.cumsum(churn)][k] / churn.sum())
+    return ax
+
+
+@case("plot_checks")
+def _checks(ax: Axes | None) -> Axes:
+    from calibrate.gate import check
+
+    r = _real()
+    v = r.validation
+    frame = r.data.frame
+    band = np.digitize(_hand_score(frame, r.config), [25, 50, 75])
+    spread = frame["renewed"][band == 3].mean() - frame["renewed"][band == 1].mean()
+    assert v.spread == pytest.approx(spread)
+    # a spread threshold it misses, an AUC threshold inside its interval (inconclusive), a trend it passes
+    gate = check(v, min_spread=round(spread + 0.3, 2), min_auc=round((v.auc + v.auc_ci[0]) / 2, 4))
+    ax = plots.plot_checks(gate, ax=ax)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["spread", "auc", "trend"]
+    assert [to_hex(b.get_facecolor()) for b in _bars(ax)] == ["#ef4444", "#eab308", "#22c55e"]
+    assert ax.texts[0].get_text() == f"fail: value {spread:.3g}, threshold {round(spread + 0.3, 2)}"
+    assert ax.texts[1].get_text().startswith(f"inconclusive: value {v.auc:.3g}")
+    return ax
+
+
+@case("plot_leaderboard")
+def _leaderboard(ax: Axes | None) -> Axes:
+    from sklearn.metrics import roc_auc_score
+
+    from calibrate.folds import validation_folds
+    from calibrate.leaderboard import leaderboard
+
+    r = _real()
+    board = leaderboard(r.data, n_boot=200)
+    ax = plots.plot_leaderboard(board, ax=ax)
+    bars = _bars(ax)
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names == [m.method for m in board.methods]
+    # independent reference: the equal-weight score's AUC on the held-out rows, by scikit-learn
+    (fold,) = validation_folds(r.data)
+    test = r.data.frame.iloc[fold.test]
+    equal = roc_auc_score(test["renewed"], test[list(r.data.dimensions)].mean(axis=1))
+    assert bars[names.index("equal")].get_width() == pytest.approx(equal)
+    assert [b.get_width() for b in bars] == pytest.approx([m.auc[0] for m in board.methods])
+    colour = {"ceiling": "#9333ea", board.best: "#2563eb"}
+    assert [to_hex(b.get_facecolor()) for b in bars] == [colour.get(n, "#94a3b8") for n in names]
+    assert _spans_h(ax.collections[0].get_segments()) == pytest.approx([x for m in board.methods for x in m.auc[1:]])
+    return ax
+
+
+def _spans_h(segments: list) -> np.ndarray:
+    """(low, high) of each horizontal error-bar segment, flattened."""
+    return np.array([(s[0][0], s[1][0]) for s in segments]).ravel()
+
+
+@case("plot_champion_challenger")
+def _champion_challenger(ax: Axes | None) -> Axes:
+    from calibrate.compare import champion_challenger
+
+    r = _real()
+    equal = r.config.model_copy(update={"dimensions": [d.model_copy(update={"weight": 0.25})
+                                                        for d in r.config.dimensions]})
+    res = champion_challenger(r.data, r.config, equal, n_boot=200, min_gain=-0.05)
+    ax = plots.plot_champion_challenger(res, ax=ax)
+    points = [line for line in ax.lines if line.get_marker() == "o"]  # not the caps
+    assert [p.get_xdata()[0] for p in points] == pytest.approx([res.log_loss_gain[0], res.auc_diff[0]])
+    segs = [c for c in ax.collections if hasattr(c, "get_segments")]
+    assert _spans_h(segs[0].get_segments()) == pytest.approx(res.log_loss_gain[1:])
+    # green where the lower bound clears the threshold (min_gain -0.05 is cleared), red otherwise
+    assert res.log_loss_gain[1] > -0.05
+    assert to_hex(points[0].get_color()) == "#16a34a"
+    expected = "#16a34a" if res.auc_diff[1] > -res.max_auc_loss else "#dc2626"
+    assert to_hex(points[1].get_color()) == expected
+    thresholds = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"]
+    assert thresholds == pytest.approx([-0.05, -res.max_auc_loss])
+    assert ax.get_title() == f"Champion/challenger: {res.decision}"
+    return ax
+
+
+@functools.cache
+def _drift_report():
+    from calibrate.drift import detect_drift
+
+    r = _real()
+    return detect_drift(r.data, r.config, n_boot=200, n_boot_weights=20, n_sim=200)
+
+
+def _psi(expected: np.ndarray, actual: np.ndarray, edges: np.ndarray, floor: float = 1e-4) -> float:
+    """Σ (a − e)·ln(a / e) on right-closed bins, an empty bin raised to ``floor`` then renormalised."""
+    bins = np.r_[-np.inf, edges, np.inf]
+    e, a = (pd.cut(x, bins, right=True).value_counts(normalize=True, sort=False).to_numpy() for x in (expected, actual))
+    e, a = (np.maximum(x, floor) / np.maximum(x, floor).sum() for x in (e, a))
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+@case("plot_drift_psi")
+def _drift_psi(ax: Axes | None) -> Axes:
+    r = _real()
+    report = _drift_report()
+    ax = plots.plot_drift_psi(report, ax=ax)
+    bars = _bars(ax)
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == ["score", *r.data.dimensions]
+    # independent reference: PSI of each dimension on deciles of the training quarters (type-7 quantiles),
+    # new window = the quarters after the reference
+    f = r.data.frame
+    train, new = f[f["snapshot_date"] <= TRAIN_UNTIL], f[f["snapshot_date"] > TRAIN_UNTIL]
+    for d in r.data.dimensions:
+        edges = np.unique(np.quantile(train[d], np.arange(1, 10) / 10))
+        assert bars[names.index(d)].get_height() == pytest.approx(_psi(train[d], new[d], edges), rel=1e-9)
+    # engagement falls by 12 points in the last two quarters: far above the recalibrate threshold, red
+    eng = names.index("engagement")
+    assert bars[eng].get_height() > report.population["threshold_recalibrate"].iloc[eng]
+    assert to_hex(bars[eng].get_facecolor()) == "#dc2626"
+    assert ax.get_title() == f"Population drift (verdict: {report.verdict})"
+    return ax
+
+
+@case("plot_drift_trend")
+def _drift_trend(ax: Axes | None) -> Axes:
+    from sklearn.metrics import roc_auc_score
+
+    r = _real()
+    per = _drift_report().periods
+    ax = plots.plot_drift_trend(_drift_report(), ax=ax)
+    auc_line = next(c.lines[0] for c in ax.containers if c.get_label() == "AUC")
+    f = r.data.frame
+    quarter = f["snapshot_date"].dt.to_period("Q").astype(str)
+    known = per.loc[per["known"], "period"]
+    ref = [roc_auc_score(f["renewed"][quarter == q], _hand_score(f[quarter == q], r.config)) for q in known]
+    assert np.asarray(auc_line.get_ydata()) == pytest.approx(ref)
+    expected = next(line for line in ax.lines if line.get_label().startswith("expected AUC"))
+    assert np.asarray(expected.get_ydata()) == pytest.approx(per["expected_auc"].to_numpy())
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(per["period"])
+    assert ax.get_ylim() == (0, 1)
     return ax
 
 
