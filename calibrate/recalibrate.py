@@ -221,6 +221,11 @@ class RunResult:
             ]
         )
 
+    def _repr_html_(self) -> str:
+        from calibrate._html import result_html
+
+        return result_html(self, self.validation.to_frame(), headline=self.verdict())
+
     def __repr__(self) -> str:
         return f"<RunResult {self.config!r} -> {self.config_path}>"
 
