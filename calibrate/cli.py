@@ -35,38 +35,100 @@ def emit(payload: dict[str, Any], text: str, *, as_json: bool, quiet: bool = Fal
         click.echo(text)
 
 
+def data_source(data: str | None) -> str:
+    """``--data`` as given, or the bundled sample history when it was omitted."""
+    return data if data is not None else str(bundled_data_path())
+
+
 def load_data(data: str | None, dimensions: str | None, query: str | None = None, **spec: Any) -> Any:
-    """Load ``--data`` (the bundled history when omitted) with the ``--dimensions`` mapping."""
+    """Load ``--data`` (the bundled history when omitted) with the ``--dimensions`` mapping and ``--query``."""
     from calibrate.load import DEFAULT_DIMENSIONS, DataSpec, load_accounts
 
     dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
-    source = data if data is not None else str(bundled_data_path())
-    return load_accounts(source, spec=DataSpec(dimensions=dims, **spec), query=query)
+    return load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
 
 
-def read_current(path: str | None) -> Any:
-    """Read ``--current`` (or ``--config``) if given."""
+def read_optional_config(path: str | None) -> Any:
+    """Read an optional config option (``--current``, ``--new``, ``--config``): ``None`` when not given."""
     from calibrate.config import read_config
 
     return read_config(path) if path else None
 
 
-data_option = click.option("--data", "data", metavar="PATH|URL", help="CSV, Parquet or database URL (default: bundled sample history).")
-query_option = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")
-dims_option = click.option("--dimensions", metavar="A,B,C", help="Dimension columns (default usage,engagement,support,commercial).")
+class ISODate(click.ParamType):
+    """A date option: anything pandas reads as a timestamp, passed on as an ISO string (``2025-03-31``)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import pandas as pd
+
+        try:
+            ts = pd.Timestamp(str(value).strip())
+        except (ValueError, TypeError, OverflowError) as exc:
+            reason = str(exc).splitlines()[0].removesuffix(f": {value}") if str(exc) else "unreadable"
+            self.fail(f"{value!r} is not a date ({reason}); use YYYY-MM-DD", param, ctx)
+        if ts is pd.NaT:
+            self.fail(f"{value!r} is not a date; use YYYY-MM-DD", param, ctx)
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+
+
+def date_option(name: str, help: str, **kwargs: Any) -> Any:
+    """A ``DATE`` option (``--train-until``, ``--as-of``, ``--since``, ``--test-from`` ...); a bad date is exit 2."""
+    return click.option(name, type=ISODate(), metavar="DATE", help=help, **kwargs)
+
+
+def data_options(command: Any = None, *, required: bool = False, help: str | None = None) -> Any:
+    """``--data`` and ``--query`` together, for every command that reads account data.
+
+    Use bare (``@data_options``) or with arguments (``@data_options(required=True, help=...)``).
+    """
+    def decorate(f: Any) -> Any:
+        default_help = "CSV, Parquet or database URL" + ("." if required else " (default: bundled sample history).")
+        f = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")(f)
+        return click.option("--data", "data", required=required, metavar="PATH|URL", help=help or default_help)(f)
+
+    return decorate(command) if command is not None else decorate
+
+
+def config_option(help: str, *, required: bool = False) -> Any:
+    """``--config FILE`` (passed as ``config_file``); the help says what the config is for."""
+    return click.option("--config", "config_file", required=required, metavar="FILE", help=help)
+
+
+dims_option = click.option("--dimensions", metavar="A,B,C",
+                           help="Dimension columns (default usage,engagement,support,commercial).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling step.")
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="Print nothing but errors (and --json); no progress on stderr.")
+current_option = click.option("--current", metavar="CONFIG",
+                              help="The config in production: compared with, and the source of bands, directions and "
+                                   "the stability target.")
+n_boot_option = click.option("--n-boot", type=click.IntRange(min=1000), default=2000, show_default=True,
+                             help="Account-level bootstrap resamples (contract: at least 1000).")
+configs_option = click.option("--configs", "configs_dir", metavar="DIR",
+                              help="Config directory [env CALIBRATE_CONFIGS or ./configs].")
+reports_option = click.option("--reports", "reports_dir", metavar="DIR",
+                              help="Report directory [env CALIBRATE_REPORTS or ./reports].")
+mlflow_option = click.option("--mlflow", "mlflow_dir", metavar="DIR",
+                             help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
+tree_option = click.option("--tree", "tree_file", default="seed_001", show_default=True, metavar="FILE|NAME",
+                           help="Rule tree file, or a built-in tree name.")
+min_spread_option = click.option("--min-spread", type=float,
+                                 help="The spread's lower bound must exceed this (default 0, or the --policy value).")
+test_from_option = date_option("--test-from", "First test snapshot date (default: last quarter of the dates).")
 
 
 def publish_options(command: Any) -> Any:
     """The options of every command that publishes a config (``run``, ``fit``): bootstrap size, training
     cut-off and the configs/reports/MLflow directories."""
     for option in reversed([
-        click.option("--n-boot", type=click.IntRange(min=200), default=2000, show_default=True, help="Bootstrap resamples."),
-        click.option("--train-until", metavar="DATE", help="Fit on snapshots up to this date only."),
-        click.option("--configs", "configs_dir", metavar="DIR", help="Config directory [env CALIBRATE_CONFIGS or ./configs]."),
-        click.option("--reports", "reports_dir", metavar="DIR", help="Report directory [env CALIBRATE_REPORTS or ./reports]."),
-        click.option("--mlflow", "mlflow_dir", metavar="DIR", help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow]."),
+        n_boot_option,
+        date_option("--train-until", "Fit on snapshots up to this date only."),
+        configs_option,
+        reports_option,
+        mlflow_option,
     ]):
         command = option(command)
     return command
@@ -100,7 +162,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("calibrate: aborted", err=True)
         sys.exit(2)
+    except click.UsageError as exc:  # also BadParameter, NoSuchOption, MissingParameter
+        where = exc.ctx.command_path if exc.ctx is not None else "calibrate"
+        click.echo(f"calibrate: error: {exc.format_message()} (see {where} --help)", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"calibrate: error: {exc.format_message()}", err=True)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

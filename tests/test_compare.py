@@ -221,7 +221,7 @@ def test_cli_compare_json(tmp_path, history):
     new = write_config(_config(dict(TRUE_W)).model_copy(update={"version": 2}), tmp_path / "cfg")
     res = subprocess.run(
         [sys.executable, "-m", "calibrate", "compare", "--data", str(csv), "--current", str(cur), "--new", str(new),
-         "--n-boot", "200", "--json"],
+         "--n-boot", "1000", "--json"],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300,
     )
     assert res.returncode == 0, res.stderr

@@ -285,7 +285,7 @@ def test_cli_fit_logit_invert_writes_a_config_with_provenance(workdir, capsys):
     logistic_book(4000, seed=5, weights={"usage": 0.5, "engagement": 0.35, "support": 0.1, "commercial": -0.25},
                   intercept=-1.0).to_csv(path, index=False)
     with pytest.raises(SystemExit) as info:
-        main(["fit", "--data", str(path), "--method", "logit", "--on-negative", "invert", "--n-boot", "200", "--json"])
+        main(["fit", "--data", str(path), "--method", "logit", "--on-negative", "invert", "--n-boot", "1000", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert info.value.code == 0 and set(out) >= {"config_path", "version", "weights", "report_path", "mlflow_run_id"}
     cfg = read_config(out["config_path"])
@@ -295,7 +295,7 @@ def test_cli_fit_logit_invert_writes_a_config_with_provenance(workdir, capsys):
     # the simplex with a floor and a stability pull toward that config, as a second version
     with pytest.raises(SystemExit) as info:
         main(["fit", "--data", str(path), "--floor", "0.05", "--current", out["config_path"], "--stability", "0.1",
-              "--n-boot", "200", "--json"])
+              "--n-boot", "1000", "--json"])
     second = json.loads(capsys.readouterr().out)
     cfg2 = read_config(second["config_path"])
     assert info.value.code == 0 and cfg2.version == 2

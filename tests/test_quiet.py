@@ -23,7 +23,7 @@ def test_json_and_quiet_print_nothing_else(tmp_path):
     env.pop("MLFLOW_LOGGING_LEVEL", None)
 
     def calibrate(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "calibrate", "run", "--n-boot", "200", *args], cwd=tmp_path,
+        return subprocess.run([sys.executable, "-m", "calibrate", "run", "--n-boot", "1000", *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=300)
 
     first = calibrate("--json")

@@ -43,9 +43,9 @@ def runs(tmp_path_factory) -> dict:
     """Two runs on the bundled book: v1 from scratch (stderr a terminal), v2 against v1 with --quiet."""
     root = tmp_path_factory.mktemp("runs")
     dirs = ["--configs", str(root / "configs"), "--reports", str(root / "reports"), "--mlflow", str(root / "mlflow")]
-    code1, out1, err1 = run_cli(["run", "--json", "--n-boot", "300", *dirs], tty=True)
+    code1, out1, err1 = run_cli(["run", "--json", "--n-boot", "1000", *dirs], tty=True)
     first = json.loads(out1)
-    code2, out2, err2 = run_cli(["run", "--json", "--quiet", "--n-boot", "300", "--current", first["config_path"], *dirs],
+    code2, out2, err2 = run_cli(["run", "--json", "--quiet", "--n-boot", "1000", "--current", first["config_path"], *dirs],
                                 tty=True)
     second = json.loads(out2)
     assert code1 == code2 == 0

@@ -149,7 +149,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_tree_validate_and_malformed_tree_exit_codes(tmp_path):
-    ok = _cli("tree", "validate", "--n-boot", "200", "--json")
+    ok = _cli("tree", "validate", "--n-boot", "1000", "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["tree"] == "seed_001"
     doc = _doc()

@@ -29,7 +29,7 @@ def _envelope_free(path: Path) -> dict:
 
 
 def test_bundled_run_twice(workdir, capsys):
-    code, out, _ = run_cli(["run", "--json", "--n-boot", "500"], capsys)
+    code, out, _ = run_cli(["run", "--json", "--n-boot", "1000"], capsys)
     assert code == 0
     first = json.loads(out)
     assert set(first) >= {"config_path", "version", "weights", "report_path", "mlflow_run_id"}
@@ -41,7 +41,7 @@ def test_bundled_run_twice(workdir, capsys):
     rates = [b["renewal_rate"] for b in first["validation"]["bands"] if b["n"] > 0]
     assert rates == sorted(rates), "band renewal rates on the bundled data must be monotone"
 
-    code, out, _ = run_cli(["run", "--json", "--n-boot", "500"], capsys)
+    code, out, _ = run_cli(["run", "--json", "--n-boot", "1000"], capsys)
     second = json.loads(out)
     assert code == 0 and second["version"] == 2 and second["config_path"] != first["config_path"]
     assert Path(first["config_path"]).exists()  # the first version is untouched
@@ -64,7 +64,7 @@ def test_bundled_run_twice(workdir, capsys):
 def test_run_recovers_known_weights(workdir, capsys):
     path = workdir / "known.csv"
     logistic_book(50_000, seed=21).to_csv(path, index=False)
-    code, out, _ = run_cli(["run", "--data", str(path), "--json", "--n-boot", "200"], capsys)
+    code, out, _ = run_cli(["run", "--data", str(path), "--json", "--n-boot", "1000"], capsys)
     assert code == 0
     weights = json.loads(out)["weights"]
     for name, w in TRUE_W.items():
@@ -72,7 +72,7 @@ def test_run_recovers_known_weights(workdir, capsys):
 
 
 def test_human_summary_and_exit_2_on_existing_version(workdir, capsys):
-    code, out, _ = run_cli(["run", "--n-boot", "200"], capsys)
+    code, out, _ = run_cli(["run", "--n-boot", "1000"], capsys)
     assert code == 0 and "new config account-health v1" in out and "spread" in out
     # A version appearing under our feet (another process published it) is never overwritten.
     from calibrate.config import write_config
@@ -94,7 +94,7 @@ def test_quarterly_recalibration_against_the_shipped_current_config(workdir, cap
     shipped = Path(__file__).parents[1] / "data" / "account-health-v1.json"
     current = read_config(shipped)
     assert current.reference is not None and current.provenance.period_end == "2025-06-30"
-    code, out, _ = run_cli(["run", "--current", str(shipped), "--json", "--n-boot", "300"], capsys)
+    code, out, _ = run_cli(["run", "--current", str(shipped), "--json", "--n-boot", "1000"], capsys)
     assert code == 0
     result = json.loads(out)
     assert result["version"] == 2 and result["parent_version"] == 1

@@ -90,7 +90,7 @@ def test_direction_checks_on_the_bundled_book(book):
 
 
 def test_cli_tiers_exits_1_on_a_wrong_way_signal():
-    res = subprocess.run([sys.executable, "-m", "calibrate", "tiers", "--n-boot", "200", "--json"],
+    res = subprocess.run([sys.executable, "-m", "calibrate", "tiers", "--n-boot", "1000", "--json"],
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
     assert res.returncode == 1, res.stderr
     assert json.loads(res.stdout)["directions"]["wrong_way"] == ["csm_contacts_per_month"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import cli, emit, json_option, query_option
-
-
+from calibrate.cli import cli, config_option, configs_option, data_options, emit, json_option
 
 @cli.group("config")
 def config_group() -> None:
@@ -30,7 +28,7 @@ def config_validate(file: str, as_json: bool) -> int:
 
 @config_group.command("publish")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--configs", "configs_dir", metavar="DIR", help="Config directory [env CALIBRATE_CONFIGS or ./configs].")
+@configs_option
 @json_option
 def config_publish(file: str, configs_dir: str | None, as_json: bool) -> int:
     """Publish FILE (e.g. today's hand-made score) as <name>-v<version>.json; never overwrites.
@@ -53,8 +51,7 @@ def config_publish(file: str, configs_dir: str | None, as_json: bool) -> int:
 @cli.command()
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))
-@click.option("--data", metavar="PATH|URL", help="Accounts to score with both configs: band migration and red book.")
-@query_option
+@data_options(help="Accounts to score with both configs: band migration and red book.")
 @json_option
 def diff(old: str, new: str, data: str | None, query: str | None, as_json: bool) -> int:
     """Weight and band changes from OLD to NEW; with --data, who moves between bands."""
@@ -67,9 +64,8 @@ def diff(old: str, new: str, data: str | None, query: str | None, as_json: bool)
 
 
 @cli.command()
-@click.option("--data", required=True, metavar="PATH|URL", help="Accounts to score (CSV, Parquet or database URL).")
-@query_option
-@click.option("--config", "config_file", required=True, metavar="FILE", help="The weight config to score with.")
+@data_options(required=True, help="Accounts to score (CSV, Parquet or database URL).")
+@config_option("The weight config to score with.", required=True)
 @click.option("--out", required=True, metavar="FILE", help="Output .csv or .parquet.")
 @json_option
 def score(data: str, query: str | None, config_file: str, out: str, as_json: bool) -> int:
@@ -91,7 +87,7 @@ def score(data: str, query: str | None, config_file: str, out: str, as_json: boo
 
 
 @cli.command("export-sql")
-@click.option("--config", "config_file", required=True, metavar="FILE", help="The weight config.")
+@config_option("The weight config.", required=True)
 @click.option("--dialect", type=click.Choice(["duckdb", "postgres", "snowflake", "bigquery"]), default="duckdb",
               show_default=True)
 @click.option("--table", default="accounts", show_default=True, help="Table or view to score (schema.table allowed).")

@@ -6,8 +6,19 @@ from typing import Any
 
 import click
 
-from calibrate.cli import cli, data_option, dims_option, emit, json_option, load_data, read_current, seed_option
-from calibrate.cli import publish_options
+from calibrate.cli import (
+    cli,
+    current_option,
+    data_options,
+    dims_option,
+    emit,
+    json_option,
+    load_data,
+    publish_options,
+    quiet_option,
+    read_optional_config,
+    seed_option,
+)
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -32,7 +43,7 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 @cli.command()
-@data_option
+@data_options
 @dims_option
 @click.option("--method", type=click.Choice(["simplex", "logit"]), default="simplex", show_default=True,
               help="Constrained maximum likelihood on the simplex, or logistic regression with a coefficient table.")
@@ -44,14 +55,15 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
               help="Logit: flag coefficients with p above this.")
 @click.option("--penalty", type=click.Choice(["l1", "l2"]), help="Logit: regularise, strength by account-grouped CV.")
-@click.option("--current", metavar="CONFIG", help="The config in production: stability target, directions, bands.")
+@current_option
 @click.option("--stability", callback=_stability, metavar="auto|LAMBDA", help="Pull toward --current weights (simplex).")
 @seed_option
 @publish_options
 @json_option
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
+@quiet_option
 def fit(
     data: str | None,
+    query: str | None,
     dimensions: str | None,
     method: str,
     floor: Any,
@@ -67,11 +79,16 @@ def fit(
     quiet: bool,
     **publish: Any,
 ) -> int:
-    """Fit the weights (simplex or logit, with floors, caps, fixed weights, stability) and publish a config."""
+    """Fit the weights (simplex or logit, with floors, caps, fixed weights, stability) and publish a config.
+
+    Exit 1 (after publishing) when the new score no longer separates renewals.
+    """
+    from calibrate import progress
     from calibrate.recalibrate import recalibrate
 
-    accounts = load_data(data, dimensions)
-    cfg = read_current(current)
+    progress.set_quiet(quiet)
+    accounts = load_data(data, dimensions, query=query)
+    cfg = read_optional_config(current)
     options: dict[str, Any] = {"method": method, "floor": floor, "cap": cap, "fixed": fixed, "seed": seed}
     if method == "logit":
         options |= {"on_negative": on_negative, "alpha": alpha, "penalty": penalty}
@@ -81,4 +98,4 @@ def fit(
     result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict()}
     emit(payload, result.fit.summary() + "\n" + result.summary(), as_json=as_json, quiet=quiet)
-    return 0
+    return 0 if result.predictive else 1

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import cli, emit, json_option
-
-mlflow_option = click.option("--mlflow", "mlflow_dir", metavar="DIR",
-                             help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
+from calibrate.cli import cli, emit, json_option, mlflow_option
 
 
 @cli.command()

@@ -6,27 +6,27 @@ import click
 
 from calibrate.cli import (
     cli,
-    data_option,
+    current_option,
+    data_options,
     dims_option,
     emit,
     json_option,
     load_data,
     publish_options,
-    query_option,
-    read_current,
+    quiet_option,
+    read_optional_config,
     seed_option,
 )
 
 
 @cli.command()
-@data_option
-@query_option
+@data_options
 @dims_option
-@click.option("--current", metavar="CONFIG", help="The config in production, to compare with and inherit bands from.")
+@current_option
 @seed_option
 @publish_options
 @json_option
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json); no progress on stderr.")
+@quiet_option
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
 def run(
     data: str | None,
@@ -43,14 +43,17 @@ def run(
     quiet: bool,
     pdf: bool,
 ) -> int:
-    """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow."""
+    """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
+
+    Exit 1 (after publishing) when the new score no longer separates renewals.
+    """
     from calibrate import progress
     from calibrate.recalibrate import recalibrate
 
     progress.set_quiet(quiet)
     accounts = load_data(data, dimensions, query=query)
     result = recalibrate(
-        accounts, current=read_current(current), seed=seed, n_boot=n_boot, train_until=train_until,
+        accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir,
     )
     if pdf:
@@ -59,4 +62,4 @@ def run(
         if write_pdf(result.report_path) is None:
             click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
     emit(result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
-    return 0
+    return 0 if result.predictive else 1

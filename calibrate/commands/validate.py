@@ -6,7 +6,17 @@ from typing import Any
 
 import click
 
-from calibrate.cli import cli, emit, json_option, query_option, seed_option
+from calibrate.cli import (
+    cli,
+    config_option,
+    data_options,
+    date_option,
+    emit,
+    json_option,
+    min_spread_option,
+    n_boot_option,
+    seed_option,
+)
 
 
 def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
@@ -24,12 +34,10 @@ def _validation(data: str, query: str | None, config_file: str, by: str | None, 
 
 def _common(f: Any) -> Any:
     for option in reversed([
-        click.option("--data", required=True, metavar="PATH|URL", help="Accounts with outcomes (CSV, Parquet or database URL)."),
-        query_option,
-        click.option("--config", "config_file", required=True, metavar="FILE", help="The weight config to validate."),
-        click.option("--as-of", metavar="DATE", help="The data's as-of date: renewals after it are pending, not outcomes."),
-        click.option("--n-boot", type=click.IntRange(min=1000), default=2000, show_default=True,
-                     help="Account-level bootstrap resamples."),
+        data_options(required=True, help="Accounts with outcomes (CSV, Parquet or database URL)."),
+        config_option("The weight config to validate.", required=True),
+        date_option("--as-of", "The data's as-of date: renewals after it are pending, not outcomes."),
+        n_boot_option,
         seed_option,
         json_option,
     ]):
@@ -50,7 +58,7 @@ def validate_command(data: str, query: str | None, config_file: str, as_of: str 
 
 @cli.command("check")
 @_common
-@click.option("--min-spread", type=float, help="Spread's interval must reach this (default 0).")
+@min_spread_option
 @click.option("--min-auc", type=float, help="AUC's interval must reach this.")
 @click.option("--min-red-multiple", type=float, help="Red churn / base churn must reach this.")
 @click.option("--require-monotone", is_flag=True, default=None, help="No separated fall of renewal rate across bands.")
