@@ -254,7 +254,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_cli_gate(tmp_path, config):
     path = write_config(config.model_copy(update={"version": 1}), tmp_path)
     assert read_config(path).reference == config.reference
-    res = _run("--config", str(path), "--json", "--fail-on", "recalibrate", "--no-refit")
+    res = _run("--config", str(path), "--json", "--no-refit")  # default --fail-on recalibrate (contract §3)
     assert res.returncode == 1, res.stderr
     out = json.loads(res.stdout)
     assert out["verdict"] == "recalibrate" and any("engagement" in r for r in out["reasons"])
@@ -266,3 +266,12 @@ def test_cli_gate(tmp_path, config):
                "--no-refit")
     assert res.returncode == 0, res.stderr
     assert _run("--data", str(old), "--no-refit").returncode == 2  # --config is required
+    res = _run("--config", str(path), "--data", str(old), "--since", "2025-13-01", "--fail-on", "none", "--no-refit")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "'--since'" in res.stderr  # bad date: one line
+
+
+def test_cli_fail_on_none_opts_out(tmp_path, config):
+    path = write_config(config.model_copy(update={"version": 1}), tmp_path)
+    res = _run("--config", str(path), "--json", "--fail-on", "none", "--no-refit")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["verdict"] == "recalibrate"
