@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import (
-    cli,
-    current_option,
-    data_options,
-    dims_option,
-    emit,
-    json_option,
-    load_data,
-    n_boot_option,
-    read_optional_config,
-    seed_option,
-)
+from calibrate.cli import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
+    n_boot_option, read_optional_config, seed_option)
 
 
 @cli.command()

@@ -6,19 +6,8 @@ from typing import Any
 
 import click
 
-from calibrate.cli import (
-    cli,
-    current_option,
-    data_options,
-    dims_option,
-    emit,
-    json_option,
-    load_data,
-    publish_options,
-    quiet_option,
-    read_optional_config,
-    seed_option,
-)
+from calibrate.cli import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
+    publish_options, quiet_option, read_optional_config, seed_option)
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:

@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import (
-    cli,
-    config_option,
-    data_options,
-    date_option,
-    emit,
-    json_option,
-    load_data,
-    min_spread_option,
-    n_boot_option,
-    read_optional_config,
-    seed_option,
-    test_from_option,
-    tree_option,
-)
+from calibrate.cli import (cli, config_option, data_options, date_option, emit, json_option, load_data,
+    min_spread_option, n_boot_option, read_optional_config, seed_option, test_from_option, tree_option)
 
 scorer_option = config_option(
     "Weight config that scores the accounts (default: the built-in metric tree fitted on the data).")

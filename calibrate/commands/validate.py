@@ -6,17 +6,8 @@ from typing import Any
 
 import click
 
-from calibrate.cli import (
-    cli,
-    config_option,
-    data_options,
-    date_option,
-    emit,
-    json_option,
-    min_spread_option,
-    n_boot_option,
-    seed_option,
-)
+from calibrate.cli import (cli, config_option, data_options, date_option, emit, json_option, min_spread_option,
+    n_boot_option, seed_option)
 
 
 def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
