@@ -123,7 +123,7 @@ def test_report_holds_no_account_rows(runs):
 
 def test_progress_on_a_terminal_silent_with_quiet(runs):
     assert "fitting weights on 15,520 rows … done in" in runs["err1"]
-    assert "validating (300 bootstrap resamples of 3,500 accounts) … done in" in runs["err1"]
+    assert "validating (1,000 bootstrap resamples of 3,500 accounts) … done in" in runs["err1"]
     assert "writing the report … done in" in runs["err1"]
     assert " … " not in runs["err2"]  # --quiet: no progress (MLflow's registry messages are not ours)
 
