@@ -360,7 +360,7 @@ def validate_classes(
     spread = _stats.bootstrap_spread(groups, index, y, top=top, red=red, n_boot=n_boot, seed=seed)
     z_spread = _stats.two_proportion_test(k[top], n[top], k[red], n[red], alternative="larger")
     trend = _stats.cochran_armitage(k[n > 0], n[n > 0], scores=np.flatnonzero(n > 0), alternative="increasing")
-    auc = _stats.delong(y, score)
+    auc = _stats.delong(y, score, groups=groups)  # clustered by account (Obuchowski)
     has_p = p is not None and len(y) > 0 and not np.isnan(p).all()
     cal = _stats.calibration_slope_intercept(y, p) if has_p else _stats.CalibrationFit(np.nan, np.nan)
     reliability = (pd.DataFrame(_stats.reliability_curve(y, p, n_bins=n_bins)._asdict()).rename(columns={"counts": "count"})
