@@ -43,8 +43,8 @@ def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> t
                                    alternative="two-sided")
     floor = opts["floor"]
     band_psi = _stats.psi(np.maximum(ref_mix, floor), np.maximum(new_mix, floor), floor=floor)
-    band_noise = [_stats.psi_noise_quantile(np.maximum(ref_mix, floor), n_ref, n_new_acc, q=qq, n_sim=opts["n_sim"],
-                                            seed=seed, floor=floor) for qq in q]
+    band_noise = _stats.psi_noise_quantile(np.maximum(ref_mix, floor), n_ref, n_new_acc, q=q, n_sim=opts["n_sim"],
+                                           seed=seed, floor=floor).tolist()
     red_share = {"band": config.red_band, "reference": float(ref_mix[red]), "new": float(new_mix[red]),
                  "change": float(new_mix[red] - ref_mix[red]), "pvalue": float(z.pvalue),
                  "band_psi": band_psi, "band_psi_noise_watch": band_noise[0], "band_psi_noise_recalibrate": band_noise[1]}
@@ -90,7 +90,7 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
         if ok:
             kf = pd.DataFrame({"account_id": accounts[known], "renewed": yk.astype(int)})
             v = validate_classes(kf, bands[known], config.bands, red_band=config.red_band, score=score[known],
-                                 p=p[known], n_boot=n_boot, seed=seed)
+                                 p=p[known], n_boot=n_boot, seed=seed, red_metrics=False, diagnostics=False)
             # DeLong's interval is value ± z·se (clipped to [0, 1] only on one side, if at all)
             se = max(v.auc_ci[1] - v.auc, v.auc - v.auc_ci[0]) / z
             vals = {"auc": v.auc, "auc_se": se, "auc_ci_low": v.auc_ci[0], "auc_ci_high": v.auc_ci[1],
