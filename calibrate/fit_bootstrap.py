@@ -110,6 +110,20 @@ class WeightIntervals:
         return f"<WeightIntervals {self.level:.0%}, {self.n_boot} resamples: {w}>"
 
 
+class _AccountRows:
+    """Row indices (ascending) of a set of accounts, from the rows grouped by account once."""
+
+    def __init__(self, codes: np.ndarray, n_acc: int) -> None:
+        self.order = np.argsort(codes, kind="stable")
+        self.size = np.bincount(codes, minlength=n_acc)
+        self.start = np.cumsum(self.size) - self.size
+
+    def __call__(self, accounts: np.ndarray) -> np.ndarray:
+        size = self.size[accounts]
+        offset = np.repeat(self.start[accounts] - (np.cumsum(size) - size), size)
+        return np.sort(self.order[offset + np.arange(int(size.sum()))])
+
+
 def bootstrap_weights(
     data: Accounts,
     *,
@@ -177,13 +191,15 @@ def bootstrap_weights(
     n_acc = len(uniques)
     m = n_acc if accounts_per_resample is None else min(int(accounts_per_resample), n_acc)
     shrink = np.sqrt(m / n_acc)  # m-out-of-n: rescale each deviation from the full fit to n accounts
+    rows_of = _AccountRows(codes, n_acc) if m < n_acc else None
     rng = np.random.default_rng(seed)
     draws = np.empty((n_boot, len(names)))
     for r in range(n_boot):
         counts = np.bincount(rng.integers(0, n_acc, m), minlength=n_acc)
-        sw = counts[codes].astype(float)
-        keep = sw > 0
-        v, a, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw[keep], bounds=bounds, stability=lam,
+        # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
+        keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
+        sw = counts[codes[keep]].astype(float)
+        v, a, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
                                    target=target, slope_scale=full.slope * 100.0, theta0=theta0)
         w = v / v.sum() if v.sum() > 0 else np.nan
         draws[r] = w if m == n_acc else w_full + shrink * (w - w_full)

@@ -68,3 +68,14 @@ def test_all_accounts_per_resample_is_the_ordinary_bootstrap():
     assert plain.to_dict()["method"] == "percentile bootstrap over accounts"
     with pytest.raises(FitError, match="accounts_per_resample must be >= 2"):
         bootstrap_weights(data, n_boot=20, accounts_per_resample=1)
+
+
+def test_rows_of_drawn_accounts_match_the_mask_over_all_rows():
+    from calibrate.fit_bootstrap import _AccountRows
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 500, 3000)
+    rows_of = _AccountRows(codes, 500)
+    for _ in range(20):
+        counts = np.bincount(rng.integers(0, 500, 100), minlength=500)
+        assert (rows_of(np.flatnonzero(counts)) == np.flatnonzero(counts[codes] > 0)).all()
