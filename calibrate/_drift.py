@@ -27,7 +27,7 @@ import pandas as pd
 
 from calibrate import _stats
 from calibrate.config import BinnedDistribution, Reference, WeightConfig
-from calibrate.score import band_index, renewal_probability, score_values
+from calibrate.score import _healthy_values, band_index, renewal_probability, score_values
 
 GRID_EDGES = np.arange(1.0, 100.0, 1.0)
 """Interior edges of the fixed 1-point grid on 0–100 (100 bins) used for KS and Wasserstein."""
@@ -41,9 +41,7 @@ REFERENCE_BINS = 10
 # ----------------------------------------------------------------------------------------------
 def healthy_matrix(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
     """Dimension values (rows × dimensions, config order), inverted dimensions flipped to 100 − x."""
-    values = frame[[d.name for d in config.dimensions]].to_numpy(dtype=float, na_value=np.nan)
-    flip = np.array([d.direction == "lower_is_healthier" for d in config.dimensions])
-    return np.where(flip, 100.0 - values, values)
+    return _healthy_values(frame[[d.name for d in config.dimensions]].to_numpy(dtype=float, na_value=np.nan), config)
 
 
 def score_rows(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

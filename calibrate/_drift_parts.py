@@ -65,16 +65,18 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
     rows = []
     names = [b.name for b in config.bands]
     end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
-    order = np.argsort(codes, kind="stable")  # rows of a period become one contiguous slice
+    # rows of a period become one contiguous slice (a stable radix sort on small integer codes)
+    small = np.int16 if len(uniques) < np.iinfo(np.int16).max else np.intp
+    order = np.argsort(np.asarray(codes).astype(small), kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    score, bands, p, y, accounts, dates = (a[order] for a in (score, bands, p, y, accounts, dates))
+    all_score, all_bands, all_p, all_y, all_accounts, all_dates = (
+        a[order] for a in (score, bands, p, y, accounts, dates))
     for j, lab in enumerate(uniques):
         sl = slice(bounds[j], bounds[j + 1])
-        m = np.zeros(len(frame), dtype=bool)
-        m[sl] = ~np.isnan(score[sl])
+        score, bands, p, y, accounts, d = (a[sl] for a in (all_score, all_bands, all_p, all_y, all_accounts, all_dates))
+        m = ~np.isnan(score)
         known = m & ~np.isnan(y)
         yk = y[known]
-        d = dates[sl]
         has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
             "period": str(lab), "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
