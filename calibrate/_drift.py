@@ -125,7 +125,8 @@ def population_stats(
     actual = _counts(x, edges) / max(x.shape[0], 1)
     value = _stats.psi(expected, actual, floor=floor) if x.shape[0] else math.nan
     noise = _stats.psi_noise_quantile(expected, n_ref, n_new, q=quantiles, n_sim=n_sim, seed=seed, floor=floor)
-    out: dict[str, Any] = {"name": name, "psi": value, "noise_watch": float(noise[0]), "noise_recalibrate": float(noise[1]),
+    out: dict[str, Any] = {"name": name, "psi": value,
+                           "noise_watch": float(noise[0]), "noise_recalibrate": float(noise[1]),
                            "ks": math.nan, "ks_pvalue": math.nan, "wasserstein": math.nan,
                            "mean_ref": math.nan, "mean_new": float(x.mean()) if x.shape[0] else math.nan}
     if grid is not None and x.shape[0]:
