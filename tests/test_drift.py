@@ -266,3 +266,11 @@ def test_cli_gate(tmp_path, config):
                "--no-refit")
     assert res.returncode == 0, res.stderr
     assert _run("--data", str(old), "--no-refit").returncode == 2  # --config is required
+
+
+def test_noise_quantiles_of_one_simulation_equal_separate_calls():
+    p = [0.1] * 10
+    both = _stats.psi_noise_quantile(p, 800, 300, q=(0.95, 0.999), n_sim=500, seed=4)
+    assert both.tolist() == [_stats.psi_noise_quantile(p, 800, 300, q=q, n_sim=500, seed=4) for q in (0.95, 0.999)]
+    with pytest.raises(ValueError, match="0 < q < 1"):
+        _stats.psi_noise_quantile(p, 800, 300, q=(0.5, 1.0))
