@@ -483,13 +483,15 @@ def detect_drift(
     missing = [d.name for d in config.dimensions if d.name not in frame]
     if missing:
         raise DataError(f"drift data: missing dimension column(s) {missing}; load it with load_drift_data(path, config)")
+    if "snapshot_date" not in frame:
+        raise DataError("drift data: no snapshot_date column; drift compares periods, so map the date the "
+                        "sub-scores were measured (contract §1: required for drift)")
     score, bands, p = _drift.score_rows(frame, config)
     y = _outcomes(frame)
     notes = []
-    has_dates = "snapshot_date" in frame
-    start = since or (ref.period_end if has_dates and ref.period_end else None)
+    start = since or ref.period_end
     new = np.ones(len(frame), dtype=bool)
-    if has_dates and start is not None:
+    if start is not None:
         cut = frame["snapshot_date"] >= pd.Timestamp(since) if since else frame["snapshot_date"] > pd.Timestamp(start)
         new = cut.to_numpy()
         if not new.any():
@@ -513,11 +515,10 @@ def detect_drift(
     val_auc = config.validation.auc.value if config.validation is not None else None
     findings = _findings(pop, red_share, trend, label_free, weights, val_auc, opts)
     levels = [VERDICTS.index(f.level) for f in findings]
-    dates = nf["snapshot_date"] if has_dates else None
+    dates = nf["snapshot_date"]
     window = {"reference_start": ref.period_start, "reference_end": ref.period_end, "n_reference": ref.n,
               "n_reference_accounts": ref.n_accounts,
-              "new_start": None if dates is None else str(dates.min().date()),
-              "new_end": None if dates is None else str(dates.max().date()),
+              "new_start": str(dates.min().date()), "new_end": str(dates.max().date()),
               "n_new": int(new.sum()), "n_new_accounts": n_new_acc, "effective_size": "accounts"}
     thresholds = {k: v for k, v in opts.items() if k not in {"n_sim"}}
     return DriftReport(

@@ -274,3 +274,15 @@ def test_noise_quantiles_of_one_simulation_equal_separate_calls():
     assert both.tolist() == [_stats.psi_noise_quantile(p, 800, 300, q=q, n_sim=500, seed=4) for q in (0.95, 0.999)]
     with pytest.raises(ValueError, match="0 < q < 1"):
         _stats.psi_noise_quantile(p, 800, 300, q=(0.5, 1.0))
+
+
+def test_drift_needs_snapshot_dates():
+    import calibrate as cb
+    from calibrate.recalibrate import build_config
+
+    data = cb.load_accounts(bundled_data_path())
+    config = build_config(cb.fit_weights(data), data)
+    config = config.model_copy(update={"reference": cb.build_reference(data, config)})
+    undated = data.frame.drop(columns=["snapshot_date", "renewal_date"])
+    with pytest.raises(cb.DataError, match=r"drift data: no snapshot_date column; drift compares periods"):
+        cb.detect_drift(undated, config)
