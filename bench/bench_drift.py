@@ -9,7 +9,8 @@ last two periods carry a shift of one dimension. Timed in the same run (medians 
   population drift of the score and 12 dimensions (PSI/CSI, noise quantiles, KS, Wasserstein),
   band mix, per-period AUC/spread/band rates with intervals, trend, label-free estimate;
 * ``drift, full``: the same plus the weight refit on the recent window with its account-level
-  bootstrap (``n_boot_weights`` fits of the simplex model).
+  bootstrap (``n_boot_weights`` fits of the simplex model; m-out-of-n with m = 10,000 accounts
+  per resample, as the window holds 125,000 accounts — ``WEIGHT_BOOT_ACCOUNTS``).
 
     python bench/bench_drift.py [--rows 1000000] [--dims 12] [--repeat 3] [--n-boot-weights 200]
 """
@@ -86,7 +87,8 @@ def main() -> None:
     print(f"read_parquet        {t_read * 1e3:8.0f} ms  (reference)")
     print(f"drift, no refit     {t_pop * 1e3:8.0f} ms  ratio {t_pop / t_read:6.1f}x  (target <= 10x)")
     print(f"drift, full         {t_full * 1e3:8.0f} ms  ratio {t_full / t_read:6.1f}x  "
-          f"(with {args.n_boot_weights} bootstrap refits on {rep_full.weights['n']:,} rows)")
+          f"(with {args.n_boot_weights} bootstrap refits on {rep_full.weights['n']:,} rows; accounts per resample "
+          f"{rep_full.weights.get('accounts_per_resample') or 'all'} of {rep_full.weights['n_accounts']:,})")
 
 
 if __name__ == "__main__":

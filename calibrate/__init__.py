@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from calibrate.config import Band, Dimension, WeightConfig, default_bands, read_config, write_config
+from calibrate.config import Band, Dimension, Transform, WeightConfig, default_bands, read_config, write_config
 from calibrate.diff import ConfigDiff, diff_configs
 from calibrate.errors import (
     CalibrateError,
@@ -41,9 +41,8 @@ from calibrate.leaderboard import leaderboard, Leaderboard
 from calibrate.compare import champion_challenger, ChampionChallenger, compare_with_current
 from calibrate.folds import grouped_folds, out_of_time_split, validation_folds
 from calibrate.bands import tune_bands
-from calibrate.config import Transform
 from calibrate.transforms import isotonic_calibration
-from calibrate.drift import build_reference, detect_drift, DriftReport
+from calibrate.drift import build_reference, detect_drift, DriftReport, WEIGHT_BOOT_ACCOUNTS
 try:
     __version__ = version("calibrate")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -64,8 +63,8 @@ __all__ = [
     "champion_challenger",
     "champion_uri",
     "ChampionChallenger",
-    "check",
     "Check",
+    "check",
     "classify",
     "compare_systems",
     "compare_with_current",
@@ -138,6 +137,7 @@ __all__ = [
     "Validation",
     "validation_folds",
     "VersionExistsError",
+    "WEIGHT_BOOT_ACCOUNTS",
     "WeightConfig",
     "WeightIntervals",
     "write_config",

@@ -27,7 +27,7 @@ import pandas as pd
 
 from calibrate import _stats
 from calibrate.config import BinnedDistribution, Reference, WeightConfig
-from calibrate.score import band_index, renewal_probability, score_values
+from calibrate.score import _healthy_values, band_index, renewal_probability, score_values
 
 GRID_EDGES = np.arange(1.0, 100.0, 1.0)
 """Interior edges of the fixed 1-point grid on 0–100 (100 bins) used for KS and Wasserstein."""
@@ -41,9 +41,7 @@ REFERENCE_BINS = 10
 # ----------------------------------------------------------------------------------------------
 def healthy_matrix(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
     """Dimension values (rows × dimensions, config order), inverted dimensions flipped to 100 − x."""
-    values = frame[[d.name for d in config.dimensions]].to_numpy(dtype=float, na_value=np.nan)
-    flip = np.array([d.direction == "lower_is_healthier" for d in config.dimensions])
-    return np.where(flip, 100.0 - values, values)
+    return _healthy_values(frame[[d.name for d in config.dimensions]].to_numpy(dtype=float, na_value=np.nan), config)
 
 
 def score_rows(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,9 +124,9 @@ def population_stats(
     x = x[~np.isnan(x)]
     actual = _counts(x, edges) / max(x.shape[0], 1)
     value = _stats.psi(expected, actual, floor=floor) if x.shape[0] else math.nan
-    noise = [_stats.psi_noise_quantile(expected, n_ref, n_new, q=q, n_sim=n_sim, seed=seed, floor=floor)
-             for q in quantiles]
-    out: dict[str, Any] = {"name": name, "psi": value, "noise_watch": noise[0], "noise_recalibrate": noise[1],
+    noise = _stats.psi_noise_quantile(expected, n_ref, n_new, q=quantiles, n_sim=n_sim, seed=seed, floor=floor)
+    out: dict[str, Any] = {"name": name, "psi": value,
+                           "noise_watch": float(noise[0]), "noise_recalibrate": float(noise[1]),
                            "ks": math.nan, "ks_pvalue": math.nan, "wasserstein": math.nan,
                            "mean_ref": math.nan, "mean_new": float(x.mean()) if x.shape[0] else math.nan}
     if grid is not None and x.shape[0]:

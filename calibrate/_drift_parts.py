@@ -43,8 +43,8 @@ def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> t
                                    alternative="two-sided")
     floor = opts["floor"]
     band_psi = _stats.psi(np.maximum(ref_mix, floor), np.maximum(new_mix, floor), floor=floor)
-    band_noise = [_stats.psi_noise_quantile(np.maximum(ref_mix, floor), n_ref, n_new_acc, q=qq, n_sim=opts["n_sim"],
-                                            seed=seed, floor=floor) for qq in q]
+    band_noise = _stats.psi_noise_quantile(np.maximum(ref_mix, floor), n_ref, n_new_acc, q=q, n_sim=opts["n_sim"],
+                                           seed=seed, floor=floor).tolist()
     red_share = {"band": config.red_band, "reference": float(ref_mix[red]), "new": float(new_mix[red]),
                  "change": float(new_mix[red] - ref_mix[red]), "pvalue": float(z.pvalue),
                  "band_psi": band_psi, "band_psi_noise_watch": band_noise[0], "band_psi_noise_recalibrate": band_noise[1]}
@@ -65,16 +65,18 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
     rows = []
     names = [b.name for b in config.bands]
     end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
-    order = np.argsort(codes, kind="stable")  # rows of a period become one contiguous slice
+    # rows of a period become one contiguous slice (a stable radix sort on small integer codes)
+    small = np.int16 if len(uniques) < np.iinfo(np.int16).max else np.intp
+    order = np.argsort(np.asarray(codes).astype(small), kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    score, bands, p, y, accounts, dates = (a[order] for a in (score, bands, p, y, accounts, dates))
+    all_score, all_bands, all_p, all_y, all_accounts, all_dates = (
+        a[order] for a in (score, bands, p, y, accounts, dates))
     for j, lab in enumerate(uniques):
         sl = slice(bounds[j], bounds[j + 1])
-        m = np.zeros(len(frame), dtype=bool)
-        m[sl] = ~np.isnan(score[sl])
+        score, bands, p, y, accounts, d = (a[sl] for a in (all_score, all_bands, all_p, all_y, all_accounts, all_dates))
+        m = ~np.isnan(score)
         known = m & ~np.isnan(y)
         yk = y[known]
-        d = dates[sl]
         has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
             "period": str(lab), "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
@@ -90,7 +92,7 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
         if ok:
             kf = pd.DataFrame({"account_id": accounts[known], "renewed": yk.astype(int)})
             v = validate_classes(kf, bands[known], config.bands, red_band=config.red_band, score=score[known],
-                                 p=p[known], n_boot=n_boot, seed=seed)
+                                 p=p[known], n_boot=n_boot, seed=seed, red_metrics=False, diagnostics=False)
             # DeLong's interval is value ± z·se (clipped to [0, 1] only on one side, if at all)
             se = max(v.auc_ci[1] - v.auc, v.auc - v.auc_ci[0]) / z
             vals = {"auc": v.auc, "auc_se": se, "auc_ci_low": v.auc_ci[0], "auc_ci_high": v.auc_ci[1],
@@ -147,7 +149,8 @@ def _label_free(periods: pd.DataFrame, config: WeightConfig) -> dict[str, float]
     return out
 
 
-def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, ref_accounts, confidence) -> dict | None:
+def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, ref_accounts, confidence,
+                  boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
     from calibrate.fit import fit_weights
     from calibrate.fit_bootstrap import bootstrap_weights
@@ -156,32 +159,38 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
     if "snapshot_date" not in frame or len(known_periods) < 1:
         return None
     recent = known_periods[-recent_periods:]
-    labels = frame["snapshot_date"].dt.to_period(pd.Period(recent[0]).freqstr).astype(str).to_numpy()
+    codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(pd.Period(recent[0]).freqstr))
+    uniques = [str(u) for u in uniques]
+
+    def in_periods(labels: list[str]) -> np.ndarray:  # rows whose period label is in labels
+        return np.isin(codes, [j for j, u in enumerate(uniques) if u in labels])
+
     names = [d.name for d in config.dimensions]
-    healthy = pd.DataFrame(_drift.healthy_matrix(frame, config), columns=names, index=frame.index)
-    base = frame[["account_id", "snapshot_date"]].join(healthy).assign(renewed=np.nan_to_num(y).astype(int))
     known = ~np.isnan(y)
+    rec = known & in_periods(recent)  # every row the refits and the gain use: only these are copied
+    rf = frame.loc[rec]
+    healthy = pd.DataFrame(_drift.healthy_matrix(rf, config), columns=names, index=rf.index)
+    base = rf[["account_id", "snapshot_date"]].join(healthy).assign(renewed=y[rec].astype(int))
 
     def accounts(mask: np.ndarray) -> Accounts:
-        return Accounts(frame=base.loc[mask].reset_index(drop=True), dimensions=tuple(names), source="<drift window>",
-                        sha256="")
+        return Accounts(frame=base.loc[mask[rec]].reset_index(drop=True), dimensions=tuple(names),
+                        source="<drift window>", sha256="")
 
-    window = known & np.isin(labels, recent)
+    window = rec
     out: dict[str, Any] = {"window": recent, "n": int(window.sum()), "current": dict(config.weights)}
-    try:
-        fit = fit_weights(accounts(window))
+    try:  # the full fit and its account bootstrap (m-out-of-n above boot_accounts accounts)
+        iv = bootstrap_weights(accounts(window), n_boot=n_boot, seed=seed, accounts_per_resample=boot_accounts)
     except FitError as exc:
         out["skipped"] = str(exc)
         return out
-    sub = base.loc[window]
-    boot = bootstrap_weights(accounts(window), n_boot=n_boot, seed=seed).draws
-    boot = boot[np.isfinite(boot).all(axis=1)]
+    sub = base.loc[window[rec]]
+    boot = iv.draws[np.isfinite(iv.draws).all(axis=1)]
     k = len(names)
     alpha = (1.0 - confidence) / k
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
     n_acc = int(sub["account_id"].nunique())
     widen = math.sqrt(1.0 + n_acc / max(ref_accounts, 1))  # the current weights carry fitting noise too
-    refit = np.array([fit.weights[n] for n in names])
+    refit = np.array([iv.weights[n] for n in names])
     lo = np.clip(refit - widen * (refit - lo), 0.0, 1.0)
     hi = np.clip(refit + widen * (hi - refit), 0.0, 1.0)
     cur = np.array([config.weights[n] for n in names])
@@ -191,18 +200,19 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
         ci_high={n: float(v) for n, v in zip(names, hi)},
         outside={n: bool(c < l or c > h) for n, c, l, h in zip(names, cur, lo, hi)},
         n_boot=int(boot.shape[0]), confidence=confidence, widen=widen, n_accounts=n_acc,
-        method="account-level bootstrap of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
+        accounts_per_resample=iv.accounts_per_resample,
+        method=f"{iv.method} of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
                "widened by sqrt(1 + accounts_new / accounts_reference) for the current weights' own noise",
     )
     if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
-        train = known & np.isin(labels, recent[:-1])
-        test = known & (labels == recent[-1])
+        train = known & in_periods(recent[:-1])
+        test = known & in_periods(recent[-1:])
         try:
             early = fit_weights(accounts(train))
         except FitError as exc:
             out["gain_skipped"] = str(exc)
             return out
-        xt = base.loc[test, names].to_numpy(dtype=float)
+        xt = base.loc[test[rec], names].to_numpy(dtype=float)
         yt = y[test]
         w_new = np.array([early.weights[n] for n in names])
         s_new = xt @ w_new

@@ -164,6 +164,15 @@ def _paired_auc_interval(
     return float(lo), float(hi)
 
 
+def _refit_options(config: WeightConfig) -> dict[str, Any]:
+    """The fit options a config was made with (method, floor, cap, fixed...), to refit it on a training side."""
+    if config.provenance is None:
+        return {"method": "simplex"}
+    options = {k: v for k, v in config.provenance.options.items()
+               if k in {"floor", "cap", "fixed", "on_negative", "alpha", "penalty", "directions"} and v is not None}
+    return {"method": config.provenance.method, **options}
+
+
 def champion_challenger(
     data: Accounts,
     new: WeightConfig,
@@ -203,12 +212,12 @@ def champion_challenger(
 
     folds = folds if folds is not None else validation_folds(data, scheme=scheme, k=k, seed=seed)
     as_published = all(_fitted_before(new, data, f) for f in folds)
-    method = new.provenance.method if new.provenance is not None else "simplex"
+    refit_options = _refit_options(new)
     p_new, p_cur, s_new, s_cur, rows = [], [], [], [], []
     for fold in folds:
         train, test = fold.split(data)
         y_tr = train.frame["renewed"].to_numpy(dtype=float)
-        challenger = new if as_published else _heldout.with_weights(new, fit_weights(train, method=method).weights)
+        challenger = new if as_published else _heldout.with_weights(new, fit_weights(train, **refit_options).weights)
         for cfg, p_out, s_out in ((challenger, p_new, s_new), (current, p_cur, s_cur)):
             s_tr, _ = _heldout.scored(train.frame, cfg)
             s_te, _ = _heldout.scored(test.frame, cfg)

@@ -364,16 +364,14 @@ def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> We
     where = str(p)
     if not p.is_file():
         raise ConfigError(f"{where}: config file not found; pass the path of a config written by `calibrate fit`")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() in {".yaml", ".yml"}:
-            import yaml  # type: ignore[import-untyped]
+    import yaml  # type: ignore[import-untyped]
 
-            doc = yaml.safe_load(text)
-        else:
-            doc = json.loads(text)
-    except (ValueError, ImportError) as exc:
-        raise ConfigError(f"{where}: not a readable JSON/YAML config ({exc}); check the file") from None
+    try:
+        text = p.read_text(encoding="utf-8")
+        doc = yaml.safe_load(text) if p.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{where}: not a readable JSON/YAML config ({reason}); check the file") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: a config must be a JSON object; check the file")
     upgraded = _upgrade(doc, where)

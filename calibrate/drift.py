@@ -54,6 +54,7 @@ __all__ = [
     "WEIGHT_CONFIDENCE",
     "GAIN_ALPHA",
     "AUC_GAIN_RECALIBRATE",
+    "WEIGHT_BOOT_ACCOUNTS",
 ]
 
 VERDICTS = ("ok", "watch", "recalibrate")
@@ -79,6 +80,9 @@ GAIN_ALPHA = 0.05
 """One-sided level of the out-of-time AUC gain test (DeLong, paired)."""
 AUC_GAIN_RECALIBRATE = 0.01
 """Out-of-time AUC gain of the refit that, when significant, calls for *recalibrate*."""
+WEIGHT_BOOT_ACCOUNTS = 10_000
+"""Refit windows with more accounts bootstrap the weights m-out-of-n, drawing this many accounts per
+resample (:func:`calibrate.fit_bootstrap.bootstrap_weights` ``accounts_per_resample``)."""
 
 Level = Literal["ok", "watch", "recalibrate"]
 
@@ -417,6 +421,7 @@ def detect_drift(
     weight_confidence: float = WEIGHT_CONFIDENCE,
     gain_alpha: float = GAIN_ALPHA,
     auc_gain_recalibrate: float = AUC_GAIN_RECALIBRATE,
+    weight_boot_accounts: int | None = WEIGHT_BOOT_ACCOUNTS,
     floor: float = 1e-4,
 ) -> DriftReport:
     """Compare new snapshots with the reference stored in ``config`` and say whether to recalibrate.
@@ -445,6 +450,10 @@ def detect_drift(
     red_share_alpha, trend_alpha, auc_drop_watch, weight_confidence, gain_alpha,
     auc_gain_recalibrate : float
         Thresholds (module constants of the same upper-case names).
+    weight_boot_accounts : int or None, default WEIGHT_BOOT_ACCOUNTS
+        Accounts drawn per resample of the weight bootstrap when the refit window holds more
+        (the m-out-of-n bootstrap, rescaled by ``sqrt(m/n)``: about ``m/n`` of the cost, intervals
+        as wide up to Monte-Carlo error); None resamples all accounts every time.
     floor : float, default 1e-4
         Floor of empty bins in PSI.
 
@@ -474,13 +483,15 @@ def detect_drift(
     missing = [d.name for d in config.dimensions if d.name not in frame]
     if missing:
         raise DataError(f"drift data: missing dimension column(s) {missing}; load it with load_drift_data(path, config)")
+    if "snapshot_date" not in frame:
+        raise DataError("drift data: no snapshot_date column; drift compares periods, so map the date the "
+                        "sub-scores were measured (contract §1: required for drift)")
     score, bands, p = _drift.score_rows(frame, config)
     y = _outcomes(frame)
     notes = []
-    has_dates = "snapshot_date" in frame
-    start = since or (ref.period_end if has_dates and ref.period_end else None)
+    start = since or ref.period_end
     new = np.ones(len(frame), dtype=bool)
-    if has_dates and start is not None:
+    if start is not None:
         cut = frame["snapshot_date"] >= pd.Timestamp(since) if since else frame["snapshot_date"] > pd.Timestamp(start)
         new = cut.to_numpy()
         if not new.any():
@@ -499,15 +510,15 @@ def detect_drift(
     weights = None
     if weight_drift:
         weights = _weight_drift(frame, y, config, periods, recent_periods=recent_periods, n_boot=n_boot_weights,
-                                seed=seed, ref_accounts=ref.n_accounts or ref.n, confidence=weight_confidence)
+                                seed=seed, ref_accounts=ref.n_accounts or ref.n, confidence=weight_confidence,
+                                boot_accounts=weight_boot_accounts)
     val_auc = config.validation.auc.value if config.validation is not None else None
     findings = _findings(pop, red_share, trend, label_free, weights, val_auc, opts)
     levels = [VERDICTS.index(f.level) for f in findings]
-    dates = nf["snapshot_date"] if has_dates else None
+    dates = nf["snapshot_date"]
     window = {"reference_start": ref.period_start, "reference_end": ref.period_end, "n_reference": ref.n,
               "n_reference_accounts": ref.n_accounts,
-              "new_start": None if dates is None else str(dates.min().date()),
-              "new_end": None if dates is None else str(dates.max().date()),
+              "new_start": str(dates.min().date()), "new_end": str(dates.max().date()),
               "n_new": int(new.sum()), "n_new_accounts": n_new_acc, "effective_size": "accounts"}
     thresholds = {k: v for k, v in opts.items() if k not in {"n_sim"}}
     return DriftReport(

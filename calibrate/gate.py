@@ -35,7 +35,9 @@ Status = Literal["pass", "fail", "inconclusive"]
 class Policy(BaseModel):
     """Thresholds of the gate; ``None`` switches a check off.
 
-    Defaults: the spread's interval above 0 and the ordered trend significant at 5 %.
+    Defaults are contract §4's "predictive": the spread's interval above 0, renewal rates monotone
+    across the ordered bands (a fall counts only where the intervals separate) and the ordered trend
+    significant at 5 %.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,7 +46,7 @@ class Policy(BaseModel):
     min_spread: float | None = Field(0.0, ge=-1.0, le=1.0, description="Lower bound of the spread's interval.")
     min_auc: float | None = Field(None, ge=0.0, le=1.0, description="Lower bound of the AUC's interval.")
     min_red_multiple: float | None = Field(None, ge=0.0, description="Red churn / base churn, lower bound.")
-    require_monotone: bool = Field(False, description="No separated fall of renewal rate across bands.")
+    require_monotone: bool = Field(True, description="No separated fall of renewal rate across bands (contract §4).")
     max_trend_p: float | None = Field(0.05, gt=0.0, lt=1.0, description="One-sided Cochran-Armitage p-value.")
     max_red_share: float | None = Field(None, gt=0.0, le=1.0, description="Share of the book in red (guideline 0.10).")
     allow_inconclusive: bool = Field(False, description="Let inconclusive checks pass (reported as such).")

@@ -240,6 +240,9 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
         raise DataError(f"{where}: no data rows; export the account snapshots again")
     if len(spec.dimensions) < 2:
         raise DataError(f"{where}: a health score needs at least 2 dimensions; got {list(spec.dimensions)}")
+    repeated = sorted({d for d in spec.dimensions if spec.dimensions.count(d) > 1})
+    if repeated:
+        raise DataError(f"{where}: dimension(s) {repeated} listed more than once; name each dimension once")
     outcome_col = spec.churn_column or spec.column("renewed")
     required = {"account_id": spec.column("account_id")} | ({"renewed": outcome_col} if require_outcome else {})
     required |= {d: spec.column(d) for d in spec.dimensions}
@@ -292,7 +295,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
             if spec.on_missing == "error":
                 raise DataError(
                     f"{where}: column {col!r}: missing sub-score at {_rows(gaps)}; fill it, or choose "
-                    "--on-missing median (imputation, reported) or keep (a config that redistributes weight)"
+                    "DataSpec(on_missing='median') (imputation, reported) or 'keep' (a config that redistributes weight)"
                 )
             if spec.on_missing == "median":
                 imputed[dim] = int(gaps.sum())
@@ -350,7 +353,7 @@ def _outcome(col: pd.Series, name: str, where: str, *, is_churn: bool) -> pd.Ser
     bad = ~(renewed | churned)
     if bad.any():
         raise DataError(
-            f"{where}: column {name!r}: outcome {col[bad].iloc[0]!r} at {_rows(bad)} is not 0/1, true/false "
+            f"{where}: column {name!r}: outcome '{col[bad].iloc[0]}' at {_rows(bad)} is not 0/1, true/false "
             "or yes/no; map the labels to 0/1"
         )
     value = renewed.astype(int)

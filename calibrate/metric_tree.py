@@ -306,11 +306,13 @@ class Explanation:
 
     def summary(self) -> str:
         """One sentence and the two tables."""
-        top_b, top_s = self.branches.iloc[0], self.signals.iloc[0]
+        top_b = self.branches.iloc[0]
+        in_branch = self.signals[self.signals["branch"] == top_b.branch] if "branch" in self.signals else self.signals
+        top_s = (in_branch if len(in_branch) else self.signals).iloc[0]
         verb = "fell" if self.score_after < self.score_before else "rose"
         lines = [f"{self.account_id} {verb} from {self.score_before:.1f} ({self.band_before}) to {self.score_after:.1f} "
                  f"({self.band_after}) between {self.before} and {self.after}: branch {top_b.branch} "
-                 f"{top_b.change:+.1f} points (owner {top_b.owner}), most of all signal {top_s.signal} "
+                 f"{top_b.change:+.1f} points (owner {top_b.owner}), most of all its signal {top_s.signal} "
                  f"{top_s.change:+.1f} points ({top_s.value_before:g} -> {top_s.value_after:g})"]
         lines.append(self.branches.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         lines.append(self.signals.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

@@ -147,15 +147,18 @@ class RunResult:
 
     @property
     def predictive(self) -> bool:
-        """The new score separates renewals: spread's lower bound above 0 and bands monotone."""
-        return self.validation.spread_ci[0] > 0 and self.validation.monotone
+        """The new score separates renewals: the gate's default checks hold (contract §4: spread's
+        interval above 0, bands monotone, ordered trend significant; :func:`calibrate.check`)."""
+        from calibrate.gate import check
+
+        return check(self.validation).passed
 
     def verdict(self) -> str:
         """One sentence a CS leader can repeat: does the score predict churn, top vs red band, what to do.
 
         E.g. "The score predicts churn: green renews 98 % [97–98], red 55 % [53–58]; recommendation:
-        adopt v2 (AUC 0.83 vs 0.80 for v1)." Rates are the new config's on the run's data with 95 %
-        Wilson intervals; with a current config, adopt only when the new AUC beats the current one.
+        adopt v2 (log-loss improves ...)." Rates are the new config's on the run's data with 95 % Wilson
+        intervals; with a current config the champion/challenger test on later data decides adopt or keep.
         """
         v = self.validation
         top, red = v.bands[-1], next(b for b in v.bands if b.name == v.red_band)
@@ -237,7 +240,7 @@ def recalibrate(
     seed: int = 0,
     n_boot: int = 2000,
     train_until: str | None = None,
-    name: str = "account-health",
+    name: str | None = None,
     configs_dir: str | os.PathLike[str] | None = None,
     reports_dir: str | os.PathLike[str] | None = None,
     mlflow_dir: str | os.PathLike[str] | None = None,
@@ -259,8 +262,9 @@ def recalibrate(
         Bootstrap resamples for intervals.
     train_until : str, optional
         Fit on snapshots up to this ISO date only.
-    name : str
-        Config name (file ``<name>-v<version>.json``).
+    name : str, optional
+        Config name (file ``<name>-v<version>.json``); default the current config's name, else
+        ``"account-health"``.
     configs_dir, reports_dir, mlflow_dir : path, optional
         Override :func:`default_dirs`.
     fit_options : dict, optional
@@ -291,6 +295,7 @@ def recalibrate(
     from calibrate.report import run_report
     from calibrate.track import log_results, mlflow_run
 
+    name = name or (current.name if current is not None else "account-health")
     dirs = default_dirs()
     configs = Path(configs_dir) if configs_dir is not None else dirs["configs"]
     reports = Path(reports_dir) if reports_dir is not None else dirs["reports"]

@@ -216,6 +216,9 @@ def promote(
     """
     from mlflow.exceptions import MlflowException
 
+    store = _store(mlflow_dir)
+    if not (store / "mlflow.db").is_file():
+        raise ConfigError(f"{store}: no MLflow store here yet; run `calibrate run` first, or pass --mlflow DIR")
     client = _client(mlflow_dir)
     current = _alias_version(client, CHAMPION)
     if rollback:

@@ -23,7 +23,7 @@ BAND_DECIMALS = 9
 
 def _healthy_values(values: np.ndarray, config: WeightConfig) -> np.ndarray:
     flip = np.array([d.direction == "lower_is_healthier" for d in config.dimensions])
-    return np.where(flip, 100.0 - values, values)
+    return np.where(flip, 100.0 - values, values) if flip.any() else values  # no copy when nothing is inverted
 
 
 def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:

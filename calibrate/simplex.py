@@ -151,6 +151,20 @@ def _stationary(theta: np.ndarray, grad: np.ndarray, *, tol: float = 1e-6) -> bo
     return bool(np.max(np.abs(g)) < tol)
 
 
+_BLAS_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """``threadpool_limits(1, user_api="blas")`` from a cached controller (scanning the loaded
+    libraries costs ~2 ms, which a bootstrap of hundreds of small refits would pay every time)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()  # after scipy.optimize is imported: both OpenBLAS are loaded
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def solve_simplex(
     x: np.ndarray,
     y: np.ndarray,
@@ -184,14 +198,13 @@ def solve_simplex(
     v, a, converged, solver
     """
     from scipy.optimize import minimize
-    from threadpoolctl import threadpool_limits
 
     k = x.shape[1]
     penalty = (float(stability), np.asarray(target, dtype=float), float(slope_scale)) if stability > 0 else None
     loss = _loss_function(x, y, sample_weight, penalty)
     theta = _start(y, sample_weight, k) if theta0 is None else np.array(theta0, dtype=float)
     box = [(None, None)] + [(0.0, None)] * k
-    with threadpool_limits(1, user_api="blas"):
+    with _one_blas_thread():
         if bounds is None or bounds.plain:
             res = minimize(loss, theta, jac=True, method="L-BFGS-B", bounds=box,
                            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})

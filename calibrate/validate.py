@@ -288,6 +288,7 @@ def validate_classes(
     by: By | None = None,
     red_metrics: bool = True,
     n_bins: int = 10,
+    diagnostics: bool = True,
 ) -> Validation:
     """Validate any ordered classification (score bands, rule-tree outcomes, tiers) against renewals.
 
@@ -316,6 +317,10 @@ def validate_classes(
         Compute the red book (:func:`calibrate.redbook.red_book`).
     n_bins : int, default 10
         Bins of the ECE, reliability curve and lift table.
+    diagnostics : bool, default True
+        Compute the Brier score, ECE, calibration slope/intercept, reliability curve, KS and lift
+        table. ``False`` leaves them NaN / None — for callers that need only the band rates, the
+        spread and the AUC (drift validates every period of a large book).
 
     Returns
     -------
@@ -360,12 +365,12 @@ def validate_classes(
     spread = _stats.bootstrap_spread(groups, index, y, top=top, red=red, n_boot=n_boot, seed=seed)
     z_spread = _stats.two_proportion_test(k[top], n[top], k[red], n[red], alternative="larger")
     trend = _stats.cochran_armitage(k[n > 0], n[n > 0], scores=np.flatnonzero(n > 0), alternative="increasing")
-    auc = _stats.delong(y, score)
-    has_p = p is not None and len(y) > 0 and not np.isnan(p).all()
+    auc = _stats.delong(y, score, groups=groups)  # clustered by account (Obuchowski)
+    has_p = diagnostics and p is not None and len(y) > 0 and not np.isnan(p).all()
     cal = _stats.calibration_slope_intercept(y, p) if has_p else _stats.CalibrationFit(np.nan, np.nan)
     reliability = (pd.DataFrame(_stats.reliability_curve(y, p, n_bins=n_bins)._asdict()).rename(columns={"counts": "count"})
                    if has_p else None)
-    lift = pd.DataFrame(_stats.lift_table(1 - y, score, n_bins=n_bins)) if len(y) else None
+    lift = pd.DataFrame(_stats.lift_table(1 - y, score, n_bins=n_bins)) if diagnostics and len(y) else None
     csm = None
     if "csm_red" in frame and len(y):
         flag = pd.to_numeric(frame["csm_red"], errors="coerce").fillna(0).to_numpy(dtype=float) > 0
@@ -402,7 +407,7 @@ def validate_classes(
         trend_p=float(trend.pvalue),
         violations=_violations(bands),
         auc_se=float(auc.se),
-        ks=_stats.ks_statistic(y, score) if len(y) else float("nan"),
+        ks=_stats.ks_statistic(y, score) if diagnostics and len(y) else float("nan"),
         ece=_stats.expected_calibration_error(y, p, n_bins=n_bins) if has_p else float("nan"),
         cal_intercept=float(cal.intercept),
         cal_slope=float(cal.slope),

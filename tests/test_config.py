@@ -101,3 +101,14 @@ def test_old_schema_is_upgraded(tmp_path):
     cfg = read_config(path)
     assert cfg.schema_version == "1.0" and cfg.weights == {"usage": 0.5, "support": 0.5}
     assert cfg.bands[1].code == "CS_HEALTH_GREEN"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("broken.yaml", b"dimensions: [unclosed\n"), ("latin.json", "{\"name\": \"Soci\u00e9t\u00e9\"}".encode("latin-1"))],
+)
+def test_unreadable_config_is_a_config_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=rf"{name}: not a readable JSON/YAML config \(.+\); check the file"):
+        read_config(path)

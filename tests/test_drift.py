@@ -275,3 +275,23 @@ def test_cli_fail_on_none_opts_out(tmp_path, config):
     res = _run("--config", str(path), "--json", "--fail-on", "none", "--no-refit")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["verdict"] == "recalibrate"
+
+
+def test_noise_quantiles_of_one_simulation_equal_separate_calls():
+    p = [0.1] * 10
+    both = _stats.psi_noise_quantile(p, 800, 300, q=(0.95, 0.999), n_sim=500, seed=4)
+    assert both.tolist() == [_stats.psi_noise_quantile(p, 800, 300, q=q, n_sim=500, seed=4) for q in (0.95, 0.999)]
+    with pytest.raises(ValueError, match="0 < q < 1"):
+        _stats.psi_noise_quantile(p, 800, 300, q=(0.5, 1.0))
+
+
+def test_drift_needs_snapshot_dates():
+    import calibrate as cb
+    from calibrate.recalibrate import build_config
+
+    data = cb.load_accounts(bundled_data_path())
+    config = build_config(cb.fit_weights(data), data)
+    config = config.model_copy(update={"reference": cb.build_reference(data, config)})
+    undated = data.frame.drop(columns=["snapshot_date", "renewal_date"])
+    with pytest.raises(cb.DataError, match=r"drift data: no snapshot_date column; drift compares periods"):
+        cb.detect_drift(undated, config)

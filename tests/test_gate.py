@@ -100,13 +100,14 @@ def test_inconclusive_names_accounts_needed_and_can_be_allowed(bundled, capsys, 
     small = data.subset(data.frame["account_id"].isin(small_ids).to_numpy())
     v = validate(small, cfg, n_boot=2000)
     threshold = round(v.auc - (v.auc - v.auc_ci[0]) / 2, 3)  # inside the interval, below the estimate
-    result = check(v, Policy(min_spread=None, max_trend_p=None), min_auc=threshold)
+    result = check(v, Policy(min_spread=None, max_trend_p=None, require_monotone=False), min_auc=threshold)
     (c,) = result.checks
     assert c.status == "inconclusive" and not c.passed and not result.passed
     # the interval half-width shrinks as 1/sqrt(n): at n_needed accounts it just excludes the threshold
     expected = math.ceil(v.n_accounts * ((v.auc - v.auc_ci[0]) / (v.auc - threshold)) ** 2)
     assert c.n_needed == expected and c.n_needed > v.n_accounts and f"{expected:,} accounts needed" in c.message
-    allowed = check(v, Policy(min_spread=None, max_trend_p=None, min_auc=threshold, allow_inconclusive=True))
+    allowed = check(v, Policy(min_spread=None, max_trend_p=None, require_monotone=False, min_auc=threshold,
+                                allow_inconclusive=True))
     assert allowed.passed and allowed.checks[0].status == "inconclusive"
     assert ET.fromstring(allowed.to_junit()).find(".//skipped") is not None
 

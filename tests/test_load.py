@@ -122,7 +122,7 @@ def test_unreadable_encoding(tmp_path, book):
 def test_missing_subscore_default_error_and_imputation_option(tmp_path, book):
     bad = book.copy()
     bad.loc[[1, 2], "commercial"] = np.nan
-    _check(tmp_path, bad, r"column 'commercial': missing sub-score at rows 2, 3; fill it, or choose --on-missing")
+    _check(tmp_path, bad, r"column 'commercial': missing sub-score at rows 2, 3; fill it, or choose DataSpec\(on_missing='median'\)")
     acc = load_accounts(bad, spec=DataSpec(on_missing="median"))
     assert acc.imputed == {"commercial": 2}
     assert not acc.frame["commercial"].isna().any()
@@ -161,3 +161,8 @@ def test_cli_exits_2_with_one_line(tmp_path, book, mutate, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert re.match(r"^calibrate: error: .*bad\.csv: ", err) and "\n" not in err
     assert not (tmp_path / "configs").exists() and not (tmp_path / "reports").exists()
+
+
+def test_repeated_dimension(book):
+    with pytest.raises(DataError, match=r"dimension\(s\) \['usage'\] listed more than once; name each dimension once"):
+        load_accounts(book, spec=DataSpec(dimensions=("usage", "usage", "support")))

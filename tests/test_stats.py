@@ -473,3 +473,24 @@ def test_logistic_trend_matches_statsmodels_wls():
     assert k.pvalue == pytest.approx(fixed.pvalues[1], abs=1e-12)
     assert (k.ci_low, k.ci_high) == pytest.approx(tuple(fixed.conf_int(0.05)[1]), abs=1e-12)
     assert S.logistic_trend(values, se, alternative="decreasing").pvalue == pytest.approx(p / 2)
+
+
+def test_clustered_delong_matches_the_account_bootstrap():
+    """Snapshots of one account move together: Obuchowski's clustered DeLong SE agrees with the account-level
+    bootstrap (the reference), while the row-independent DeLong SE understates it."""
+    rng = np.random.default_rng(12)
+    n_acc, per = 600, 4
+    latent = rng.normal(size=n_acc)
+    groups = np.repeat(np.arange(n_acc), per)
+    score = latent[groups] + 0.3 * rng.normal(size=n_acc * per)
+    churn_prone = rng.random(n_acc) < 1 / (1 + np.exp(-(latent - 1.0)))
+    y = np.where(rng.random(n_acc * per) < 0.85, churn_prone[groups], rng.random(n_acc * per) < 0.3).astype(int)
+    clustered = S.delong(y, score, groups=groups)
+    naive = S.delong(y, score)
+    boot = S.bootstrap_auc(groups, y, score, n_boot=2000, seed=3)
+    assert clustered.value == pytest.approx(naive.value)
+    assert clustered.se == pytest.approx(boot.se, rel=0.15)
+    assert naive.se < 0.75 * boot.se
+    # one row per group: the clustered form is DeLong's up to I/(I-1) vs 1/(m-1), 1/(n-1)
+    single = S.delong(y[::per], score[::per], groups=np.arange(n_acc))
+    assert single.se == pytest.approx(S.delong(y[::per], score[::per]).se, rel=0.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -85,16 +86,17 @@ def psi_noise_quantile(
     n_ref: int,
     n_new: int,
     *,
-    q: float = 0.95,
+    q: float | Sequence[float] = 0.95,
     n_sim: int = 2000,
     seed=0,
     floor: float = 1e-4,
-) -> float:
+) -> float | np.ndarray:
     """``q``-quantile of the PSI produced by sampling noise alone.
 
     A reference sample of ``n_ref`` and a new sample of ``n_new`` are both drawn multinomially
     from ``expected_props``; their PSI (same ``floor`` rule as :func:`psi`) is simulated
-    ``n_sim`` times, vectorised.
+    ``n_sim`` times, vectorised. ``q`` may be a sequence: the quantiles of one simulation are
+    returned as an array, each equal to the float a call with that ``q`` alone returns.
 
     References
     ----------
@@ -103,13 +105,15 @@ def psi_noise_quantile(
     p = _vector(expected_props, "expected_props")
     if p.shape[0] == 0 or (p < 0).any() or p.sum() <= 0:
         raise ValueError("expected_props must be non-negative with a positive sum")
-    if int(n_ref) < 1 or int(n_new) < 1 or int(n_sim) < 1 or not 0.0 < q < 1.0:
+    qs = np.asarray(q, dtype=float)
+    if int(n_ref) < 1 or int(n_new) < 1 or int(n_sim) < 1 or not ((qs > 0.0) & (qs < 1.0)).all():
         raise ValueError("need n_ref, n_new, n_sim >= 1 and 0 < q < 1")
     p = p / p.sum()
     rng = np.random.default_rng(seed)
     ref = rng.multinomial(int(n_ref), p, size=int(n_sim)).astype(np.float64)
     new = rng.multinomial(int(n_new), p, size=int(n_sim)).astype(np.float64)
-    return float(np.quantile(_psi_rows(ref, new, floor), q))
+    out = np.quantile(_psi_rows(ref, new, floor), qs)
+    return float(out) if qs.ndim == 0 else out
 
 
 def wasserstein(x: ArrayLike, y: ArrayLike) -> float:

@@ -89,7 +89,34 @@ def _placements(yb: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full[yb], full[~yb]
 
 
-def delong(y: ArrayLike, score: ArrayLike, *, confidence: float = 0.95) -> AucCI:
+def _clustered_variance(v10: np.ndarray, v01: np.ndarray, yb: np.ndarray, groups: ArrayLike, value: float) -> float:
+    """Obuchowski's (1997) variance of the AUC when rows come in clusters (an account's snapshots).
+
+    Per cluster i: ``V10_i`` = sum of its positives' placements, ``V01_i`` of its negatives';
+    ``m_i``/``n_i`` its positives/negatives. With I clusters, M positives and N negatives::
+
+        S10 = I/((I-1) M) Σ (V10_i − m_i A)²,  S01 = I/((I-1) N) Σ (V01_i − n_i A)²,
+        S11 = I/(I-1) Σ (V10_i − m_i A)(V01_i − n_i A),
+        var(A) = S10/M + S01/N + 2 S11/(M N).
+    """
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+    n_groups = int(codes.max()) + 1
+    if n_groups < 2:
+        return math.nan
+    pos, neg = codes[yb], codes[~yb]
+    m_i = np.bincount(pos, minlength=n_groups)
+    n_i = np.bincount(neg, minlength=n_groups)
+    d10 = np.bincount(pos, weights=v10, minlength=n_groups) - m_i * value
+    d01 = np.bincount(neg, weights=v01, minlength=n_groups) - n_i * value
+    m, n = v10.shape[0], v01.shape[0]
+    k = n_groups / (n_groups - 1)
+    s10 = k * float(d10 @ d10) / m
+    s01 = k * float(d01 @ d01) / n
+    s11 = k * float(d10 @ d01)
+    return s10 / m + s01 / n + 2.0 * s11 / (m * n)
+
+
+def delong(y: ArrayLike, score: ArrayLike, *, confidence: float = 0.95, groups: ArrayLike | None = None) -> AucCI:
     """AUC with DeLong's standard error and a normal (Wald) interval.
 
     Parameters
@@ -97,6 +124,10 @@ def delong(y: ArrayLike, score: ArrayLike, *, confidence: float = 0.95) -> AucCI
     y : array_like of 0/1
     score : array_like of float
     confidence : float, default 0.95
+    groups : array_like, optional
+        Cluster of each row (the account). Rows of one account are not independent; with
+        ``groups`` the variance is Obuchowski's clustered form of DeLong's (one row per group
+        gives DeLong's again, up to the factor I/(I−1) against 1/(m−1), 1/(n−1)).
 
     Returns
     -------
@@ -109,6 +140,7 @@ def delong(y: ArrayLike, score: ArrayLike, *, confidence: float = 0.95) -> AucCI
     DeLong, E. R., DeLong, D. M. & Clarke-Pearson, D. L. (1988). Biometrics 44, 837–845.
     Sun, X. & Xu, W. (2014). Fast implementation of DeLong's algorithm. IEEE Signal Processing
     Letters 21(11), 1389–1393.
+    Obuchowski, N. A. (1997). Nonparametric analysis of clustered ROC curve data. Biometrics 53, 567–578.
     """
     z = _z(confidence)
     yb = _binary(y)
@@ -121,7 +153,10 @@ def delong(y: ArrayLike, score: ArrayLike, *, confidence: float = 0.95) -> AucCI
     value = float(v10.mean())
     if m < 2 or n < 2:
         return AucCI(value, math.nan, math.nan, math.nan)
-    se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
+    if groups is None:
+        se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
+    else:
+        se = math.sqrt(_clustered_variance(v10, v01, yb, groups, value))
     return AucCI(value, se, max(0.0, value - z * se), min(1.0, value + z * se))
 
 

@@ -1,69 +1,22 @@
-"""Plots. Each function draws on the ``ax`` it is given (or a new one) and returns the Axes.
-
-Nothing here calls ``show()`` or ``savefig()``; matplotlib is imported inside the functions so
-that importing calibrate stays cheap. :func:`figure_png` turns an Axes' figure into PNG bytes
-with fixed metadata, so the same figure gives the same bytes.
-"""
+"""Plots of band validation: renewal rates, score distributions, weights, migration, calibration, ROC, gains, checks, trends."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from calibrate.plots._base import _PALETTE, _axes, _unit_square
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from calibrate.compare import ChampionChallenger
     from calibrate.config import WeightConfig
-    from calibrate.drift import DriftReport
-    from calibrate.leaderboard import Leaderboard
     from calibrate.validate import Validation
 
-__all__ = [
-    "plot_band_rates",
-    "plot_score_distribution",
-    "plot_weights",
-    "plot_band_migration",
-    "plot_odds_ratios",
-    "figure_png",
-    "new_axes",
-    "plot_threshold_effects",
-    "plot_contribution_changes",
-    "plot_directions",
-    "plot_reliability",
-    "plot_gains",
-    "plot_checks",
-    "plot_reliability_curves",
-    "plot_roc",
-    "plot_validation_trend",
-    "plot_renewal_by_bins",
-    "plot_leaderboard",
-    "plot_champion_challenger",
-    "plot_drift_psi",
-    "plot_drift_trend",
-]
-
-
-_PALETTE = ["#94a3b8", "#2563eb", "#16a34a", "#9333ea", "#dc2626"]
-
-
-def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt  # a pyplot figure, so Jupyter shows it
-
-    return plt.subplots(figsize=size, layout="constrained")[1]
-
-
-def new_axes(size: tuple[float, float] = (6.0, 3.6)) -> Axes:
-    """A fresh Axes on a figure that pyplot does not track (for reports and batch jobs)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=size, dpi=100, layout="constrained").add_subplot()
+__all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "plot_reliability", "plot_gains", "plot_checks", "plot_roc", "plot_reliability_curves", "plot_validation_trend", "plot_renewal_by_bins"]
 
 
 def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
@@ -92,7 +45,6 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("renewal rate")
     ax.set_title(f"Renewal rate by band (spread {validation.spread:+.0%})")
     return ax
-
 
 def plot_score_distribution(
     score: np.ndarray, renewed: np.ndarray, config: WeightConfig, ax: Axes | None = None
@@ -127,7 +79,6 @@ def plot_score_distribution(
     ax.set_title("Score by outcome")
     ax.legend(fontsize=8, loc="upper left")
     return ax
-
 
 def plot_weights(
     weights: Mapping[str, Mapping[str, float]],
@@ -167,14 +118,6 @@ def plot_weights(
     ax.legend(fontsize=8)
     return ax
 
-
-def figure_png(ax: Axes, *, dpi: int = 100) -> bytes:
-    """PNG bytes of the figure holding ``ax`` (metadata fixed, so identical figures give identical bytes)."""
-    buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
-
-
 def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: str = "accounts") -> Axes:
     """Heatmap of a band migration matrix (rows: old band, columns: new band), each cell annotated.
 
@@ -205,82 +148,6 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     ax.set_title(f"Band migration ({value})")
     return ax
 
-
-def plot_odds_ratios(table: Any, ax: Axes | None = None) -> Axes:
-    """Forest plot of odds ratios per 10 points with their 95 % intervals (a :class:`~calibrate.logit.LogitResult` table).
-
-    Parameters
-    ----------
-    table : DataFrame
-        Index = dimension; columns ``odds_ratio_10``, ``or_ci_low``, ``or_ci_high``.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    Axes
-    """
-    ax = _axes(ax)
-    y = np.arange(len(table))
-    est = table["odds_ratio_10"].to_numpy()
-    lo, hi = table["or_ci_low"].to_numpy(), table["or_ci_high"].to_numpy()
-    colors = ["#dc2626" if e < 1 else "#2563eb" for e in est]
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="#111111", capsize=3)
-    ax.scatter(est, y, color=colors, zorder=3)
-    ax.axvline(1.0, color="#94a3b8", linestyle="--", linewidth=1)
-    ax.set_xscale("log")
-    ax.set_yticks(y, list(table.index))
-    ax.set_xlabel("odds ratio of renewal per 10 points")
-    ax.set_title("Dimension effects (95% intervals)")
-    return ax
-
-
-def plot_threshold_effects(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Each tuned threshold's out-of-time effect on the spread (``TreeTuning.thresholds``); returns the Axes."""
-    labels = [f"{r.threshold} {r.signal} {r.op} {r.seed_value:g}→{r.tuned_value:g}" for r in table.itertuples()]
-    return _signed_barh(_axes(ax), labels, table["effect"].to_numpy(dtype=float) * 100,
-                        "test spread change, points (this threshold tuned alone)")
-
-
-def _signed_barh(ax: Axes, labels: list[str], values: np.ndarray, xlabel: str) -> Axes:
-    """Horizontal bars, green above zero and red below, with a zero line."""
-    y = np.arange(len(labels))
-    ax.barh(y, values, color=["#22c55e" if v > 0 else "#ef4444" for v in values])
-    ax.set_yticks(y, labels, fontsize=7)
-    ax.axvline(0, color="#333333", linewidth=0.8)
-    ax.set_xlabel(xlabel)
-    return ax
-
-
-def plot_contribution_changes(signals: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Change in score points per signal between two snapshots (``Explanation.signals``); returns the Axes."""
-    labels = [f"{r.branch}/{r.signal}" for r in signals.itertuples()]
-    ax = _signed_barh(_axes(ax), labels, signals["change"].to_numpy(dtype=float), "change in score points")
-    ax.invert_yaxis()
-    return ax
-
-
-def plot_directions(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """AUC of each signal for renewal with its interval (``DirectionReport.table``); wrong-way signals in red."""
-    ax = _axes(ax)
-    y = np.arange(len(table))
-    auc = table["auc"].to_numpy(dtype=float)
-    err = np.vstack([auc - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float) - auc])
-    colors = {"wrong way": "#ef4444", "no evidence": "#94a3b8", "agrees": "#22c55e"}
-    for i, r in enumerate(table.itertuples()):
-        ax.errorbar(auc[i], y[i], xerr=err[:, i:i + 1], fmt="o", color=colors.get(r.status, "#333333"), capsize=3)
-    ax.set_yticks(y, table["signal"].tolist(), fontsize=7)
-    ax.axvline(0.5, color="#333333", linewidth=0.8, linestyle="--")
-    ax.set_xlabel("AUC of the raw value for renewal (> 0.5: higher is healthier)")
-    return ax
-
-
-def _unit_square(ax: Axes, reference: str, *, x: str, y: str, title: str) -> Axes:
-    """The labelled [0, 1] square with its diagonal (the reference of reliability and gains curves)."""
-    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label=reference)
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=x, ylabel=y, title=title)
-    return ax
-
-
 def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     """Reliability curve: observed renewal rate against the mean predicted probability per bin.
 
@@ -303,7 +170,6 @@ def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     ax.legend(loc="upper left", fontsize=8)
     return ax
 
-
 def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
     """Cumulative gains of churn by score decile (riskiest first) against random targeting.
 
@@ -319,7 +185,6 @@ def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
                 label=f"score (AUC {validation.auc:.2f})")
     ax.legend(loc="lower right", fontsize=8)
     return ax
-
 
 def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     """Each gate check as a bar coloured by its status, labelled with value and threshold.
@@ -347,7 +212,6 @@ def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     ax.set_title("calibrate check")
     return ax
 
-
 def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | None = None) -> Axes:
     """ROC curves of renewal against one or more scores, each labelled with its AUC.
 
@@ -374,6 +238,37 @@ def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | Non
     ax.legend(fontsize=8, loc="lower right")
     return ax
 
+def plot_reliability_curves(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ax: Axes | None = None,
+    *,
+    n_bins: int = 10,
+) -> Axes:
+    """Reliability diagram: observed renewal rate against the predicted probability, per equal-frequency bin.
+
+    Parameters
+    ----------
+    curves : mapping of label → (renewed 0/1, predicted probability)
+        One line per label (e.g. the new config's calibrated ``p_renew``, the current one's).
+    ax : matplotlib Axes, optional
+    n_bins : int, default 10
+        Equal-frequency bins of the prediction (:func:`calibrate._stats.reliability_curve`).
+
+    Returns
+    -------
+    Axes
+    """
+    from calibrate._stats import expected_calibration_error, reliability_curve
+
+    ax = _unit_square(_axes(ax, (4.6, 4.2)), "perfect calibration", x="predicted renewal probability",
+                      y="observed renewal rate", title=f"Reliability ({n_bins} equal-count bins)")
+    for i, (label, (y, p)) in enumerate(curves.items()):
+        curve = reliability_curve(y, p, n_bins=n_bins)
+        ece = expected_calibration_error(y, p, n_bins=n_bins)
+        ax.plot(curve.mean_pred, curve.frac_pos, marker="o", markersize=4, color=_PALETTE[(i + 1) % len(_PALETTE)],
+                label=f"{label} (ECE {ece:.3f})")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
 
 def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None = None) -> Axes:
     """Spread (with its bootstrap interval, left axis) and AUC (with its DeLong interval, right axis) per period.
@@ -411,7 +306,6 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="lower left")
     return ax
-
 
 def plot_renewal_by_bins(
     values: np.ndarray, renewed: np.ndarray, ax: Axes | None = None, *, bins: int | np.ndarray = 10, label: str = ""
@@ -451,157 +345,4 @@ def plot_renewal_by_bins(
     ax.set_xlabel(label or "value")
     ax.set_ylabel("renewal rate")
     ax.set_title(f"Renewal by {label}" if label else "Renewal by bin")
-    return ax
-
-
-def plot_reliability_curves(
-    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    ax: Axes | None = None,
-    *,
-    n_bins: int = 10,
-) -> Axes:
-    """Reliability diagram: observed renewal rate against the predicted probability, per equal-frequency bin.
-
-    Parameters
-    ----------
-    curves : mapping of label → (renewed 0/1, predicted probability)
-        One line per label (e.g. the new config's calibrated ``p_renew``, the current one's).
-    ax : matplotlib Axes, optional
-    n_bins : int, default 10
-        Equal-frequency bins of the prediction (:func:`calibrate._stats.reliability_curve`).
-
-    Returns
-    -------
-    Axes
-    """
-    from calibrate._stats import expected_calibration_error, reliability_curve
-
-    ax = _unit_square(_axes(ax, (4.6, 4.2)), "perfect calibration", x="predicted renewal probability",
-                      y="observed renewal rate", title=f"Reliability ({n_bins} equal-count bins)")
-    for i, (label, (y, p)) in enumerate(curves.items()):
-        curve = reliability_curve(y, p, n_bins=n_bins)
-        ece = expected_calibration_error(y, p, n_bins=n_bins)
-        ax.plot(curve.mean_pred, curve.frac_pos, marker="o", markersize=4, color=_PALETTE[(i + 1) % len(_PALETTE)],
-                label=f"{label} (ECE {ece:.3f})")
-    ax.legend(fontsize=8, loc="upper left")
-    return ax
-
-
-def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str = "auc") -> Axes:
-    """One held-out metric per method with its 95 % interval (horizontal, best method on top).
-
-    Parameters
-    ----------
-    board : Leaderboard
-    ax : matplotlib Axes, optional
-    metric : {"auc", "log_loss", "brier", "spread"}, default "auc"
-
-    Returns
-    -------
-    Axes
-    """
-    ax = _axes(ax)
-    rows = [(m.method, *m.metric(metric)) for m in board.methods]
-    y = np.arange(len(rows))
-    values = np.array([r[1] for r in rows])
-    err = np.array([[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]])
-    colors = ["#9333ea" if r[0] == "ceiling" else "#2563eb" if r[0] == board.best else "#94a3b8" for r in rows]
-    ax.barh(y, values, color=colors, alpha=0.8)
-    ax.errorbar(values, y, xerr=err, fmt="none", ecolor="#111111", capsize=3)
-    ax.set_yticks(y, [r[0] for r in rows])
-    ax.invert_yaxis()
-    if metric == "auc":
-        ax.set_xlim(max(0.0, float(np.nanmin(err[0] * -1 + values)) - 0.05), min(1.0, float(np.nanmax(values + err[1])) + 0.02))
-    ax.set_xlabel({"auc": "held-out AUC", "log_loss": "held-out log-loss", "brier": "held-out Brier",
-                   "spread": "held-out spread (top - red)"}.get(metric, metric))
-    ax.set_title(f"Methods leaderboard ({metric}, 95 % account bootstrap)")
-    return ax
-
-
-def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None) -> Axes:
-    """Log-loss gain and AUC difference (new − current) with their intervals and thresholds.
-
-    Parameters
-    ----------
-    result : ChampionChallenger
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    Axes
-    """
-    ax = _axes(ax, size=(6.0, 2.6))
-    figures = [("log-loss gain", result.log_loss_gain, result.min_gain),
-               ("AUC difference", result.auc_diff, -result.max_auc_loss)]
-    for i, (label, (v, lo, hi), threshold) in enumerate(figures):
-        color = "#16a34a" if lo > threshold else "#dc2626"
-        ax.errorbar([v], [i], xerr=[[v - lo], [hi - v]], fmt="o", color=color, capsize=4)
-        ax.plot([threshold, threshold], [i - 0.3, i + 0.3], color="#111111", linestyle=":", linewidth=1)
-    ax.axvline(0, color="#94a3b8", linewidth=0.8)
-    ax.set_yticks(range(len(figures)), [f[0] for f in figures])
-    ax.set_ylim(-0.6, len(figures) - 0.4)
-    ax.set_xlabel("new minus current (positive favours the new weights)")
-    ax.set_title(f"Champion/challenger: {result.decision}")
-    return ax
-
-
-def plot_drift_psi(report: DriftReport, ax: Axes | None = None) -> Axes:
-    """PSI of the score and CSI of each dimension, with the watch / recalibrate thresholds in force.
-
-    Parameters
-    ----------
-    report : DriftReport
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    Axes
-    """
-    ax = _axes(ax)
-    pop = report.population
-    x = np.arange(len(pop))
-    colors = ["#dc2626" if v > r else "#eab308" if v > w else "#16a34a"
-              for v, w, r in zip(pop["psi"], pop["threshold_watch"], pop["threshold_recalibrate"])]
-    ax.bar(x, pop["psi"], color=colors, edgecolor="#333333", linewidth=0.5)
-    ax.scatter(x, pop["threshold_watch"], marker="_", s=300, color="#a16207", label="watch threshold", zorder=3)
-    ax.scatter(x, pop["threshold_recalibrate"], marker="_", s=300, color="#991b1b", label="recalibrate threshold",
-               zorder=3)
-    ax.set_xticks(x, list(pop["name"]), rotation=30 if len(pop) > 6 else 0)
-    ax.set_ylabel("PSI / CSI")
-    ax.set_title(f"Population drift (verdict: {report.verdict})")
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_drift_trend(report: DriftReport, ax: Axes | None = None) -> Axes:
-    """AUC and spread per snapshot period with their intervals; label-free expected AUC dashed.
-
-    Parameters
-    ----------
-    report : DriftReport
-        Its ``periods`` table is drawn: periods without known outcomes show the estimate only.
-    ax : matplotlib Axes, optional
-        Drawn on when given, else a new figure.
-
-    Returns
-    -------
-    Axes
-        The y axis runs 0–1 (AUC and spread share it).
-    """
-    ax = _axes(ax)
-    per = report.periods
-    x = np.arange(len(per))
-    known = per["known"].to_numpy(dtype=bool) if len(per) else np.zeros(0, dtype=bool)
-    if known.any():
-        k = per[known]
-        ax.errorbar(x[known], k["auc"], yerr=[k["auc"] - k["auc_ci_low"], k["auc_ci_high"] - k["auc"]],
-                    fmt="o-", color="#2563eb", capsize=3, label="AUC")
-        ax.errorbar(x[known], k["spread"], yerr=[k["spread"] - k["spread_ci_low"], k["spread_ci_high"] - k["spread"]],
-                    fmt="s-", color="#16a34a", capsize=3, label="spread")
-    if len(per):
-        ax.plot(x, per["expected_auc"], "--", color="#64748b", label="expected AUC (label-free)")
-        ax.set_xticks(x, list(per["period"]), rotation=30)
-    ax.set_ylim(0, 1)
-    ax.set_title("Performance per period")
-    ax.legend(fontsize=8, loc="lower left")
     return ax

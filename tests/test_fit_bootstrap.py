@@ -1,0 +1,81 @@
+"""The m-out-of-n account bootstrap of the weights (``bootstrap_weights(accounts_per_resample=m)``)
+against the full bootstrap, the delta method (statsmodels) and the known truth of a synthetic book."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from conftest import DIMS, TRUE_W, logistic_book
+
+from calibrate.errors import FitError
+from calibrate.fit_bootstrap import bootstrap_weights
+from calibrate.load import load_accounts
+
+TRUTH = np.array([TRUE_W[d] for d in DIMS])
+
+
+def _widths(iv) -> np.ndarray:
+    return np.array([iv.high[d] - iv.low[d] for d in DIMS])
+
+
+def _delta_se(book) -> np.ndarray:
+    """Delta-method SE of w = c / Σc from statsmodels' Logit covariance (one row per account)."""
+    x = sm.add_constant(book[list(DIMS)].to_numpy() / 100.0)
+    ref = sm.Logit(book["renewed"].to_numpy(), x).fit(disp=0)
+    c, cov = ref.params[1:], ref.cov_params()[1:, 1:]
+    s = c.sum()
+    jac = (np.eye(len(DIMS)) * s - c[:, None]) / s**2
+    return np.sqrt(np.diag(jac @ cov @ jac.T))
+
+
+def test_m_out_of_n_intervals_agree_with_the_full_bootstrap():
+    """10,000 accounts × 2 snapshots; m = 1,000 accounts per resample: widths within 20 %."""
+    data = load_accounts(logistic_book(10_000, seed=43, snapshots=2))
+    full = bootstrap_weights(data, n_boot=200, seed=5)
+    small = bootstrap_weights(data, n_boot=200, seed=5, accounts_per_resample=1000)
+    assert _widths(small) == pytest.approx(_widths(full), rel=0.2)
+    assert small.draws.std(axis=0, ddof=1) == pytest.approx(full.draws.std(axis=0, ddof=1), rel=0.2)
+    assert small.weights == full.weights  # the point estimate is the full fit either way
+    assert np.allclose(small.draws.sum(axis=1), 1.0) and (small.draws >= 0).all()  # still on the simplex
+    assert small.accounts_per_resample == 1000 and "m-out-of-n" in small.to_dict()["method"]
+    assert "Bickel" in small.summary()
+    for d in DIMS:
+        assert small.low[d] < small.weights[d] < small.high[d]
+
+
+def test_m_out_of_n_covers_the_truth_with_delta_method_widths():
+    """20 books of known truth (2,000 accounts, m = 400): the 95 % intervals cover the true weights
+    about 95 % of the time, and are about as wide as the delta method's normal intervals."""
+    covered, ratios = [], []
+    for rep in range(20):
+        book = logistic_book(2000, seed=1000 + rep)
+        iv = bootstrap_weights(load_accounts(book), n_boot=100, seed=rep, accounts_per_resample=400)
+        lo = np.array([iv.low[d] for d in DIMS])
+        hi = np.array([iv.high[d] for d in DIMS])
+        covered.append((lo <= TRUTH) & (TRUTH <= hi))
+        ratios.append(_widths(iv) / (2 * 1.959964 * _delta_se(book)))
+    coverage = np.mean(covered)
+    assert 0.85 <= coverage  # 80 intervals: 95 % nominal, binomial sd 2.4 points
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.15)
+
+
+def test_all_accounts_per_resample_is_the_ordinary_bootstrap():
+    data = load_accounts(logistic_book(1500, seed=31))
+    plain = bootstrap_weights(data, n_boot=20, seed=3)
+    same = bootstrap_weights(data, n_boot=20, seed=3, accounts_per_resample=5000)
+    assert (plain.draws == same.draws).all() and same.accounts_per_resample is None
+    assert plain.to_dict()["method"] == "percentile bootstrap over accounts"
+    with pytest.raises(FitError, match="accounts_per_resample must be >= 2"):
+        bootstrap_weights(data, n_boot=20, accounts_per_resample=1)
+
+
+def test_rows_of_drawn_accounts_match_the_mask_over_all_rows():
+    from calibrate.fit_bootstrap import _AccountRows
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 500, 3000)
+    rows_of = _AccountRows(codes, 500)
+    for _ in range(20):
+        counts = np.bincount(rng.integers(0, 500, 100), minlength=500)
+        assert (rows_of(np.flatnonzero(counts)) == np.flatnonzero(counts[codes] > 0)).all()
