@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 _PALETTE = ["#94a3b8", "#2563eb", "#16a34a", "#9333ea", "#dc2626"]
 
+
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
     if ax is not None:
         return ax
@@ -20,11 +21,13 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
 
     return plt.subplots(figsize=size, layout="constrained")[1]
 
+
 def new_axes(size: tuple[float, float] = (6.0, 3.6)) -> Axes:
     """A fresh Axes on a figure that pyplot does not track (for reports and batch jobs)."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=size, dpi=100, layout="constrained").add_subplot()
+
 
 def figure_png(ax: Axes, *, dpi: int = 100) -> bytes:
     """PNG bytes of the figure holding ``ax`` (metadata fixed, so identical figures give identical bytes)."""
@@ -32,11 +35,13 @@ def figure_png(ax: Axes, *, dpi: int = 100) -> bytes:
     ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
+
 def _unit_square(ax: Axes, reference: str, *, x: str, y: str, title: str) -> Axes:
     """The labelled [0, 1] square with its diagonal (the reference of reliability and gains curves)."""
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label=reference)
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=x, ylabel=y, title=title)
     return ax
+
 
 def _signed_barh(ax: Axes, labels: list[str], values: np.ndarray, xlabel: str) -> Axes:
     """Horizontal bars, green above zero and red below, with a zero line."""

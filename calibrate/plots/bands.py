@@ -46,6 +46,7 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
     ax.set_title(f"Renewal rate by band (spread {validation.spread:+.0%})")
     return ax
 
+
 def plot_score_distribution(
     score: np.ndarray, renewed: np.ndarray, config: WeightConfig, ax: Axes | None = None
 ) -> Axes:
@@ -79,6 +80,7 @@ def plot_score_distribution(
     ax.set_title("Score by outcome")
     ax.legend(fontsize=8, loc="upper left")
     return ax
+
 
 def plot_weights(
     weights: Mapping[str, Mapping[str, float]],
@@ -118,6 +120,7 @@ def plot_weights(
     ax.legend(fontsize=8)
     return ax
 
+
 def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: str = "accounts") -> Axes:
     """Heatmap of a band migration matrix (rows: old band, columns: new band), each cell annotated.
 
@@ -148,6 +151,7 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     ax.set_title(f"Band migration ({value})")
     return ax
 
+
 def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     """Reliability curve: observed renewal rate against the mean predicted probability per bin.
 
@@ -170,6 +174,7 @@ def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     ax.legend(loc="upper left", fontsize=8)
     return ax
 
+
 def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
     """Cumulative gains of churn by score decile (riskiest first) against random targeting.
 
@@ -185,6 +190,7 @@ def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
                 label=f"score (AUC {validation.auc:.2f})")
     ax.legend(loc="lower right", fontsize=8)
     return ax
+
 
 def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     """Each gate check as a bar coloured by its status, labelled with value and threshold.
@@ -212,6 +218,7 @@ def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     ax.set_title("calibrate check")
     return ax
 
+
 def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | None = None) -> Axes:
     """ROC curves of renewal against one or more scores, each labelled with its AUC.
 
@@ -237,6 +244,7 @@ def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | Non
                 label=f"{label} (AUC {auc(y, s):.3f})")
     ax.legend(fontsize=8, loc="lower right")
     return ax
+
 
 def plot_reliability_curves(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -269,6 +277,7 @@ def plot_reliability_curves(
                 label=f"{label} (ECE {ece:.3f})")
     ax.legend(fontsize=8, loc="upper left")
     return ax
+
 
 def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None = None) -> Axes:
     """Spread (with its bootstrap interval, left axis) and AUC (with its DeLong interval, right axis) per period.
@@ -306,6 +315,7 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="lower left")
     return ax
+
 
 def plot_renewal_by_bins(
     values: np.ndarray, renewed: np.ndarray, ax: Axes | None = None, *, bins: int | np.ndarray = 10, label: str = ""

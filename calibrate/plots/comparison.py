@@ -44,6 +44,7 @@ def plot_odds_ratios(table: Any, ax: Axes | None = None) -> Axes:
     ax.set_title("Dimension effects (95% intervals)")
     return ax
 
+
 def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str = "auc") -> Axes:
     """One held-out metric per method with its 95 % interval (horizontal, best method on top).
 
@@ -73,6 +74,7 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
                    "spread": "held-out spread (top - red)"}.get(metric, metric))
     ax.set_title(f"Methods leaderboard ({metric}, 95 % account bootstrap)")
     return ax
+
 
 def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None) -> Axes:
     """Log-loss gain and AUC difference (new − current) with their intervals and thresholds.

@@ -43,6 +43,7 @@ def plot_drift_psi(report: DriftReport, ax: Axes | None = None) -> Axes:
     ax.legend(fontsize=8)
     return ax
 
+
 def plot_drift_trend(report: DriftReport, ax: Axes | None = None) -> Axes:
     """AUC and spread per snapshot period with their intervals; label-free expected AUC dashed.
 

@@ -21,12 +21,14 @@ def plot_threshold_effects(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return _signed_barh(_axes(ax), labels, table["effect"].to_numpy(dtype=float) * 100,
                         "test spread change, points (this threshold tuned alone)")
 
+
 def plot_contribution_changes(signals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Change in score points per signal between two snapshots (``Explanation.signals``); returns the Axes."""
     labels = [f"{r.branch}/{r.signal}" for r in signals.itertuples()]
     ax = _signed_barh(_axes(ax), labels, signals["change"].to_numpy(dtype=float), "change in score points")
     ax.invert_yaxis()
     return ax
+
 
 def plot_directions(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """AUC of each signal for renewal with its interval (``DirectionReport.table``); wrong-way signals in red."""
