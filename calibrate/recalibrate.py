@@ -224,6 +224,23 @@ class RunResult:
             ]
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """The new config's band table on the run's data (lowest band first)."""
+        return self.validation.to_frame()
+
+    def plot(self, ax: Any = None) -> Any:
+        """The new weights beside the current ones (with bootstrap intervals when computed); returns the Axes."""
+        from calibrate.plots import plot_weights
+
+        weights = {"new": self.config.weights}
+        if self.current is not None:
+            weights = {f"current v{self.current.version}": self.current.weights, **weights}
+        intervals = None
+        if self.weight_intervals is not None:
+            wi = self.weight_intervals
+            intervals = {"new": {d: (wi.low[d], wi.high[d]) for d in self.config.weights}}
+        return plot_weights(weights, ax=ax, intervals=intervals)
+
     def _repr_html_(self) -> str:
         from calibrate._html import result_html
 

@@ -108,3 +108,20 @@ def test_quarterly_recalibration_against_the_shipped_current_config(workdir, cap
     for heading in ("Methods leaderboard", "Champion vs challenger", "Drift since the reference", "Band migration",
                     "Red accounts"):
         assert heading in report, heading
+
+
+def test_run_result_frame_and_plot(workdir):
+    import numpy as np
+
+    import calibrate as cb
+
+    run = cb.recalibrate(cb.load_accounts(logistic_book(3000, seed=8)), n_boot=1000, n_boot_weights=30)
+    frame = run.to_frame()
+    assert list(frame["name"]) == ["critical", "red", "amber", "green"]
+    assert frame["n"].sum() == run.validation.n
+    ax = run.plot()
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == list(run.config.weights.values())
+    segments = ax.collections[0].get_segments()
+    lows = np.array([s[0][1] for s in segments])
+    assert lows == pytest.approx([run.weight_intervals.low[d] for d in run.config.weights])
