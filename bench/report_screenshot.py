@@ -1,6 +1,6 @@
 """Open the report of a real `calibrate run` in headless Chromium: every image must load.
 
-    python bench/report_screenshot.py [--out DIR] [--n-boot 500] [--current]
+    python bench/report_screenshot.py [--out DIR] [--n-boot 1000] [--current]
 
 Runs `calibrate run` on the bundled book in a temporary directory (with `--current`, a second run
 against the first config, so the migration and current-vs-new sections are in the report), then:
@@ -62,7 +62,7 @@ def probe_images(exe: str, report: Path, profile: str) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="Keep the report, screenshot and PDF here.")
-    parser.add_argument("--n-boot", type=int, default=500)
+    parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--current", action="store_true", help="Second run against the first config.")
     opts = parser.parse_args()
 
