@@ -47,7 +47,7 @@ class Policy(BaseModel):
     min_auc: float | None = Field(None, ge=0.0, le=1.0, description="Lower bound of the AUC's interval.")
     min_red_multiple: float | None = Field(None, ge=0.0, description="Red churn / base churn, lower bound.")
     require_monotone: bool = Field(True, description="No separated fall of renewal rate across bands (contract §4).")
-    max_trend_p: float | None = Field(0.05, gt=0.0, lt=1.0, description="One-sided Cochran-Armitage p-value.")
+    max_trend_p: float | None = Field(0.05, gt=0.0, lt=1.0, description="One-sided Cochran-Armitage p-value (account-level bootstrap variance).")
     max_red_share: float | None = Field(None, gt=0.0, le=1.0, description="Share of the book in red (guideline 0.10).")
     allow_inconclusive: bool = Field(False, description="Let inconclusive checks pass (reported as such).")
 
@@ -170,7 +170,7 @@ def check(validation: Validation, policy: Policy | None = None, **overrides: Any
                 + ", ".join(f"{lo} > {hi}" for lo, hi in v.violations))
         checks.append(Check("monotone", "pass" if not bad else "fail", not bad, float(bad), 0.0, text))
     if policy.max_trend_p is not None:
-        p = _num(v.trend_p)
+        p = _num(v.trend_p_accounts)  # account-level variance: snapshots of one account are not independent
         ok = p is not None and p <= policy.max_trend_p
         checks.append(Check("trend", "pass" if ok else "fail", ok, p, policy.max_trend_p,
                             f"ordered trend (Cochran-Armitage, one-sided) p={p if p is None else format(p, '.3g')} "

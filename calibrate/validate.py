@@ -64,7 +64,12 @@ class Validation:
     spread_z, spread_p : float
         One-sided pooled two-proportion z test of top > red.
     trend_z, trend_p : float
-        Cochran–Armitage test of a rising renewal rate across the ordered bands (one-sided).
+        Cochran–Armitage test of a rising renewal rate across the ordered bands (one-sided,
+        binomial variance: rows taken as independent).
+    trend_p_accounts : float
+        The same statistic with an account-level bootstrap variance
+        (:func:`calibrate._stats.clustered_trend`): what the gate uses, since an account's snapshots
+        are not independent evidence.
     violations : tuple of (str, str)
         Adjacent non-empty band pairs (lower, higher) whose rates fall *and* whose Wilson intervals
         do not overlap; :attr:`monotone` is true when there are none.
@@ -103,6 +108,7 @@ class Validation:
     spread_p: float = float("nan")
     trend_z: float = float("nan")
     trend_p: float = float("nan")
+    trend_p_accounts: float = float("nan")
     violations: tuple[tuple[str, str], ...] = ()
     auc_se: float = float("nan")
     ks: float = float("nan")
@@ -166,7 +172,8 @@ class Validation:
             "brier": _f(self.brier),
             "calibration": {"ece": _f(self.ece), "intercept": _f(self.cal_intercept), "slope": _f(self.cal_slope),
                             "reliability": _records(self.reliability)},
-            "trend": {"z": _f(self.trend_z), "pvalue": _f(self.trend_p), "method": "cochran-armitage"},
+            "trend": {"z": _f(self.trend_z), "pvalue": _f(self.trend_p), "method": "cochran-armitage",
+                      "pvalue_accounts": _f(self.trend_p_accounts)},
             "monotone": self.monotone,
             "strictly_monotone": self.strictly_monotone,
             "violations": [list(v) for v in self.violations],
@@ -199,7 +206,7 @@ class Validation:
         lines.append(
             f"spread {self.top_band} - {self.red_band}: {self.spread:+.1%} "
             f"[{self.spread_ci[0]:+.1%}, {self.spread_ci[1]:+.1%}] (one-sided p={self.spread_p:.2g})   "
-            f"trend p={self.trend_p:.2g}   monotone: {'yes' if self.monotone else 'NO ' + str(list(self.violations))}"
+            f"trend p={self.trend_p:.2g} (accounts resampled: {self.trend_p_accounts:.2g})   monotone: {'yes' if self.monotone else 'NO ' + str(list(self.violations))}"
         )
         lines.append(
             f"AUC {self.auc:.3f} [{self.auc_ci[0]:.3f}, {self.auc_ci[1]:.3f}]  Gini {self.gini:.3f}  KS {self.ks:.3f}   "
@@ -405,6 +412,7 @@ def validate_classes(
         spread_p=float(z_spread.pvalue),
         trend_z=float(trend.z),
         trend_p=float(trend.pvalue),
+        trend_p_accounts=float(_stats.clustered_trend(groups, index, y, n_classes, n_boot=n_boot, seed=seed).pvalue),
         violations=_violations(bands),
         auc_se=float(auc.se),
         ks=_stats.ks_statistic(y, score) if diagnostics and len(y) else float("nan"),

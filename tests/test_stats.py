@@ -494,3 +494,31 @@ def test_clustered_delong_matches_the_account_bootstrap():
     # one row per group: the clustered form is DeLong's up to I/(I-1) vs 1/(m-1), 1/(n-1)
     single = S.delong(y[::per], score[::per], groups=np.arange(n_acc))
     assert single.se == pytest.approx(S.delong(y[::per], score[::per]).se, rel=0.01)
+
+
+def test_clustered_trend_keeps_its_size_where_rows_are_not_independent():
+    """No true trend, 5 snapshots per account that share the account's class and outcome: the row-level
+    Cochran–Armitage test rejects far too often; the account-bootstrap variance keeps the 5 % level."""
+    rng = np.random.default_rng(21)
+    n_acc, per, reps = 150, 5, 300
+    groups = np.repeat(np.arange(n_acc), per)
+    naive = clustered = 0
+    for _ in range(reps):
+        cls = np.repeat(rng.integers(0, 4, n_acc), per)
+        y = np.repeat((rng.random(n_acc) < 0.8).astype(int), per)
+        k = np.bincount(cls, weights=y, minlength=4)
+        n = np.bincount(cls, minlength=4)
+        naive += S.cochran_armitage(k, n, alternative="increasing").pvalue <= 0.05
+        clustered += S.clustered_trend(groups, cls, y, 4, n_boot=500, seed=int(rng.integers(1 << 31))).pvalue <= 0.05
+    assert naive / reps > 0.12  # the row-independent test is anti-conservative here
+    assert 0.02 <= clustered / reps <= 0.09
+
+
+def test_clustered_trend_matches_cochran_armitage_with_one_row_per_account():
+    rng = np.random.default_rng(4)
+    cls = rng.integers(0, 4, 4000)
+    y = (rng.random(4000) < 0.6 + 0.08 * cls).astype(int)
+    k, n = np.bincount(cls, weights=y, minlength=4), np.bincount(cls, minlength=4)
+    ca = S.cochran_armitage(k, n, alternative="increasing")
+    boot = S.clustered_trend(np.arange(4000), cls, y, 4, n_boot=4000, seed=1)
+    assert boot.z == pytest.approx(ca.z, rel=0.06)

@@ -44,6 +44,7 @@ from calibrate._stats.bootstrap import (
     bootstrap_cell_counts,
     bootstrap_spread,
     cluster_bootstrap_counts,
+    clustered_trend,
     cluster_bootstrap_weights,
     grouped_auc,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "grouped_auc",
     "two_proportion_test",
     "cochran_armitage",
+    "clustered_trend",
     "ks_statistic",
     "brier",
     "expected_calibration_error",

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 from calibrate._stats._common import (
     AucCI,
     SpreadCI,
+    ZTest,
     _binary,
     _check_n_boot,
     _groups,
@@ -344,3 +345,51 @@ def bootstrap_auc(
     se = float(boot.std(ddof=1)) if boot.size > 1 else math.nan
     lo, hi = _percentile_ci(boot, confidence)
     return AucCI(value, se, lo, hi)
+
+
+def clustered_trend(
+    groups: ArrayLike, index: ArrayLike, renewed: ArrayLike, n_classes: int, *, n_boot: int = 2000, seed=0
+) -> ZTest:
+    """Cochran–Armitage trend of renewal across ordered classes, with an account-level bootstrap variance.
+
+    The statistic is the classical ``T = Σ s_j (k_j − n_j p̄)`` (scores ``s_j = j``); its standard
+    error comes from resampling accounts (:func:`bootstrap_cell_counts` on class × outcome cells),
+    not from the binomial variance, so an account's correlated snapshots are not counted as
+    independent evidence. ``z = T / se``, one-sided p for an increasing trend.
+
+    Parameters
+    ----------
+    groups : array_like
+        Account of each row.
+    index : array_like of int
+        Class of each row (0 = least healthy; negative rows are left out).
+    renewed : array_like of 0/1
+    n_classes : int
+    n_boot : int, default 2000
+    seed : int, SeedSequence or Generator
+
+    Returns
+    -------
+    ZTest
+        ``(z, pvalue)``; ``nan`` when the bootstrap variance is zero.
+    """
+    from scipy.stats import norm
+
+    idx = np.asarray(index, dtype=np.int64)
+    y = _binary(renewed, "renewed").astype(np.int64)
+    cells = np.where(idx >= 0, 2 * idx + y, -1)
+    scores = np.arange(n_classes, dtype=float)
+
+    def statistic(counts: np.ndarray) -> np.ndarray:
+        k = counts[..., 1::2].astype(float)
+        n = k + counts[..., 0::2]
+        p = k.sum(axis=-1, keepdims=True) / n.sum(axis=-1, keepdims=True)
+        return ((k - n * p) * scores).sum(axis=-1)
+
+    observed = statistic(np.bincount(cells[cells >= 0], minlength=2 * n_classes))
+    boot = statistic(bootstrap_cell_counts(groups, cells, 2 * n_classes, n_boot=_check_n_boot(n_boot), seed=seed))
+    se = float(boot.std(ddof=1))
+    if not se > 0:
+        return ZTest(math.nan, math.nan)
+    z = float(observed) / se
+    return ZTest(z, float(norm.sf(z)))
