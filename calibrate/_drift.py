@@ -45,7 +45,7 @@ def healthy_matrix(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
 
 
 def score_rows(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Score, band index and calibrated renewal probability of each row (the one scorer)."""
+    """Score, band index and calibrated renewal probability of each row (through :func:`calibrate.score.score_values`)."""
     values = frame[[d.name for d in config.dimensions]].to_numpy(dtype=float, na_value=np.nan)
     score, _ = score_values(values, config)
     return score, band_index(score, config), renewal_probability(score, config)
@@ -174,12 +174,6 @@ def expected_auc(score: np.ndarray, p: np.ndarray) -> float:
 
 
 # ----------------------------------------------------------------------------------------------
-def log_loss_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per-row negative log-likelihood of 0/1 outcomes under probabilities ``p`` (clipped at 1e-12)."""
-    q = np.clip(p, 1e-12, 1.0 - 1e-12)
-    return -(y * np.log(q) + (1.0 - y) * np.log1p(-q))
-
-
 def clustered_mean(d: np.ndarray, groups: np.ndarray, *, confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean of per-row values with an account-clustered (sandwich) normal interval."""
     from scipy.stats import norm

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibrate import _drift, _stats
+from calibrate import _drift, _heldout, _stats
 from calibrate.config import WeightConfig
 from calibrate.errors import ConfigError
 from calibrate.load import Accounts
@@ -218,7 +218,7 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
         s_new = xt @ w_new
         p_new = 1.0 / (1.0 + np.exp(-(early.intercept + early.slope * s_new)))
         s_cur, _, p_cur = _drift.score_rows(frame.loc[test], config)
-        d = _drift.log_loss_rows(yt, p_cur) - _drift.log_loss_rows(yt, p_new)
+        d = _heldout.row_log_loss(yt, p_cur) - _heldout.row_log_loss(yt, p_new)
         ll, ll_lo, ll_hi = _drift.clustered_mean(d, frame.loc[test, "account_id"].to_numpy())
         pa = _stats.delong_paired(yt.astype(int), s_new, s_cur)
         p_one = pa.pvalue / 2 if pa.diff > 0 else 1 - pa.pvalue / 2
