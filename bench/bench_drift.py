@@ -5,7 +5,7 @@ over time), renewals from a logistic model; the config is fitted on periods 0–
 last two periods carry a shift of one dimension. Timed in the same run (medians of ``--repeat``):
 
 * ``read``: ``pandas.read_parquet`` of the file (the reference);
-* ``drift, no refit``: :func:`calibrate.drift.detect_drift` with ``weight_drift=False`` —
+* ``drift, no refit``: :func:`calibrate.drift.detect.detect_drift` with ``weight_drift=False`` —
   population drift of the score and 12 dimensions (PSI/CSI, noise quantiles, KS, Wasserstein),
   band mix, per-period AUC/spread/band rates with intervals, trend, label-free estimate;
 * ``drift, full``: the same plus the weight refit on the recent window with its account-level
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibrate.drift import detect_drift, fit_reference_config
-from calibrate.load import load_accounts
+from calibrate.drift.detect import detect_drift, fit_reference_config
+from calibrate.data.load import load_accounts
 
 
 def make_frame(rows: int, dims: int, seed: int = 0) -> pd.DataFrame:
@@ -74,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "book.parquet"
         frame.to_parquet(path, index=False)
-        from calibrate.load import DataSpec
+        from calibrate.data.load import DataSpec
 
         data = load_accounts(frame, spec=DataSpec(dimensions=names))
         config = fit_reference_config(data, train_until="2025-04-01", n_boot=200)

@@ -19,9 +19,9 @@ def main() -> None:
     import statsmodels.api as sm
 
     from calibrate import load_accounts
-    from calibrate.datasets import make_logistic_sample
-    from calibrate.fit import fit_weights
-    from calibrate.load import DataSpec
+    from calibrate.data.datasets import make_logistic_sample
+    from calibrate.fit.weights import fit_weights
+    from calibrate.data.load import DataSpec
 
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1_000_000)

@@ -14,9 +14,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from calibrate.config import Calibration, Dimension, WeightConfig, default_bands
-from calibrate.export import export_sql
-from calibrate.score import score_frame
+from calibrate.config.model import Calibration, Dimension, WeightConfig, default_bands
+from calibrate.publish.export import export_sql
+from calibrate.score.scorer import score_frame
 
 
 def best(fn, repeat: int = 3) -> float:

@@ -18,10 +18,10 @@ import pandas as pd
 
 from bench_scorers import best  # same directory: the timing helper of the benches
 
-from calibrate.config import Calibration, Dimension, WeightConfig, default_bands
-from calibrate.load import load_accounts
-from calibrate.score import score_frame
-from calibrate.validate import validate
+from calibrate.config.model import Calibration, Dimension, WeightConfig, default_bands
+from calibrate.data.load import load_accounts
+from calibrate.score.scorer import score_frame
+from calibrate.validation.separation import validate
 
 
 def book(n: int, snapshots: int = 4, seed: int = 0) -> pd.DataFrame:

@@ -7,16 +7,16 @@ import time
 
 import numpy as np
 
-from calibrate.bands import band_separation, tune_bands
-from calibrate.cli import bundled_data_path
-from calibrate.compare import compare_with_current
-from calibrate.config import Dimension, WeightConfig, default_bands
-from calibrate.datasets._real import load_iranian
-from calibrate.fit import fit_weights
-from calibrate.leaderboard import leaderboard
-from calibrate.load import load_accounts
-from calibrate.recalibrate import build_config
-from calibrate.score import score_frame
+from calibrate.fit.bands import band_separation, tune_bands
+from calibrate.cli.options import bundled_data_path
+from calibrate.compare.champion import compare_with_current
+from calibrate.config.model import Dimension, WeightConfig, default_bands
+from calibrate.data.datasets._real import load_iranian
+from calibrate.fit.weights import fit_weights
+from calibrate.compare.methods import leaderboard
+from calibrate.data.load import load_accounts
+from calibrate.fit.draft import build_config
+from calibrate.score.scorer import score_frame
 
 book = load_accounts(str(bundled_data_path()))
 equal = WeightConfig(dimensions=[Dimension(name=d, column=d, weight=0.25) for d in book.dimensions], bands=default_bands())

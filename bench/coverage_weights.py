@@ -1,8 +1,8 @@
 """Coverage of the 95 % bootstrap weight intervals on synthetic data of known truth.
 
 Run: ``PYTHONPATH=. python bench/coverage_weights.py [--reps 50] [--n 3000] [--n-boot 300]``
-Each repetition draws ``calibrate.datasets.make_logistic_sample`` with known weights (seed = the
-repetition), computes :func:`calibrate.fit_bootstrap.bootstrap_weights` and records whether each
+Each repetition draws ``calibrate.data.datasets.make_logistic_sample`` with known weights (seed = the
+repetition), computes :func:`calibrate.fit.bootstrap.bootstrap_weights` and records whether each
 dimension's interval holds the true weight. Target: coverage ≥ 90 % per dimension.
 """
 
@@ -18,8 +18,8 @@ TRUTH = {"usage": 0.40, "engagement": 0.25, "support": 0.20, "commercial": 0.15}
 
 def main() -> None:
     from calibrate import load_accounts
-    from calibrate.datasets import make_logistic_sample
-    from calibrate.fit_bootstrap import bootstrap_weights
+    from calibrate.data.datasets import make_logistic_sample
+    from calibrate.fit.bootstrap import bootstrap_weights
 
     p = argparse.ArgumentParser()
     p.add_argument("--reps", type=int, default=50)

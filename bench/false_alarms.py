@@ -17,10 +17,10 @@ import collections
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from calibrate.datasets import make_book
-from calibrate.drift import detect_drift, fit_reference_config
+from calibrate.data.datasets import make_book
+from calibrate.drift.detect import detect_drift, fit_reference_config
 from calibrate.errors import FitError
-from calibrate.load import load_accounts
+from calibrate.data.load import load_accounts
 
 TRAIN_UNTIL = "2025-04-01"  # period 5 of a book starting 2024-01-01
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from calibrate.report import CHROMIUM_FLAGS, chromium, write_pdf  # noqa: E402
+from calibrate.report.html import CHROMIUM_FLAGS, chromium, write_pdf  # noqa: E402
 
 PROBE = """<script>
 window.addEventListener("load", () => {

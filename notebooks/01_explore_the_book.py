@@ -18,7 +18,7 @@
 #
 # Before retuning a health score, look at the book it is meant to describe: how each sub-score
 # relates to renewal, how the segments and cohorts differ, and whether the current bands separate
-# renewals at all. This notebook uses the bundled synthetic book (`calibrate.datasets`), whose true
+# renewals at all. This notebook uses the bundled synthetic book (`calibrate.data.datasets`), whose true
 # renewal model is known, so every picture can be checked against the truth.
 
 # %%
@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import calibrate as cb
-from calibrate import datasets, plots
+from calibrate import plots
+from calibrate.data import datasets
 
 book = datasets.load_book()
 accounts = cb.load_accounts(book)
@@ -90,8 +91,8 @@ ax.set_ylabel("renewal rate")
 
 # %%
 equal = cb.WeightConfig(
-    dimensions=[cb.Dimension(name=d, column=d, weight=1 / len(accounts.dimensions)) for d in accounts.dimensions],
-    bands=cb.default_bands(),
+    dimensions=[cb.config.Dimension(name=d, column=d, weight=1 / len(accounts.dimensions)) for d in accounts.dimensions],
+    bands=cb.config.default_bands(),
 )
 check = cb.validate(accounts, equal, n_boot=300, seed=0)
 check

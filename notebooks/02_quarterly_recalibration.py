@@ -26,7 +26,7 @@
 import pandas as pd
 
 import calibrate as cb
-from calibrate import datasets
+from calibrate.data import datasets
 
 N_BOOT = 300  # bootstrap resamples: 300 for a quick look, 2,000 (the default) for the meeting
 accounts = cb.load_accounts(datasets.load_book())
@@ -40,8 +40,8 @@ accounts
 current = cb.WeightConfig(
     name="account-health",
     version=1,
-    dimensions=[cb.Dimension(name=d, column=d, weight=0.25) for d in accounts.dimensions],
-    bands=cb.default_bands(),
+    dimensions=[cb.config.Dimension(name=d, column=d, weight=0.25) for d in accounts.dimensions],
+    bands=cb.config.default_bands(),
 )
 cb.write_config(current, "configs")  # published as configs/account-health-v1.json: the next version is 2
 current_check = cb.validate(accounts, current, n_boot=N_BOOT, seed=0)
@@ -57,8 +57,8 @@ fit_2024 = cb.fit_weights(accounts, train_until="2024-12-31")
 print(fit_2024.summary())
 later = accounts.subset(accounts.frame["snapshot_date"] > "2024-12-31")
 fitted_2024 = cb.WeightConfig(
-    dimensions=[cb.Dimension(name=d, column=d, weight=w) for d, w in fit_2024.weights.items()],
-    bands=cb.default_bands(),
+    dimensions=[cb.config.Dimension(name=d, column=d, weight=w) for d, w in fit_2024.weights.items()],
+    bands=cb.config.default_bands(),
 )
 on_2025 = {"equal weights": cb.validate(later, current, n_boot=N_BOOT, seed=0),
            "fitted on 2024": cb.validate(later, fitted_2024, n_boot=N_BOOT, seed=0)}
@@ -96,7 +96,7 @@ result.validation.plot()
 # and how the red book (accounts in red or below) changes.
 
 # %%
-diff = cb.diff_configs(current, result.config, data=accounts)
+diff = cb.publish.diff_configs(current, result.config, data=accounts)
 print(diff.summary())
 
 # %%

@@ -36,7 +36,8 @@ from pathlib import Path
 import pandas as pd
 
 import calibrate as cb
-from calibrate import datasets, plots
+from calibrate import plots
+from calibrate.data import datasets
 
 N_BOOT = 300
 accounts = cb.load_accounts(datasets.load_book())

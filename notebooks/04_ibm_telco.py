@@ -101,8 +101,8 @@ for ax, dim in zip(axes, accounts.dimensions):
 equal = cb.WeightConfig(
     name="telco-health",
     version=1,
-    dimensions=[cb.Dimension(name=d, column=d, weight=0.25) for d in accounts.dimensions],
-    bands=cb.default_bands(),
+    dimensions=[cb.config.Dimension(name=d, column=d, weight=0.25) for d in accounts.dimensions],
+    bands=cb.config.default_bands(),
 )
 cb.write_config(equal, "configs")  # v1: equal weights, the starting point
 print(cb.validate(accounts, equal, n_boot=N_BOOT).summary())
@@ -125,6 +125,6 @@ result.validation
 result.validation.plot()
 
 # %%
-diff = cb.diff_configs(equal, result.config, data=accounts)
+diff = cb.publish.diff_configs(equal, result.config, data=accounts)
 diff.plot()
 print(diff.summary())

@@ -1,123 +1,103 @@
-"""The public API changes only on purpose."""
+"""The public API changes only on purpose: a small root, everything else in its stage subpackage."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import subprocess
+import sys
+import types
+
+import pytest
+
 import calibrate
+import calibrate.errors
 
 PUBLIC = [
     "__version__",
     "Accounts",
-    "action_list",
-    "ActionList",
-    "activity_tiers",
-    "assign_tiers",
-    "Band",
-    "bootstrap_weights",
-    "build_reference",
-    "builtin_trees",
     "CalibrateError",
-    "champion_challenger",
-    "champion_uri",
     "ChampionChallenger",
-    "Check",
-    "check",
-    "classify",
-    "compare_systems",
-    "compare_with_current",
-    "ConfigDiff",
     "ConfigError",
-    "csm_judgment",
-    "CsmJudgment",
     "DataError",
     "DataSpec",
-    "default_bands",
-    "detect_drift",
-    "diff_configs",
-    "Dimension",
-    "direction_checks",
-    "DirectionReport",
+    "DriftPolicy",
     "DriftReport",
-    "explain",
-    "Explanation",
-    "export_sql",
-    "fit_logit",
-    "fit_metric_tree",
-    "fit_weights",
     "FitError",
     "FitResult",
     "GateResult",
-    "grouped_folds",
     "HealthScoreClassifier",
-    "isotonic_calibration",
     "Leaderboard",
-    "leaderboard",
-    "LeakageError",
-    "load_accounts",
-    "load_for_scoring",
-    "load_metric_tree",
-    "load_tree",
     "LogitResult",
-    "MetricTree",
-    "MetricTreeFit",
-    "MODEL_NAME",
-    "out_of_time_split",
-    "Playbook",
     "Policy",
-    "post_mortem",
-    "PostMortem",
+    "RunResult",
+    "Validation",
+    "WeightConfig",
+    "WeightIntervals",
+    "bootstrap_weights",
+    "champion_challenger",
+    "check",
+    "detect_drift",
+    "export_sql",
+    "fit_logit",
+    "fit_weights",
+    "leaderboard",
+    "load_accounts",
     "promote",
     "read_config",
     "read_policy",
     "recalibrate",
-    "red_book",
-    "red_playbook",
-    "RedBook",
     "register_scorer",
-    "register_section",
-    "result_section",
-    "RuleTree",
-    "RuleValidation",
     "run_report",
-    "RunResult",
     "score_accounts",
     "score_frame",
-    "Section",
-    "SystemComparison",
-    "TierResult",
-    "Transform",
-    "TreeTuning",
-    "tune_bands",
-    "tune_tree",
     "validate",
-    "validate_tree",
-    "Validation",
-    "validation_folds",
-    "VersionExistsError",
-    "WEIGHT_BOOT_ACCOUNTS",
-    "WeightConfig",
-    "WeightIntervals",
     "write_config",
-    "write_pdf",
-    "write_scores",
 ]
+SUBPACKAGES = ["config", "data", "score", "fit", "validation", "compare", "drift", "systems", "publish", "report"]
 
 
-def test_all_is_pinned():
+def test_all_is_pinned_and_small():
     assert sorted(calibrate.__all__) == sorted(PUBLIC)
+    assert len(calibrate.__all__) <= 40
     for name in calibrate.__all__:
-        assert hasattr(calibrate, name), name
+        assert getattr(calibrate, name) is not None, name
+
+
+@pytest.mark.parametrize("sub", SUBPACKAGES)
+def test_every_subpackage_name_resolves_and_none_shadows_a_module(sub: str):
+    package = importlib.import_module(f"calibrate.{sub}")
+    assert package.__doc__, f"calibrate.{sub} needs a docstring saying what it owns"
+    modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+    for name in package.__all__:
+        assert name not in modules, f"calibrate.{sub}.{name} is both a function and a module"
+        assert not isinstance(getattr(package, name), types.ModuleType), name
+
+
+def test_modules_stay_modules():
+    """``import calibrate.validation.separation`` gives the module, and the root's verbs stay functions."""
+    import calibrate.validation.separation
+
+    assert calibrate.validation.separation.Validation is calibrate.Validation
+    assert callable(calibrate.validate) and callable(calibrate.recalibrate) and callable(calibrate.leaderboard)
 
 
 def test_every_error_is_a_calibrate_error_with_a_docstring():
-    for name in ("DataError", "LeakageError", "ConfigError", "VersionExistsError", "FitError"):
-        cls = getattr(calibrate, name)
-        assert issubclass(cls, calibrate.CalibrateError) and cls.__doc__
+    errors = [obj for obj in vars(calibrate.errors).values() if isinstance(obj, type) and issubclass(obj, Exception)]
+    assert len(errors) >= 5
+    for cls in errors:
+        assert issubclass(cls, calibrate.CalibrateError) and cls.__doc__, cls
 
 
 def test_importing_calibrate_does_not_import_the_heavy_stack():
-    import subprocess
-    import sys
+    code = ("import sys, calibrate; print(sorted(m for m in ('mlflow','sklearn','statsmodels','matplotlib','scipy.stats',"
+            "'pandas','pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
 
-    code = "import sys, calibrate; print(sorted(m for m in ('mlflow','sklearn','statsmodels','matplotlib') if m in sys.modules))"
+
+def test_the_cli_starts_without_the_statistics_stack():
+    code = ("import sys, calibrate.cli; print(sorted(m for m in ('mlflow','sklearn','statsmodels','matplotlib',"
+            "'scipy','pandas','pydantic','numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

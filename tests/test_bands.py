@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
 
-from calibrate.bands import band_separation, tune_bands
-from calibrate.config import Dimension, WeightConfig, default_bands
+from calibrate.fit.bands import band_separation, tune_bands
+from calibrate.config.model import Dimension, WeightConfig, default_bands
 from calibrate.errors import FitError
-from calibrate.score import band_index
+from calibrate.score.scorer import band_index
 
 
 def _sample(n: int = 6000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibrate.cli import bundled_data_path, cli, main
+from calibrate.cli import cli, main
+from calibrate.cli.options import bundled_data_path
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -22,9 +23,6 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
 
 def _commands() -> dict[str, object]:
     """Every leaf command by its path (``tree validate``, ``config publish`` ...)."""
-    from calibrate.cli import _register_commands
-
-    _register_commands()
     out = {}
     for name, cmd in cli.commands.items():
         if name == "rules":  # alias of tree
@@ -64,7 +62,7 @@ def test_bad_date_is_exit_2_with_one_line(args, option, reason, capsys, workdir)
 
 
 def test_every_date_option_uses_the_shared_type():
-    from calibrate.cli import ISODate
+    from calibrate.cli.options import ISODate
 
     dated = {"train_until", "as_of", "since", "test_from", "snapshot", "before", "after"}
     seen = set()
@@ -77,7 +75,7 @@ def test_every_date_option_uses_the_shared_type():
 
 
 def test_isodate_normalises_to_iso():
-    from calibrate.cli import ISODate
+    from calibrate.cli.options import ISODate
 
     t = ISODate()
     assert t.convert("2025-03-31", None, None) == "2025-03-31"

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate import _heldout
-from calibrate.compare import champion_challenger, compare_with_current
-from calibrate.config import Dimension, WeightConfig, default_bands
+from calibrate.fit import heldout as _heldout
+from calibrate.compare.champion import champion_challenger, compare_with_current
+from calibrate.config.model import Dimension, WeightConfig, default_bands
 from calibrate.errors import DataError
-from calibrate.fit import fit_weights, simplex_mle
-from calibrate.folds import grouped_folds, out_of_time_split, validation_folds
-from calibrate.leaderboard import leaderboard, logit_weights_fallback
-from calibrate.load import DataSpec, load_accounts
+from calibrate.fit.weights import fit_weights, simplex_mle
+from calibrate.fit.folds import grouped_folds, out_of_time_split, validation_folds
+from calibrate.compare.methods import leaderboard, logit_weights_fallback
+from calibrate.data.load import DataSpec, load_accounts
 from conftest import DIMS, TRUE_W, logistic_book
 
 
@@ -127,7 +127,7 @@ def test_logit_weights_match_statsmodels_and_the_interior_simplex_optimum():
 
 # -- champion / challenger --------------------------------------------------------------------
 def test_identical_weights_keep_current(history):
-    from calibrate.recalibrate import build_config
+    from calibrate.fit.draft import build_config
 
     train, _ = out_of_time_split(history).split(history)
     same = build_config(fit_weights(train), train)
@@ -212,7 +212,7 @@ def test_cli_compare_json(tmp_path, history):
     import subprocess
     import sys
 
-    from calibrate.config import write_config
+    from calibrate.config.model import write_config
 
     root = str(Path(__file__).resolve().parents[1])
     csv = tmp_path / "book.csv"

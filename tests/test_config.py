@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate import ConfigError, Dimension, VersionExistsError, WeightConfig, default_bands, read_config, write_config
-from calibrate.config import SCHEMA_FILE, json_schema, next_version
+from calibrate import ConfigError, WeightConfig, read_config, write_config
+from calibrate.config import Dimension, default_bands
+from calibrate.errors import VersionExistsError
+from calibrate.config.model import SCHEMA_FILE, json_schema, next_version
 
 
 def make_config(weights=(0.4, 0.3, 0.3), **kw) -> WeightConfig:
@@ -19,8 +21,8 @@ def make_config(weights=(0.4, 0.3, 0.3), **kw) -> WeightConfig:
 
 def test_committed_schema_is_current():
     assert json.loads(SCHEMA_FILE.read_text()) == json_schema(), (
-        "calibrate/schema/weight-config.schema.json is stale: regenerate it with "
-        "python -c 'import json,calibrate.config as c; print(json.dumps(c.json_schema(), indent=2, sort_keys=True))'"
+        "calibrate/config/schema/weight-config.schema.json is stale: regenerate it with "
+        "python -c 'import json,calibrate.config.model as c; print(json.dumps(c.json_schema(), indent=2, sort_keys=True))'"
     )
 
 

@@ -1,4 +1,4 @@
-"""Tests of the seeded synthetic book generator (calibrate.datasets)."""
+"""Tests of the seeded synthetic book generator (calibrate.data.datasets)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import statsmodels.api as sm
 from scipy.special import expit
 
-from calibrate import datasets
-from calibrate.datasets import (
+from calibrate.data import datasets
+from calibrate.data.datasets import (
     COLUMNS,
     DIMENSIONS,
     DRIFT_DIMENSION,
@@ -26,11 +26,11 @@ from calibrate.datasets import (
     truth,
     write_book,
 )
-from calibrate.datasets import _io
+from calibrate.data.datasets import _io
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_CSV = REPO / "data" / "cs_book.csv"
-PACKAGE_CSV = REPO / "calibrate" / "datasets" / "data" / "cs_book.csv"
+PACKAGE_CSV = REPO / "calibrate" / "data" / "datasets" / "data" / "cs_book.csv"
 DIMS = list(DIMENSIONS)
 
 
@@ -66,21 +66,21 @@ def _auc(score: np.ndarray, y: np.ndarray) -> float:
 def test_regenerated_csv_is_byte_identical_to_committed_copies(tmp_path, book):
     written = write_book(tmp_path / "book.csv")
     content = written.read_bytes()
-    assert content == REPO_CSV.read_bytes(), "data/cs_book.csv is stale: run python -m calibrate.datasets"
-    assert content == PACKAGE_CSV.read_bytes(), "package copy is stale: run python -m calibrate.datasets"
+    assert content == REPO_CSV.read_bytes(), "data/cs_book.csv is stale: run python -m calibrate.data.datasets"
+    assert content == PACKAGE_CSV.read_bytes(), "package copy is stale: run python -m calibrate.data.datasets"
     assert write_book(tmp_path / "again.csv", book).read_bytes() == content
     assert b"\r" not in content[:10_000]
     assert content.startswith(",".join(COLUMNS).encode() + b"\n")
 
 
 def test_truth_json_matches_truth():
-    shipped = REPO / "calibrate" / "datasets" / "truth.json"
+    shipped = REPO / "calibrate" / "data" / "datasets" / "truth.json"
     assert json.loads(shipped.read_text()) == truth()
     assert shipped.read_text() == _io.truth_json()
 
 
 def test_main_check_reports_up_to_date():
-    from calibrate.datasets.__main__ import main
+    from calibrate.data.datasets.__main__ import main
 
     assert main(["--check"]) == 0
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibrate import Dimension, WeightConfig, default_bands, write_config
-from calibrate.diff import diff_configs
+from calibrate import WeightConfig, write_config
+from calibrate.config import Dimension, default_bands
+from calibrate.publish.diff import diff_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("usage", "engagement", "support", "commercial")

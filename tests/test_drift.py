@@ -12,16 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+import calibrate as cb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate import _drift, _stats
-from calibrate.cli import bundled_data_path
-from calibrate.config import read_config, write_config
-from calibrate.datasets import DRIFT_DIMENSION, make_book
-from calibrate.drift import (
-    PSI_RECALIBRATE,
-    PSI_WATCH,
+from calibrate import _stats
+from calibrate.drift import signals as _drift
+from calibrate.cli.options import bundled_data_path
+from calibrate.config.model import read_config, write_config
+from calibrate.data.datasets import DRIFT_DIMENSION, make_book
+from calibrate.drift.policy import PSI_RECALIBRATE, PSI_WATCH, DriftPolicy, read_drift_policy
+from calibrate.drift.detect import (
     DriftReport,
     build_reference,
     detect_drift,
@@ -29,7 +31,7 @@ from calibrate.drift import (
     load_drift_data,
 )
 from calibrate.errors import ConfigError
-from calibrate.load import load_accounts
+from calibrate.data.load import load_accounts
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_UNTIL = "2025-04-01"  # periods 0-5 of the bundled history
@@ -145,7 +147,7 @@ def test_bundled_drift_is_recalibrate_naming_engagement(report):
 
 
 def test_thresholds_are_options(bundled, config):
-    rep = detect_drift(bundled, config, psi_recalibrate=5.0, weight_drift=False, n_boot=200)
+    rep = detect_drift(bundled, config, policy=DriftPolicy(psi_recalibrate=5.0), weight_drift=False, n_boot=200)
     assert rep.verdict == "watch"
     assert rep.thresholds["psi_recalibrate"] == 5.0
 
@@ -174,7 +176,7 @@ def test_config_without_reference_is_refused(config, bundled):
 # performance, label-free estimate, trend
 # ---------------------------------------------------------------------------------------------
 def test_periods_match_direct_computation(bundled, config, report):
-    from calibrate.score import score_frame
+    from calibrate.score.scorer import score_frame
 
     f = bundled.frame
     last = f[f["snapshot_date"] == f["snapshot_date"].max()]
@@ -287,11 +289,66 @@ def test_noise_quantiles_of_one_simulation_equal_separate_calls():
 
 def test_drift_needs_snapshot_dates():
     import calibrate as cb
-    from calibrate.recalibrate import build_config
+    from calibrate.fit.draft import build_config
 
     data = cb.load_accounts(bundled_data_path())
     config = build_config(cb.fit_weights(data), data)
-    config = config.model_copy(update={"reference": cb.build_reference(data, config)})
+    config = config.model_copy(update={"reference": cb.drift.build_reference(data, config)})
     undated = data.frame.drop(columns=["snapshot_date", "renewal_date"])
     with pytest.raises(cb.DataError, match=r"drift data: no snapshot_date column; drift compares periods"):
         cb.detect_drift(undated, config)
+
+
+def test_drift_policy_is_read_from_the_gate_policy_file(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("min_spread: 0.1\ndrift:\n  psi_recalibrate: 0.3\n  trend_alpha: 0.01\n", encoding="utf-8")
+    policy = read_drift_policy(path)
+    assert policy == DriftPolicy(psi_recalibrate=0.3, trend_alpha=0.01)
+    assert cb.read_policy(path).min_spread == 0.1  # the gate reads its part of the same file
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="frozen"):
+        policy.psi_watch = 0.2
+    assert read_drift_policy(tmp_path / "policy.yaml").psi_watch == PSI_WATCH
+
+
+@pytest.mark.parametrize("text, message", [
+    ("drift:\n  psi_wacth: 0.3\n", r"policy.yaml: key 'drift.psi_wacth': Extra inputs are not permitted; allowed keys: "),
+    ("drift:\n  trend_alpha: 2\n", r"policy.yaml: key 'drift.trend_alpha': Input should be less than 1"),
+    ("drift: 0.3\n", r"policy.yaml: key 'drift' must be a mapping of thresholds; got float"),
+    ("min_spred: 0.3\n", r"policy.yaml: key 'min_spred': Extra inputs are not permitted; allowed keys: \['allow_inconclusive', 'drift'"),
+])
+def test_bad_drift_policy_is_one_config_error(tmp_path, text, message):
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    reader = cb.read_policy if text.startswith("min_") else read_drift_policy
+    with pytest.raises(cb.ConfigError, match=message):
+        reader(path)
+
+
+def _run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    from calibrate.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def test_cli_drift_policy_file_and_its_errors(bundled, config, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(config.model_dump_json(), encoding="utf-8")
+    data = tmp_path / "book.csv"
+    bundled.frame.to_csv(data, index=False)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("drift:\n  psi_watch: -1\n", encoding="utf-8")
+    code, _, err = _run_cli(["drift", "--data", str(data), "--config", str(cfg), "--policy", str(bad), "--no-refit"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "key 'drift.psi_watch'" in err
+    lax = tmp_path / "lax.yaml"
+    lax.write_text("drift:\n  psi_watch: 50\n  psi_recalibrate: 60\n  red_share_watch: 1\n", encoding="utf-8")
+    code, out, _ = _run_cli(["drift", "--data", str(data), "--config", str(cfg), "--policy", str(lax), "--no-refit",
+                             "--json"], capsys)
+    import json
+
+    assert json.loads(out)["thresholds"]["psi_recalibrate"] == 60

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from calibrate import FitError, fit_weights, load_accounts
-from calibrate.estimator import HealthScoreClassifier
+from calibrate.fit.estimator import HealthScoreClassifier
 from calibrate.errors import CalibrateError
 from conftest import DIMS, logistic_book
 

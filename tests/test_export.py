@@ -15,10 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate import DataError, Dimension, WeightConfig, default_bands, load_accounts, read_config, write_config
-from calibrate.config import Calibration
-from calibrate.export import export_sql, load_for_scoring, quote_identifier, score_accounts
-from calibrate.score import score_frame
+from calibrate import DataError, WeightConfig, load_accounts, read_config, write_config
+from calibrate.config import Dimension, default_bands
+from calibrate.config.model import Calibration
+from calibrate.publish.export import export_sql, load_for_scoring, quote_identifier, score_accounts
+from calibrate.score.scorer import score_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import pytest
 import statsmodels.api as sm
 
 from calibrate import DataSpec, FitError, fit_weights, load_accounts
-from calibrate.fit import STABILITY_GRID
-from calibrate.fit_bootstrap import bootstrap_weights
+from calibrate.fit.weights import STABILITY_GRID
+from calibrate.fit.bootstrap import bootstrap_weights
 from conftest import DIMS, TRUE_W, logistic_book
 
 

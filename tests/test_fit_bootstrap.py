@@ -9,8 +9,8 @@ import statsmodels.api as sm
 from conftest import DIMS, TRUE_W, logistic_book
 
 from calibrate.errors import FitError
-from calibrate.fit_bootstrap import bootstrap_weights
-from calibrate.load import load_accounts
+from calibrate.fit.bootstrap import bootstrap_weights
+from calibrate.data.load import load_accounts
 
 TRUTH = np.array([TRUE_W[d] for d in DIMS])
 
@@ -71,7 +71,7 @@ def test_all_accounts_per_resample_is_the_ordinary_bootstrap():
 
 
 def test_rows_of_drawn_accounts_match_the_mask_over_all_rows():
-    from calibrate.fit_bootstrap import _AccountRows
+    from calibrate.fit.bootstrap import _AccountRows
 
     rng = np.random.default_rng(1)
     codes = rng.integers(0, 500, 3000)

@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 
 from calibrate import fit_weights, load_accounts
-from calibrate.cli import bundled_data_path, main
-from calibrate.config import write_config
+from calibrate.cli import main
+from calibrate.cli.options import bundled_data_path
+from calibrate.config.model import write_config
 from calibrate.errors import ConfigError
-from calibrate.gate import Policy, check, read_policy
-from calibrate.recalibrate import build_config
-from calibrate.validate import validate
+from calibrate.validation.gate import Policy, check, read_policy
+from calibrate.fit.draft import build_config
+from calibrate.validation.separation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = ["--min-spread", "0.3", "--min-auc", "0.75", "--min-red-multiple", "2", "--require-monotone"]

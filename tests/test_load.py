@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibrate import DataError, DataSpec, FitError, LeakageError, fit_weights, load_accounts
+from calibrate import DataError, DataSpec, FitError, fit_weights, load_accounts
+from calibrate.errors import LeakageError
 from calibrate.cli import main
 
 

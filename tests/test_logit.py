@@ -10,7 +10,7 @@ import pytest
 import statsmodels.api as sm
 
 from calibrate import FitError, fit_weights, load_accounts
-from calibrate.logit import C_GRID, fit_logit
+from calibrate.fit.logit import C_GRID, fit_logit
 from conftest import DIMS, logistic_book
 
 # commercial points the wrong way (the seeds' "loud accounts": more of it, more churn); support is null

@@ -16,14 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibrate import load_accounts
-from calibrate.cli import bundled_data_path
-from calibrate.config import Dimension, WeightConfig, default_bands
+from calibrate.cli.options import bundled_data_path
+from calibrate.config.model import Dimension, WeightConfig, default_bands
 from calibrate.errors import DataError
-from calibrate.load import DataSpec
-from calibrate.metric_tree import (
+from calibrate.data.load import DataSpec
+from calibrate.systems.metric_tree import (
     Branch, MetricTree, MetricTreeFit, Signal, action_list, explain, fit_metric_tree, load_metric_tree,
 )
-from calibrate.score import score_frame
+from calibrate.score.scorer import score_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from calibrate import load_accounts
-from calibrate.cli import bundled_data_path
-from calibrate.config import Dimension, WeightConfig, default_bands
-from calibrate.load import DataSpec
-from calibrate.playbook import post_mortem, red_playbook, warning_flags
-from calibrate.rules import load_tree
+from calibrate.cli.options import bundled_data_path
+from calibrate.config.model import Dimension, WeightConfig, default_bands
+from calibrate.data.load import DataSpec
+from calibrate.systems.playbook import post_mortem, red_playbook, warning_flags
+from calibrate.systems.rules import load_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = WeightConfig(dimensions=[Dimension(name="usage", column="usage", weight=0.5),
@@ -78,7 +78,7 @@ def test_warning_flags_follow_the_tree():
 
 
 def test_bundled_playbook_and_post_mortem_with_the_metric_tree():
-    from calibrate.metric_tree import fit_metric_tree
+    from calibrate.systems.metric_tree import fit_metric_tree
 
     book = load_accounts(bundled_data_path())
     fit = fit_metric_tree(book)
@@ -100,8 +100,8 @@ def test_cli_playbook_json():
 def test_every_result_draws_on_the_axes_it_is_given():
     from matplotlib.figure import Figure
 
-    from calibrate.metric_tree import MetricTreeFit, action_list, explain
-    from calibrate.tiers import direction_checks
+    from calibrate.systems.metric_tree import MetricTreeFit, action_list, explain
+    from calibrate.systems.tiers import direction_checks
 
     book = _book()
     results = [red_playbook(CFG, book), post_mortem(CFG, book), explain(CFG, book, "A"), action_list(CFG, book),

@@ -19,8 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 
 import calibrate.plots as plots
-from calibrate.config import WeightConfig, default_bands
-from calibrate.validate import BandStat, Validation
+from calibrate.config.model import WeightConfig, default_bands
+from calibrate.validation.separation import BandStat, Validation
 
 matplotlib.use("Agg")
 
@@ -47,7 +47,7 @@ def _validation(rates=(0.2, 0.5, 0.8, 0.95), n=(50, 100, 200, 400), spread=0.45,
 
 
 def _config() -> WeightConfig:
-    from calibrate.config import Dimension
+    from calibrate.config.model import Dimension
 
     dims = [Dimension(name=d, column=d, weight=0.25) for d in ("usage", "engagement", "support", "commercial")]
     return WeightConfig(dimensions=dims, bands=default_bands())
@@ -193,10 +193,10 @@ TRAIN_UNTIL = "2025-06-30"  # quarters 0-5 of the book; the drift starts in quar
 @functools.cache
 def _real() -> SimpleNamespace:
     """A 400-account book, a config fitted on quarters 0-5 (with its drift reference) and its validation."""
-    from calibrate import datasets
-    from calibrate.drift import fit_reference_config
-    from calibrate.load import load_accounts
-    from calibrate.validate import validate
+    from calibrate.data import datasets
+    from calibrate.drift.detect import fit_reference_config
+    from calibrate.data.load import load_accounts
+    from calibrate.validation.separation import validate
 
     book = datasets.make_book(n_accounts=400, seed=1)
     data = load_accounts(book)
@@ -205,7 +205,7 @@ def _real() -> SimpleNamespace:
 
 
 def _hand_score(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
-    """Σ wᵢ·sᵢ written out (inverted dimensions as 100 − s), independent of calibrate.score."""
+    """Σ wᵢ·sᵢ written out (inverted dimensions as 100 − s), independent of calibrate.score.scorer."""
     total = np.zeros(len(frame))
     for d in config.dimensions:
         x = frame[d.name].to_numpy(dtype=float)
@@ -221,7 +221,7 @@ def _hand_p(score: np.ndarray, config: WeightConfig) -> np.ndarray:
 def _odds_ratios(ax: Axes | None) -> Axes:
     import statsmodels.api as sm
 
-    from calibrate.logit import fit_logit
+    from calibrate.fit.logit import fit_logit
 
     r = _real()
     res = fit_logit(r.data)
@@ -241,7 +241,7 @@ def _odds_ratios(ax: Axes | None) -> Axes:
 
 @case("plot_threshold_effects")
 def _threshold_effects(ax: Axes | None) -> Axes:
-    from calibrate.rules_tune import tune_tree
+    from calibrate.systems.rules_tune import tune_tree
 
     tuning = tune_tree(_real().data, "seed_001", n_boot=200, grid=5, passes=1)
     table = tuning.thresholds
@@ -259,7 +259,7 @@ def _threshold_effects(ax: Axes | None) -> Axes:
 
 @case("plot_contribution_changes")
 def _contribution_changes(ax: Axes | None) -> Axes:
-    from calibrate.metric_tree import explain, fit_metric_tree
+    from calibrate.systems.metric_tree import explain, fit_metric_tree
 
     r = _real()
     account = r.book["account_id"].value_counts().index[0]
@@ -279,7 +279,7 @@ def _contribution_changes(ax: Axes | None) -> Axes:
 def _directions(ax: Axes | None) -> Axes:
     from sklearn.metrics import roc_auc_score
 
-    from calibrate.tiers import direction_checks
+    from calibrate.systems.tiers import direction_checks
 
     r = _real()
     report = direction_checks(r.data, columns=["usage", "days_since_login", "csm_contacts_per_month"], n_boot=200)
@@ -333,7 +333,7 @@ def _gains(ax: Axes | None) -> Axes:
 
 @case("plot_checks")
 def _checks(ax: Axes | None) -> Axes:
-    from calibrate.gate import check
+    from calibrate.validation.gate import check
 
     r = _real()
     v = r.validation
@@ -356,8 +356,8 @@ def _checks(ax: Axes | None) -> Axes:
 def _leaderboard(ax: Axes | None) -> Axes:
     from sklearn.metrics import roc_auc_score
 
-    from calibrate.folds import validation_folds
-    from calibrate.leaderboard import leaderboard
+    from calibrate.fit.folds import validation_folds
+    from calibrate.compare.methods import leaderboard
 
     r = _real()
     board = leaderboard(r.data, n_boot=200)
@@ -384,7 +384,7 @@ def _spans_h(segments: list) -> np.ndarray:
 
 @case("plot_champion_challenger")
 def _champion_challenger(ax: Axes | None) -> Axes:
-    from calibrate.compare import champion_challenger
+    from calibrate.compare.champion import champion_challenger
 
     r = _real()
     equal = r.config.model_copy(update={"dimensions": [d.model_copy(update={"weight": 0.25})
@@ -408,7 +408,7 @@ def _champion_challenger(ax: Axes | None) -> Axes:
 
 @functools.cache
 def _drift_report():
-    from calibrate.drift import detect_drift
+    from calibrate.drift.detect import detect_drift
 
     r = _real()
     return detect_drift(r.data, r.config, n_boot=200, n_boot_weights=20, n_sim=200)

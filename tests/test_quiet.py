@@ -41,7 +41,7 @@ def test_registry_chatter_dropped_keeps_everything_else(capsys):
 
     from mlflow.utils.logging_utils import eprint
 
-    from calibrate.track import _quiet_mlflow, registry_chatter_dropped
+    from calibrate.publish.track import _quiet_mlflow, registry_chatter_dropped
 
     _quiet_mlflow()
     with pytest.raises(RuntimeError, match="boom"), registry_chatter_dropped():

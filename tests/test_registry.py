@@ -15,12 +15,13 @@ import pytest
 import yaml
 from _postgres import copy_frame, postgres_url  # noqa: F401  (fixture)
 
-from calibrate import Dimension, WeightConfig, default_bands, write_config
-from calibrate._sql import read_sql
-from calibrate.config import Calibration
-from calibrate.export import export_sql
-from calibrate.registry import MODEL_NAME, champion_uri, promote, register_scorer
-from calibrate.score import score_frame
+from calibrate import WeightConfig, write_config
+from calibrate.config import Dimension, default_bands
+from calibrate.data.sql import read_sql
+from calibrate.config.model import Calibration
+from calibrate.publish.export import export_sql
+from calibrate.publish.registry import MODEL_NAME, champion_uri, promote, register_scorer
+from calibrate.score.scorer import score_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,7 @@ def test_register_promote_and_rollback(tmp_path):
     # logged from code: the model directory holds the code file and the config JSON, no pickle
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/1"))
     files = {p.name for p in local.rglob("*") if p.is_file()}
-    assert {"_mlflow_model.py", "account-health-v1.json", "MLmodel"} <= files
+    assert {"mlflow_model.py", "account-health-v1.json", "MLmodel"} <= files
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))]
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     assert [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])] == ["Usage", "engagement_score", "open_tickets", "commercial"]

@@ -17,9 +17,9 @@ from unittest import mock
 import pandas as pd
 import pytest
 
-from calibrate import progress
+from calibrate import _progress as progress
 from calibrate.cli import main
-from calibrate.report import SECTIONS, Section, object_html, register_section, result_section, run_report, write_pdf
+from calibrate.report.html import SECTIONS, Section, object_html, register_section, result_section, run_report, write_pdf
 
 
 class FakeTTY(io.StringIO):
@@ -114,7 +114,7 @@ def test_report_is_self_contained_and_every_image_decodes(runs):
 
 
 def test_report_holds_no_account_rows(runs):
-    from calibrate.cli import bundled_data_path
+    from calibrate.cli.options import bundled_data_path
 
     ids = pd.read_csv(bundled_data_path(), usecols=["account_id"])["account_id"].unique()
     for doc in (runs["html1"], runs["html2"]):
@@ -147,7 +147,7 @@ class Broken(Board):
 def test_optional_sections_render_when_the_run_carries_them(runs, tmp_path):
     """Leaderboard, drift and red metrics are duck-typed attributes of the run; absent = no section."""
     import calibrate as cb
-    from calibrate.cli import bundled_data_path
+    from calibrate.cli.options import bundled_data_path
 
     data = cb.load_accounts(str(bundled_data_path()))
     config = cb.read_config(runs["first"]["config_path"])
@@ -216,7 +216,7 @@ def test_verdict_when_the_score_fails(runs):
 
 
 def test_write_pdf_prints_the_report(runs, tmp_path):
-    from calibrate.report import chromium
+    from calibrate.report.html import chromium
 
     if chromium() is None:
         assert write_pdf(runs["first"]["report_path"], tmp_path / "r.pdf") is None

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import calibrate as cb
-from calibrate import datasets
+from calibrate.data import datasets
 
 LEAD_OWNED = {"RunResult"}  # rendered by the lead's recalibrate.py
 DATA_OBJECTS = {"Accounts", "WeightConfig"}  # no to_frame/summary, but what a notebook shows most
@@ -25,12 +25,12 @@ DATA_OBJECTS = {"Accounts", "WeightConfig"}  # no to_frame/summary, but what a n
 
 @functools.cache
 def _base() -> SimpleNamespace:
-    from calibrate.drift import fit_reference_config
+    from calibrate.drift.detect import fit_reference_config
 
     book = datasets.make_book(n_accounts=400, seed=1)
     data = cb.load_accounts(book)
     config = fit_reference_config(data, train_until="2025-06-30", n_boot=100)
-    tree_fit = cb.fit_metric_tree(data)
+    tree_fit = cb.systems.fit_metric_tree(data)
     return SimpleNamespace(book=book, data=data, config=config, validation=cb.validate(data, config, n_boot=100),
                            tree_fit=tree_fit)
 
@@ -53,26 +53,36 @@ BUILDERS: dict[str, Callable[[SimpleNamespace], Any]] = {
     "DriftReport": lambda b: cb.detect_drift(b.data, b.config, n_boot=50, weight_drift=False, n_sim=100),
     "Leaderboard": lambda b: cb.leaderboard(b.data, n_boot=50),
     "ChampionChallenger": lambda b: cb.champion_challenger(b.data, b.config, _equal(b.config), n_boot=50),
-    "ConfigDiff": lambda b: cb.diff_configs(_equal(b.config), b.config, data=b.data),
-    "RuleValidation": lambda b: cb.validate_tree(b.data, "seed_001", n_boot=50),
-    "TreeTuning": lambda b: cb.tune_tree(b.data, "seed_001", n_boot=50, grid=5, passes=1),
+    "ConfigDiff": lambda b: cb.publish.diff_configs(_equal(b.config), b.config, data=b.data),
+    "RuleValidation": lambda b: cb.systems.validate_tree(b.data, "seed_001", n_boot=50),
+    "TreeTuning": lambda b: cb.systems.tune_tree(b.data, "seed_001", n_boot=50, grid=5, passes=1),
     "MetricTreeFit": lambda b: b.tree_fit,
-    "Explanation": lambda b: cb.explain(b.tree_fit, b.book, b.book["account_id"].iloc[0]),
-    "ActionList": lambda b: cb.action_list(b.tree_fit, b.book),
-    "Playbook": lambda b: cb.red_playbook(b.tree_fit, b.book),
-    "PostMortem": lambda b: cb.post_mortem(b.tree_fit, b.book),
-    "TierResult": lambda b: cb.activity_tiers(b.data, n_boot=50),
-    "DirectionReport": lambda b: cb.direction_checks(b.data, columns=["usage", "nps"], n_boot=50),
-    "SystemComparison": lambda b: cb.compare_systems(b.data, b.config, tune=False, n_boot=50),
+    "Explanation": lambda b: cb.systems.explain(b.tree_fit, b.book, b.book["account_id"].iloc[0]),
+    "ActionList": lambda b: cb.systems.action_list(b.tree_fit, b.book),
+    "Playbook": lambda b: cb.systems.red_playbook(b.tree_fit, b.book),
+    "PostMortem": lambda b: cb.systems.post_mortem(b.tree_fit, b.book),
+    "TierResult": lambda b: cb.systems.activity_tiers(b.data, n_boot=50),
+    "DirectionReport": lambda b: cb.systems.direction_checks(b.data, columns=["usage", "nps"], n_boot=50),
+    "SystemComparison": lambda b: cb.systems.compare_systems(b.data, b.config, tune=False, n_boot=50),
 }
 
 
+STAGES = ("config", "data", "score", "fit", "validation", "compare", "drift", "systems", "publish", "report")
+
+
+def _public_classes() -> dict[str, type]:
+    """Every public class of the root and of the stage subpackages, by name."""
+    out = {}
+    for module in (cb, *(getattr(cb, stage) for stage in STAGES)):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj):
+                out[name] = obj
+    return out
+
+
 def _needs_html() -> set[str]:
-    names = set()
-    for name in cb.__all__:
-        obj = getattr(cb, name)
-        if inspect.isclass(obj) and (hasattr(obj, "to_frame") or hasattr(obj, "summary")):
-            names.add(name)
+    names = {n for n, obj in _public_classes().items() if hasattr(obj, "to_frame") or hasattr(obj, "summary")}
     return (names | DATA_OBJECTS) - LEAD_OWNED
 
 
@@ -84,7 +94,7 @@ def test_every_result_class_is_covered():
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_repr_html(name: str):
     obj = BUILDERS[name](_base())
-    assert type(obj) is getattr(cb, name)
+    assert type(obj) is _public_classes()[name]
     out = obj._repr_html_()
     assert isinstance(out, str) and len(out) > 40
     assert "<table" in out or "<pre>" in out

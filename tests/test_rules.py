@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from calibrate import load_accounts
-from calibrate.cli import bundled_data_path
+from calibrate.cli.options import bundled_data_path
 from calibrate.errors import ConfigError, DataError
-from calibrate.rules import classify, load_tree, validate_tree
-from calibrate.rules_tune import paired_spread_gain, tune_tree
+from calibrate.systems.rules import classify, load_tree, validate_tree
+from calibrate.systems.rules_tune import paired_spread_gain, tune_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,7 +161,7 @@ def test_cli_tree_validate_and_malformed_tree_exit_codes(tmp_path):
 
 
 def test_compare_systems_side_by_side(book):
-    from calibrate.systems import compare_systems
+    from calibrate.systems.comparison import compare_systems
 
     c = compare_systems(book, n_boot=300, tune=False)
     t = c.to_frame().set_index("system")

@@ -75,7 +75,7 @@ def test_human_summary_and_exit_2_on_existing_version(workdir, capsys):
     code, out, _ = run_cli(["run", "--n-boot", "1000"], capsys)
     assert code == 0 and "new config account-health v1" in out and "spread" in out
     # A version appearing under our feet (another process published it) is never overwritten.
-    from calibrate.config import write_config
+    from calibrate.config.model import write_config
 
     cfg = read_config(workdir / "configs" / "account-health-v1.json")
     before = (workdir / "configs" / "account-health-v1.json").read_bytes()

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calibrate import DataError, Dimension, WeightConfig, default_bands, score_frame
-from calibrate.config import Calibration
+from calibrate import DataError, WeightConfig, score_frame
+from calibrate.config import Dimension, default_bands
+from calibrate.config.model import Calibration
 
 W = {"usage": 0.4, "engagement": 0.25, "support": 0.2, "commercial": 0.15}
 

@@ -12,7 +12,7 @@ import pytest
 from _postgres import PG_PASSWORD, copy_frame, postgres_url  # noqa: F401  (fixture)
 
 from calibrate import DataError, load_accounts, recalibrate
-from calibrate._sql import redact_url
+from calibrate.data.sql import redact_url
 
 BOOK_TYPES = {"account_id": "text", "snapshot_date": "date", "renewal_date": "date", "renewed": "integer",
               "arr": "double precision", "segment": "text", "usage": "double precision",

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from calibrate import load_accounts
-from calibrate.cli import bundled_data_path
+from calibrate.cli.options import bundled_data_path
 from calibrate.errors import DataError
-from calibrate.load import DataSpec
-from calibrate.tiers import DAYS_PER_MONTH, activity_tiers, assign_tiers, direction_checks
+from calibrate.data.load import DataSpec
+from calibrate.systems.tiers import DAYS_PER_MONTH, activity_tiers, assign_tiers, direction_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,14 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from calibrate.config import Calibration, Dimension, WeightConfig, default_bands, read_config, write_config
-from calibrate.datasets._real import iranian_paths, load_iranian
+from calibrate.config.model import Calibration, Dimension, WeightConfig, default_bands, read_config, write_config
+from calibrate.data.datasets._real import iranian_paths, load_iranian
 from calibrate.errors import ConfigError, FitError
-from calibrate.fit import fit_weights
-from calibrate.folds import grouped_folds
-from calibrate.recalibrate import build_config
-from calibrate.score import renewal_probability, score_frame
-from calibrate.transforms import apply_spec, attach_transforms, fit_transform, isotonic_calibration, read_raw_spec
+from calibrate.fit.weights import fit_weights
+from calibrate.fit.folds import grouped_folds
+from calibrate.fit.draft import build_config
+from calibrate.score.scorer import renewal_probability, score_frame
+from calibrate.data.transforms import apply_spec, attach_transforms, fit_transform, read_raw_spec
+from calibrate.fit.heldout import isotonic_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,14 +40,14 @@ def test_percentile_transform_is_the_mid_rank_percentile_at_its_knots():
     expected = [percentileofscore(raw, k, kind="mean") for k in t.knots]
     assert t.values == pytest.approx(expected, abs=1e-9)
     # between knots: linear interpolation; outside: clamped
-    from calibrate.score import apply_transform
+    from calibrate.data.transforms import apply_transform
 
     assert apply_transform(np.array([-1.0, 1e9, np.nan]), t)[:2].tolist() == [t.values[0], t.values[-1]]
     assert np.isnan(apply_transform(np.array([np.nan]), t)[0])
 
 
 def test_minmax_transform_clips_at_the_chosen_percentiles():
-    from calibrate.score import apply_transform
+    from calibrate.data.transforms import apply_transform
 
     rng = np.random.default_rng(2)
     raw = rng.normal(50, 20, 1000)
@@ -62,7 +63,7 @@ def test_minmax_transform_clips_at_the_chosen_percentiles():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=200), st.sampled_from(["percentile", "minmax"]))
 def test_transforms_are_monotone_and_within_0_100(values, kind):
-    from calibrate.score import apply_transform
+    from calibrate.data.transforms import apply_transform
 
     raw = np.array(values)
     if raw.min() == raw.max():
@@ -174,7 +175,7 @@ def test_iranian_fitted_score_is_within_002_auc_of_unconstrained_logistic():
 def test_sql_export_reproduces_transforms_and_isotonic_calibration_in_duckdb():
     import duckdb
 
-    from calibrate.export import export_sql
+    from calibrate.publish.export import export_sql
 
     real = load_iranian()
     fitted = build_config(fit_weights(real.accounts), real.accounts)
@@ -195,7 +196,7 @@ def test_sql_export_reproduces_transforms_and_isotonic_calibration_in_duckdb():
 
 
 def test_score_accounts_reads_raw_files_through_the_transforms(tmp_path):
-    from calibrate.export import score_accounts
+    from calibrate.publish.export import score_accounts
 
     real = load_iranian()
     cfg = attach_transforms(build_config(fit_weights(real.accounts), real.accounts), real.spec, real.transforms)

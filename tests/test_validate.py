@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibrate import fit_weights, load_accounts
-from calibrate.recalibrate import build_config
-from calibrate.redbook import csm_judgment, red_book
-from calibrate.score import score_frame
-from calibrate.validate import validate, validate_classes
+from calibrate.fit.draft import build_config
+from calibrate.validation.redbook import csm_judgment, red_book
+from calibrate.score.scorer import score_frame
+from calibrate.validation.separation import validate, validate_classes
 from conftest import logistic_book
 
 CLASSES = [SimpleNamespace(name=n, code=n.upper(), color="#000000") for n in ("critical", "red", "amber", "green")]

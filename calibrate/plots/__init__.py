@@ -5,7 +5,7 @@ that importing calibrate stays cheap. :func:`figure_png` turns an Axes' figure i
 with fixed metadata, so the same figure gives the same bytes.
 """
 
-from calibrate.plots._base import _axes, figure_png, new_axes  # _axes: for result classes' own plot methods
+from calibrate.plots._base import ensure_axes, figure_png, new_axes
 from calibrate.plots.bands import (
     plot_band_rates,
     plot_score_distribution,
@@ -35,6 +35,7 @@ from calibrate.plots.drift import (
 )
 
 __all__ = [
+    "ensure_axes",
     "figure_png",
     "new_axes",
     "plot_band_rates",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 _PALETTE = ["#94a3b8", "#2563eb", "#16a34a", "#9333ea", "#dc2626"]
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
+def ensure_axes(ax: Axes | None, size: tuple[float, float] = (6.0, 3.6)) -> Axes:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt  # a pyplot figure, so Jupyter shows it

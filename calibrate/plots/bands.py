@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import _PALETTE, _axes, _unit_square
+from calibrate.plots._base import _PALETTE, ensure_axes, _unit_square
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from calibrate.config import WeightConfig
-    from calibrate.validate import Validation
+    from calibrate.config.model import WeightConfig
+    from calibrate.validation.separation import Validation
 
 __all__ = ["plot_band_rates", "plot_score_distribution", "plot_weights", "plot_band_migration", "plot_reliability", "plot_gains", "plot_checks", "plot_roc", "plot_reliability_curves", "plot_validation_trend", "plot_renewal_by_bins"]
 
@@ -31,7 +31,7 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     bands = [b for b in validation.bands if b.renewal_rate is not None]
     x = np.arange(len(bands))
     rates = np.array([b.renewal_rate for b in bands])
@@ -64,7 +64,7 @@ def plot_score_distribution(
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     score = np.asarray(score, dtype=float)
     renewed = np.asarray(renewed, dtype=int)
     for band in config.bands:
@@ -100,7 +100,7 @@ def plot_weights(
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     labels = list(weights)
     dims = list(next(iter(weights.values())))
     width = 0.8 / max(len(labels), 1)
@@ -136,7 +136,7 @@ def plot_band_migration(matrix: pd.DataFrame, ax: Axes | None = None, *, value: 
     -------
     Axes
     """
-    ax = _axes(ax, size=(5.2, 4.2))
+    ax = ensure_axes(ax, size=(5.2, 4.2))
     data = matrix.to_numpy(dtype=float)
     image = ax.imshow(data, cmap="Blues", aspect="auto")
     ax.figure.colorbar(image, ax=ax, label=value)
@@ -165,7 +165,7 @@ def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
-    ax = _unit_square(_axes(ax, (4.2, 4.0)), "perfect", x="predicted renewal probability",
+    ax = _unit_square(ensure_axes(ax, (4.2, 4.0)), "perfect", x="predicted renewal probability",
                       y="observed renewal rate", title="Reliability")
     curve = validation.reliability
     if curve is not None:
@@ -178,10 +178,10 @@ def plot_reliability(validation: Validation, ax: Axes | None = None) -> Axes:
 def plot_gains(validation: Validation, ax: Axes | None = None) -> Axes:
     """Cumulative gains of churn by score decile (riskiest first) against random targeting.
 
-    Takes a :class:`~calibrate.validate.Validation` (its ``lift`` table) and an optional Axes to
+    Takes a :class:`~calibrate.validation.separation.Validation` (its ``lift`` table) and an optional Axes to
     draw on; returns the Axes.
     """
-    ax = _unit_square(_axes(ax, (4.2, 4.0)), "random", x="share of accounts, lowest score first",
+    ax = _unit_square(ensure_axes(ax, (4.2, 4.0)), "random", x="share of accounts, lowest score first",
                       y="share of churn captured", title="Churn gains")
     lift = validation.lift
     if lift is not None:
@@ -204,7 +204,7 @@ def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308"}
     checks = list(result.checks)  # type: ignore[attr-defined]
     y = np.arange(len(checks))
@@ -236,7 +236,7 @@ def plot_roc(scores: Mapping[str, tuple[np.ndarray, np.ndarray]], ax: Axes | Non
 
     from calibrate._stats import auc
 
-    ax = _unit_square(_axes(ax, (4.6, 4.2)), "chance (AUC 0.5)", title="ROC: score vs renewal",
+    ax = _unit_square(ensure_axes(ax, (4.6, 4.2)), "chance (AUC 0.5)", title="ROC: score vs renewal",
                       x="false renewal rate (churned accounts scored above the cut)", y="true renewal rate")
     for i, (label, (y, s)) in enumerate(scores.items()):
         fpr, tpr, _ = roc_curve(np.asarray(y, dtype=int), np.asarray(s, dtype=float))
@@ -268,7 +268,7 @@ def plot_reliability_curves(
     """
     from calibrate._stats import expected_calibration_error, reliability_curve
 
-    ax = _unit_square(_axes(ax, (4.6, 4.2)), "perfect calibration", x="predicted renewal probability",
+    ax = _unit_square(ensure_axes(ax, (4.6, 4.2)), "perfect calibration", x="predicted renewal probability",
                       y="observed renewal rate", title=f"Reliability ({n_bins} equal-count bins)")
     for i, (label, (y, p)) in enumerate(curves.items()):
         curve = reliability_curve(y, p, n_bins=n_bins)
@@ -285,7 +285,7 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     Parameters
     ----------
     validations : mapping of period label → Validation
-        In time order, e.g. one :func:`calibrate.validate` per quarter.
+        In time order, e.g. one :func:`calibrate.validation.separation` per quarter.
     ax : matplotlib Axes, optional
 
     Returns
@@ -293,7 +293,7 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     Axes
         The spread axis; the AUC axis is its twin (``ax.right_ax``).
     """
-    ax = _axes(ax, size=(7.0, 3.6))
+    ax = ensure_axes(ax, size=(7.0, 3.6))
     labels = list(validations)
     x = np.arange(len(labels))
     vals = list(validations.values())
@@ -339,7 +339,7 @@ def plot_renewal_by_bins(
     """
     from calibrate._stats import wilson_interval
 
-    ax = _axes(ax, size=(4.6, 3.4))
+    ax = ensure_axes(ax, size=(4.6, 3.4))
     values = np.asarray(values, dtype=float)
     renewed = np.asarray(renewed, dtype=int)
     edges = np.linspace(0, 100, bins + 1) if isinstance(bins, int) else np.asarray(bins, dtype=float)

@@ -6,19 +6,19 @@ from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import _axes
+from calibrate.plots._base import ensure_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from calibrate.compare import ChampionChallenger
-    from calibrate.leaderboard import Leaderboard
+    from calibrate.compare.champion import ChampionChallenger
+    from calibrate.compare.methods import Leaderboard
 
 __all__ = ["plot_odds_ratios", "plot_leaderboard", "plot_champion_challenger"]
 
 
 def plot_odds_ratios(table: Any, ax: Axes | None = None) -> Axes:
-    """Forest plot of odds ratios per 10 points with their 95 % intervals (a :class:`~calibrate.logit.LogitResult` table).
+    """Forest plot of odds ratios per 10 points with their 95 % intervals (a :class:`~calibrate.fit.logit.LogitResult` table).
 
     Parameters
     ----------
@@ -30,7 +30,7 @@ def plot_odds_ratios(table: Any, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     y = np.arange(len(table))
     est = table["odds_ratio_10"].to_numpy()
     lo, hi = table["or_ci_low"].to_numpy(), table["or_ci_high"].to_numpy()
@@ -58,7 +58,7 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     rows = [(m.method, *m.metric(metric)) for m in board.methods]
     y = np.arange(len(rows))
     values = np.array([r[1] for r in rows])
@@ -88,7 +88,7 @@ def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None)
     -------
     Axes
     """
-    ax = _axes(ax, size=(6.0, 2.6))
+    ax = ensure_axes(ax, size=(6.0, 2.6))
     figures = [("log-loss gain", result.log_loss_gain, result.min_gain),
                ("AUC difference", result.auc_diff, -result.max_auc_loss)]
     for i, (label, (v, lo, hi), threshold) in enumerate(figures):

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import _axes
+from calibrate.plots._base import ensure_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from calibrate.drift import DriftReport
+    from calibrate.drift.detect import DriftReport
 
 __all__ = ["plot_drift_psi", "plot_drift_trend"]
 
@@ -28,7 +28,7 @@ def plot_drift_psi(report: DriftReport, ax: Axes | None = None) -> Axes:
     -------
     Axes
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     pop = report.population
     x = np.arange(len(pop))
     colors = ["#dc2626" if v > r else "#eab308" if v > w else "#16a34a"
@@ -59,7 +59,7 @@ def plot_drift_trend(report: DriftReport, ax: Axes | None = None) -> Axes:
     Axes
         The y axis runs 0–1 (AUC and spread share it).
     """
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     per = report.periods
     x = np.arange(len(per))
     known = per["known"].to_numpy(dtype=bool) if len(per) else np.zeros(0, dtype=bool)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import _axes, _signed_barh
+from calibrate.plots._base import ensure_axes, _signed_barh
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,21 +18,21 @@ __all__ = ["plot_threshold_effects", "plot_contribution_changes", "plot_directio
 def plot_threshold_effects(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Each tuned threshold's out-of-time effect on the spread (``TreeTuning.thresholds``); returns the Axes."""
     labels = [f"{r.threshold} {r.signal} {r.op} {r.seed_value:g}→{r.tuned_value:g}" for r in table.itertuples()]
-    return _signed_barh(_axes(ax), labels, table["effect"].to_numpy(dtype=float) * 100,
+    return _signed_barh(ensure_axes(ax), labels, table["effect"].to_numpy(dtype=float) * 100,
                         "test spread change, points (this threshold tuned alone)")
 
 
 def plot_contribution_changes(signals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Change in score points per signal between two snapshots (``Explanation.signals``); returns the Axes."""
     labels = [f"{r.branch}/{r.signal}" for r in signals.itertuples()]
-    ax = _signed_barh(_axes(ax), labels, signals["change"].to_numpy(dtype=float), "change in score points")
+    ax = _signed_barh(ensure_axes(ax), labels, signals["change"].to_numpy(dtype=float), "change in score points")
     ax.invert_yaxis()
     return ax
 
 
 def plot_directions(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """AUC of each signal for renewal with its interval (``DirectionReport.table``); wrong-way signals in red."""
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     y = np.arange(len(table))
     auc = table["auc"].to_numpy(dtype=float)
     err = np.vstack([auc - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float) - auc])

@@ -1,0 +1,138 @@
+"""The ``calibrate`` group and the options its commands share.
+
+This module holds the group, the shared options and the error boundary; each command lives in
+a module of :mod:`calibrate.cli` (one per stage) and holds no logic of its own.
+
+Exit codes (contract.md §3): 0 ran and every check holds; 1 ran and a check failed; 2 could not
+run (bad usage, input or config — message on stderr, nothing written). One error boundary,
+:func:`main`, maps :class:`~calibrate.errors.CalibrateError` to 2; a real bug keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+__all__ = ["cli"]
+
+
+def bundled_data_path() -> Path:
+    """The sample history shipped inside the package (a copy of ``data/cs_book.csv``)."""
+    return Path(__file__).parent.parent / "data" / "datasets" / "data" / "cs_book.csv"
+
+
+def emit(payload: dict[str, Any], text: str, *, as_json: bool, quiet: bool = False) -> None:
+    """``--json``: one JSON object on stdout; otherwise the human text on stdout (unless quiet)."""
+    if as_json:
+        click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    elif not quiet:
+        click.echo(text)
+
+
+def data_source(data: str | None) -> str:
+    """``--data`` as given, or the bundled sample history when it was omitted."""
+    return data if data is not None else str(bundled_data_path())
+
+
+def load_data(data: str | None, dimensions: str | None, query: str | None = None, **spec: Any) -> Any:
+    """Load ``--data`` (the bundled history when omitted) with the ``--dimensions`` mapping and ``--query``."""
+    from calibrate.data.load import DEFAULT_DIMENSIONS, DataSpec, load_accounts
+
+    dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
+    return load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
+
+
+def read_optional_config(path: str | None) -> Any:
+    """Read an optional config option (``--current``, ``--new``, ``--config``): ``None`` when not given."""
+    from calibrate.config.model import read_config
+
+    return read_config(path) if path else None
+
+
+class ISODate(click.ParamType):
+    """A date option: anything pandas reads as a timestamp, passed on as an ISO string (``2025-03-31``)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import pandas as pd
+
+        try:
+            ts = pd.Timestamp(str(value).strip())
+        except (ValueError, TypeError, OverflowError) as exc:
+            reason = str(exc).splitlines()[0].removesuffix(f": {value}") if str(exc) else "unreadable"
+            self.fail(f"{value!r} is not a date ({reason}); use YYYY-MM-DD", param, ctx)
+        if ts is pd.NaT:
+            self.fail(f"{value!r} is not a date; use YYYY-MM-DD", param, ctx)
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+
+
+def date_option(name: str, help: str, **kwargs: Any) -> Any:
+    """A ``DATE`` option (``--train-until``, ``--as-of``, ``--since``, ``--test-from`` ...); a bad date is exit 2."""
+    return click.option(name, type=ISODate(), metavar="DATE", help=help, **kwargs)
+
+
+def data_options(command: Any = None, *, required: bool = False, help: str | None = None) -> Any:
+    """``--data`` and ``--query`` together, for every command that reads account data.
+
+    Use bare (``@data_options``) or with arguments (``@data_options(required=True, help=...)``).
+    """
+    def decorate(f: Any) -> Any:
+        default_help = "CSV, Parquet or database URL" + ("." if required else " (default: bundled sample history).")
+        f = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")(f)
+        return click.option("--data", "data", required=required, metavar="PATH|URL", help=help or default_help)(f)
+
+    return decorate(command) if command is not None else decorate
+
+
+def config_option(help: str, *, required: bool = False) -> Any:
+    """``--config FILE`` (passed as ``config_file``); the help says what the config is for."""
+    return click.option("--config", "config_file", required=required, metavar="FILE", help=help)
+
+
+dims_option = click.option("--dimensions", metavar="A,B,C",
+                           help="Dimension columns (default usage,engagement,support,commercial).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling step.")
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="Print nothing but errors (and --json); no progress on stderr.")
+current_option = click.option("--current", metavar="CONFIG",
+                              help="The config in production: compared with, and the source of bands, directions and "
+                                   "the stability target.")
+n_boot_option = click.option("--n-boot", type=click.IntRange(min=1000), default=2000, show_default=True,
+                             help="Account-level bootstrap resamples (contract: at least 1000).")
+configs_option = click.option("--configs", "configs_dir", metavar="DIR",
+                              help="Config directory [env CALIBRATE_CONFIGS or ./configs].")
+reports_option = click.option("--reports", "reports_dir", metavar="DIR",
+                              help="Report directory [env CALIBRATE_REPORTS or ./reports].")
+mlflow_option = click.option("--mlflow", "mlflow_dir", metavar="DIR",
+                             help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
+tree_option = click.option("--tree", "tree_file", default="seed_001", show_default=True, metavar="FILE|NAME",
+                           help="Rule tree file, or a built-in tree name.")
+min_spread_option = click.option("--min-spread", type=float,
+                                 help="The spread's lower bound must exceed this (default 0, or the --policy value).")
+test_from_option = date_option("--test-from", "First test snapshot date (default: last quarter of the dates).")
+
+
+def publish_options(command: Any) -> Any:
+    """The options of every command that publishes a config (``run``, ``fit``): bootstrap size, training
+    cut-off and the configs/reports/MLflow directories."""
+    for option in reversed([
+        n_boot_option,
+        date_option("--train-until", "Fit on snapshots up to this date only."),
+        configs_option,
+        reports_option,
+        mlflow_option,
+    ]):
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="calibrate")
+def cli() -> None:
+    """Check that an account health score predicts renewals, and retune it when it stops."""

@@ -1,0 +1,54 @@
+"""``calibrate run``: the quarterly recalibration."""
+
+from __future__ import annotations
+
+import click
+
+from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
+    publish_options, quiet_option, read_optional_config, seed_option)
+
+
+@cli.command()
+@data_options
+@dims_option
+@current_option
+@seed_option
+@publish_options
+@json_option
+@quiet_option
+@click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
+def run(
+    data: str | None,
+    query: str | None,
+    dimensions: str | None,
+    current: str | None,
+    seed: int,
+    n_boot: int,
+    train_until: str | None,
+    configs_dir: str | None,
+    reports_dir: str | None,
+    mlflow_dir: str | None,
+    as_json: bool,
+    quiet: bool,
+    pdf: bool,
+) -> int:
+    """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
+
+    Exit 1 (after publishing) when the new score no longer separates renewals.
+    """
+    from calibrate import _progress as progress
+    from calibrate.pipeline import recalibrate
+
+    progress.set_quiet(quiet)
+    accounts = load_data(data, dimensions, query=query)
+    result = recalibrate(
+        accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
+        configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir,
+    )
+    if pdf:
+        from calibrate.report.html import write_pdf
+
+        if write_pdf(result.report_path) is None:
+            click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
+    emit(result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
+    return 0 if result.predictive else 1

@@ -1,0 +1,81 @@
+"""``calibrate validate`` (the tables) and ``calibrate check`` (the CI gate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from calibrate.cli.options import (cli, config_option, data_options, date_option, emit, json_option, min_spread_option,
+    n_boot_option, seed_option)
+
+
+def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
+                n_boot: int, seed: int) -> Any:
+    """Load ``--data`` with the config's columns (pending renewals kept apart) and validate it."""
+    from calibrate.config.model import read_config
+    from calibrate.publish.export import scoring_spec
+    from calibrate.data.load import load_accounts
+    from calibrate.validation.separation import validate
+
+    cfg = read_config(config_file)
+    accounts = load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True)
+    return validate(accounts, cfg, n_boot=n_boot, seed=seed, as_of=as_of, by=by)
+
+
+def _common(f: Any) -> Any:
+    for option in reversed([
+        data_options(required=True, help="Accounts with outcomes (CSV, Parquet or database URL)."),
+        config_option("The weight config to validate.", required=True),
+        date_option("--as-of", "The data's as-of date: renewals after it are pending, not outcomes."),
+        n_boot_option,
+        seed_option,
+        json_option,
+    ]):
+        f = option(f)
+    return f
+
+
+@cli.command("validate")
+@_common
+@click.option("--by", type=click.Choice(["segment", "period"]), help="Also validate each segment / snapshot quarter.")
+def validate_command(data: str, query: str | None, config_file: str, as_of: str | None, n_boot: int, seed: int,
+                     as_json: bool, by: str | None) -> int:
+    """Band renewal rates, spread, AUC, calibration, red book: does the score separate renewals?"""
+    result = _validation(data, query, config_file, by, as_of, n_boot, seed)
+    emit(result.to_dict(), result.summary(), as_json=as_json)
+    return 0
+
+
+@cli.command("check")
+@_common
+@min_spread_option
+@click.option("--min-auc", type=float, help="AUC's interval must reach this.")
+@click.option("--min-red-multiple", type=float, help="Red churn / base churn must reach this.")
+@click.option("--require-monotone", is_flag=True, default=None, help="No separated fall of renewal rate across bands.")
+@click.option("--max-trend-p", type=float, help="One-sided trend test p-value at most this (default 0.05).")
+@click.option("--max-red-share", type=float, help="Share of the book in red at most this (guideline 0.10).")
+@click.option("--policy", "policy_file", metavar="FILE", help="Thresholds from a versioned YAML/JSON policy; flags override it.")
+@click.option("--junit", "junit_file", metavar="FILE", help="Write JUnit XML, one test case per check.")
+@click.option("--allow-inconclusive", is_flag=True, default=None, help="Let checks with too few accounts to decide pass.")
+def check_command(data: str, query: str | None, config_file: str, as_of: str | None, n_boot: int, seed: int,
+                  as_json: bool, min_spread: float | None, min_auc: float | None, min_red_multiple: float | None,
+                  require_monotone: bool | None, max_trend_p: float | None, max_red_share: float | None,
+                  policy_file: str | None, junit_file: str | None, allow_inconclusive: bool | None) -> int:
+    """The CI gate: exit 0 when every check holds, 1 when one fails (named with value and threshold)."""
+    from calibrate.validation.gate import check, read_policy
+
+    policy = read_policy(policy_file) if policy_file else None  # a bad policy fails before any work
+    result = check(
+        _validation(data, query, config_file, None, as_of, n_boot, seed), policy,
+        min_spread=min_spread, min_auc=min_auc, min_red_multiple=min_red_multiple,
+        require_monotone=require_monotone, max_trend_p=max_trend_p, max_red_share=max_red_share,
+        allow_inconclusive=allow_inconclusive,
+    )
+    if junit_file:
+        result.write_junit(junit_file)
+    emit(result.to_dict(), result.summary(), as_json=as_json)
+    if not result.passed and as_json:
+        for c in result.failed:
+            click.echo(f"calibrate check: {c.status}: {c.name}: {c.message}", err=True)
+    return 0 if result.passed else 1

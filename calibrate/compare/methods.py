@@ -1,0 +1,322 @@
+"""The methods leaderboard: what does the simple weighted score leave on the table?
+
+:func:`leaderboard` fits every method on the training side of the same folds
+(:func:`calibrate.fit.folds.validation_folds`) and scores the held-out rows:
+
+* ``current`` — the weights of the config in production (when one is given);
+* ``equal`` — every dimension the same weight;
+* ``logit`` — weights proportional to the positive statsmodels ``Logit`` coefficients
+  (:func:`logit_weights_fallback`, a stand-in until the fitting module exposes its logit path);
+* ``simplex`` — :func:`calibrate.fit.weights.fit_weights`, the constrained maximum likelihood;
+* ``ceiling`` — scikit-learn ``HistGradientBoostingClassifier`` on the same dimensions, unconstrained.
+
+The weighted scores get their probability from a logistic link fitted on the training rows
+(:mod:`calibrate.fit.heldout`). Metrics are computed on the pooled held-out rows — AUC, log-loss,
+Brier and the band spread (top band minus red) — each with a 95 % account-level percentile
+bootstrap interval over those rows (the models are not refitted per resample, so the intervals
+show validation-sample noise, not fitting noise). The ceiling has no score to cut, so its bands
+are its predictions cut at the same shares of book as the simplex score's bands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from calibrate.fit import heldout as _heldout
+from calibrate.config.model import WeightConfig, default_bands
+from calibrate.errors import FitError
+from calibrate.fit.weights import fit_weights
+from calibrate.fit.folds import Fold, validation_folds
+from calibrate.data.load import Accounts
+
+__all__ = ["Leaderboard", "MethodScore", "leaderboard", "logit_weights_fallback", "METRICS"]
+
+METRICS: tuple[str, ...] = ("auc", "log_loss", "brier", "spread")
+"""Leaderboard metrics; higher is better for AUC and spread, lower for log-loss and Brier."""
+
+_LABELS = {
+    "current": "current weights",
+    "equal": "equal weights",
+    "logit": "logit-derived weights",
+    "simplex": "simplex weights (fitted)",
+    "ceiling": "gradient boosting (ceiling)",
+}
+
+
+def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+    """Weights ∝ the positive coefficients of a statsmodels ``Logit`` of ``y`` on ``x`` (0–100 scale).
+
+    Negative coefficients get weight 0. Stand-in for the fitting module's logit path: swap it
+    for that function when it lands.
+
+    Raises
+    ------
+    FitError
+        No coefficient is positive.
+    """
+    import statsmodels.api as sm
+
+    model = sm.Logit(np.asarray(y, dtype=float), sm.add_constant(np.asarray(x, dtype=float) / 100.0, has_constant="add"))
+    coef = np.asarray(model.fit(disp=0, maxiter=200).params)[1:]
+    positive = np.clip(coef, 0.0, None)
+    if positive.sum() <= 0:
+        raise FitError("no logit coefficient is positive; check the outcome coding (renewed=1) and the directions")
+    return {name: float(c) for name, c in zip(names, positive / positive.sum())}
+
+
+@dataclass(frozen=True)
+class MethodScore:
+    """One method's held-out figures: each metric as ``(value, ci_low, ci_high)``."""
+
+    method: str
+    auc: tuple[float, float, float]
+    log_loss: tuple[float, float, float]
+    brier: tuple[float, float, float]
+    spread: tuple[float, float, float]
+    weights: dict[str, float] | None = None
+
+    def metric(self, name: str) -> tuple[float, float, float]:
+        """The named metric's ``(value, ci_low, ci_high)``."""
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Methods compared on the same held-out folds (see the module docstring).
+
+    Attributes
+    ----------
+    methods : tuple of MethodScore
+        In the order current, equal, logit, simplex, ceiling (current only with a current config).
+    folds : tuple of str
+        Fold names (``time:<date>`` or ``group:<k>/<K>``).
+    n_test, n_accounts : int
+        Held-out rows and accounts the metrics are computed on.
+    n_boot, seed : int
+    interval : str
+        How the intervals were made.
+    """
+
+    methods: tuple[MethodScore, ...]
+    folds: tuple[str, ...]
+    n_test: int
+    n_accounts: int
+    n_boot: int
+    seed: int
+    interval: str = "account-level percentile bootstrap over the pooled held-out rows (95 %)"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, method: str) -> MethodScore:
+        for m in self.methods:
+            if m.method == method:
+                return m
+        raise KeyError(method)
+
+    @property
+    def best(self) -> str:
+        """The weighted-score method with the highest held-out AUC (the ceiling excluded)."""
+        weighted = [m for m in self.methods if m.method != "ceiling"]
+        return max(weighted, key=lambda m: m.auc[0]).method
+
+    @property
+    def gap_to_ceiling(self) -> float:
+        """Held-out AUC of the ceiling minus that of the best weighted score."""
+        return self["ceiling"].auc[0] - self[self.best].auc[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per method: each metric with ``_low``/``_high`` columns."""
+        rows = []
+        for m in self.methods:
+            row: dict[str, Any] = {"method": m.method}
+            for name in METRICS:
+                value, lo, hi = m.metric(name)
+                row |= {name: value, f"{name}_low": lo, f"{name}_high": hi}
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: per method each metric as ``{value, ci_low, ci_high}``, plus the weights."""
+
+        def clean(x: float) -> float | None:
+            return None if not np.isfinite(x) else float(x)
+
+        return {
+            "methods": [
+                {
+                    "method": m.method,
+                    **{
+                        name: dict(zip(("value", "ci_low", "ci_high"), map(clean, m.metric(name))))
+                        for name in METRICS
+                    },
+                    "weights": m.weights,
+                }
+                for m in self.methods
+            ],
+            "best": self.best,
+            "gap_to_ceiling": clean(self.gap_to_ceiling),
+            "folds": list(self.folds),
+            "n_test": self.n_test,
+            "n_accounts": self.n_accounts,
+            "n_boot": self.n_boot,
+            "seed": self.seed,
+            "interval": self.interval,
+        }
+
+    def summary(self) -> str:
+        """The table as text, best weighted method and the gap to the ceiling."""
+        lines = [
+            f"Methods on {self.n_test:,} held-out rows ({self.n_accounts:,} accounts; folds {', '.join(self.folds)})",
+            f"{'method':<30}{'AUC':>24}{'log-loss':>24}{'Brier':>24}{'spread':>26}",
+        ]
+        for m in self.methods:
+            cells = []
+            for name in METRICS:
+                v, lo, hi = m.metric(name)
+                fmt = "{:+.1%}" if name == "spread" else "{:.3f}"
+                cell = "n/a" if not np.isfinite(v) else f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+                cells.append(f"{cell:>{26 if name == 'spread' else 24}}")
+            lines.append(f"{_LABELS.get(m.method, m.method):<30}" + "".join(cells))
+        lines.append(
+            f"best weighted score: {_LABELS[self.best]}; the unconstrained ceiling adds "
+            f"{self.gap_to_ceiling:+.3f} AUC. Intervals: {self.interval}."
+        )
+        return "\n".join(lines + list(self.notes))
+
+    def plot(self, ax: Any = None, *, metric: str = "auc") -> Any:
+        """One metric per method with its interval; returns the Axes."""
+        from calibrate.plots import plot_leaderboard
+
+        return plot_leaderboard(self, ax=ax, metric=metric)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.3f}")
+
+    def __repr__(self) -> str:
+        return (
+            f"<Leaderboard {len(self.methods)} methods on {self.n_test:,} held-out rows: best {self.best} "
+            f"AUC {self[self.best].auc[0]:.3f}, ceiling {self['ceiling'].auc[0]:.3f}>"
+        )
+
+
+def _matched_bands(p: np.ndarray, reference: np.ndarray, n_bands: int) -> np.ndarray:
+    """Cut ``p`` into bands with the same counts as ``reference`` (lowest band = lowest p)."""
+    counts = np.bincount(reference[reference >= 0], minlength=n_bands)
+    order = np.argsort(p, kind="stable")
+    out = np.empty(len(p), dtype=int)
+    out[order] = np.repeat(np.arange(n_bands), counts)
+    return out
+
+
+def leaderboard(
+    data: Accounts,
+    *,
+    current: WeightConfig | None = None,
+    folds: list[Fold] | None = None,
+    scheme: Literal["auto", "time", "group"] = "auto",
+    k: int = 5,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Leaderboard:
+    """Compare weighting methods (and an unconstrained ceiling) on the same held-out folds.
+
+    Parameters
+    ----------
+    data : Accounts
+    current : WeightConfig, optional
+        The config in production: adds the ``current`` row, and its bands and red band are used
+        (default bands otherwise).
+    folds : list of Fold, optional
+        Default: :func:`calibrate.fit.folds.validation_folds` with ``scheme``, ``k`` and ``seed``.
+    scheme : {"auto", "time", "group"}, default "auto"
+    k : int, default 5
+        Grouped folds when the scheme is (or falls back to) ``"group"``.
+    n_boot : int, default 1000
+        Account-level bootstrap resamples for each interval.
+    seed : int, default 0
+
+    Returns
+    -------
+    Leaderboard
+
+    Raises
+    ------
+    FitError
+        A fold's training side cannot support a fit (too few churn events...).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    from calibrate import _stats
+
+    folds = folds if folds is not None else validation_folds(data, scheme=scheme, k=k, seed=seed)
+    names = tuple(data.dimensions)
+    template = current or WeightConfig(
+        dimensions=[{"name": d, "column": d, "weight": 1 / len(names)} for d in names], bands=default_bands()
+    )
+    methods = (["current"] if current is not None else []) + ["equal", "logit", "simplex", "ceiling"]
+    p: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    band: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    weights: dict[str, list[dict[str, float]]] = {m: [] for m in methods if m != "ceiling"}
+    test_rows = []
+    for fold in folds:
+        train, test = fold.split(data)
+        y_tr = train.frame["renewed"].to_numpy(dtype=float)
+        x_tr = train.frame[list(names)].to_numpy(dtype=float)
+        fitted = fit_weights(train)
+        sets = {
+            "current": current.weights if current is not None else None,
+            "equal": {d: 1 / len(names) for d in names},
+            "logit": logit_weights_fallback(x_tr, y_tr, names),
+            "simplex": fitted.weights,
+        }
+        for method in weights:
+            cfg = _heldout.with_weights(template, sets[method])
+            s_tr, _ = _heldout.scored(train.frame, cfg)
+            s_te, b_te = _heldout.scored(test.frame, cfg)
+            link = (fitted.intercept, fitted.slope) if method == "simplex" else _heldout.fit_link(s_tr, y_tr)
+            p[method].append(_heldout.link_probability(s_te, link))
+            band[method].append(b_te)
+            weights[method].append(cfg.weights)
+        with threadpool_limits(1, user_api="openmp"):  # OpenMP spin-waits badly on shared 2-core machines
+            hgb = HistGradientBoostingClassifier(random_state=seed).fit(x_tr, y_tr.astype(int))
+            p_hgb = hgb.predict_proba(test.frame[list(names)].to_numpy(dtype=float))[:, 1]
+        p["ceiling"].append(p_hgb)
+        band["ceiling"].append(_matched_bands(p_hgb, band["simplex"][-1], len(template.bands)))
+        test_rows.append(fold.test)
+    rows = np.concatenate(test_rows)
+    frame = data.frame.iloc[rows]
+    y = frame["renewed"].to_numpy(dtype=int)
+    groups = frame["account_id"].to_numpy()
+    top, red = len(template.bands) - 1, template.band_names.index(template.red_band)
+    scores = []
+    for method in methods:
+        pm, bm = np.concatenate(p[method]), np.concatenate(band[method])
+        auc = _stats.bootstrap_auc(groups, y, pm, n_boot=n_boot, seed=seed)
+        spread = _stats.bootstrap_spread(groups, bm, y, top=top, red=red, n_boot=n_boot, seed=seed)
+        mean_w = None
+        if method in weights:
+            mean_w = {d: float(np.mean([w[d] for w in weights[method]])) for d in names}
+        scores.append(
+            MethodScore(
+                method=method,
+                auc=(auc.value, auc.ci_low, auc.ci_high),
+                log_loss=_heldout.account_mean_interval(groups, _heldout.row_log_loss(y, pm), n_boot=n_boot, seed=seed),
+                brier=_heldout.account_mean_interval(groups, (pm - y) ** 2, n_boot=n_boot, seed=seed),
+                spread=(spread.value, spread.ci_low, spread.ci_high),
+                weights=mean_w,
+            )
+        )
+    notes = ("weights shown are the mean over folds; the ceiling's bands match the simplex score's band shares",)
+    return Leaderboard(
+        methods=tuple(scores),
+        folds=tuple(f.name for f in folds),
+        n_test=len(rows),
+        n_accounts=int(pd.unique(groups).size),
+        n_boot=n_boot,
+        seed=seed,
+        notes=notes,
+    )

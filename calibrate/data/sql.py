@@ -1,0 +1,109 @@
+"""Database sources: read account snapshots with a SQL query through SQLAlchemy.
+
+``--data`` may be a SQLAlchemy URL used with ``--query``: PostgreSQL (``postgresql://…``, driven by
+psycopg 3) or an embedded DuckDB file (``duckdb:///path.duckdb``). Credentials come from the URL
+or from the driver's environment (``PGPASSWORD``, ``PGUSER``, ``~/.pgpass``...). They never leave
+this module: the source is recorded everywhere (Accounts, configs, MLflow, reports, messages) as
+the URL with its password replaced by ``***`` (:func:`redact_url`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from calibrate.errors import DataError
+
+__all__ = ["read_sql", "redact_url"]
+
+_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (and query-string secrets dropped).
+
+    >>> redact_url("postgresql://ana:s3cret@db.example.com:5432/cs?sslmode=require&password=x")
+    'postgresql://ana:***@db.example.com:5432/cs'
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url.split("?", 1)[0])
+    return parsed.set(query={}).render_as_string(hide_password=True)
+
+
+def _scrub(text: str, url: str) -> str:
+    """Remove the URL's password from a driver message (drivers sometimes echo the DSN)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - an unparsable URL has no password we can find
+        password = None
+    text = text.replace(url, redact_url(url))
+    if password:
+        text = text.replace(str(password), "***")
+    return re.sub(r"password=\S+", "password=***", text)
+
+
+def read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, str, str]:
+    """Run ``query`` against the database at ``url``.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL; ``postgresql://`` is read with psycopg 3, ``duckdb:///file.duckdb`` with
+        the embedded DuckDB engine.
+    query : str
+        A SELECT returning one row per account snapshot.
+
+    Returns
+    -------
+    frame : DataFrame
+    source : str
+        The redacted URL (password replaced by ``***``): what may be recorded.
+    sha256 : str
+        Content hash of the result (and the query), recorded in a config's provenance.
+
+    Raises
+    ------
+    DataError
+        No query, an unknown or unreachable database, or a failing query (message redacted).
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    from calibrate.data._digest import sha256_frame
+
+    source = redact_url(url)
+    if not query:
+        raise DataError(f"{source}: a database source needs --query (a SELECT of the account snapshots)")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DataError(f"{source}: not a database URL; use e.g. postgresql://user@host/db or duckdb:///file.duckdb") from None
+    parsed = parsed.set(drivername=_DRIVERS.get(parsed.drivername, parsed.drivername))
+    try:
+        engine = create_engine(parsed)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DataError(
+            f"{source}: no driver for {parsed.drivername!r} ({type(exc).__name__}); "
+            "install calibrate[postgres] for PostgreSQL, or use duckdb:///file.duckdb"
+        ) from None
+    try:
+        with engine.connect() as conn:
+            frame = pd.read_sql_query(text(query), conn)
+    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, SQLAlchemyError) else exc
+        detail = str(getattr(cause, "orig", None) or cause).strip()
+        first = detail.splitlines()[0] if detail else type(cause).__name__
+        raise DataError(f"{source}: query failed ({_scrub(first, url)}); check the URL, the credentials and --query") from None
+    finally:
+        engine.dispose()
+    digest = sha256_frame(frame)
+    return frame, source, digest

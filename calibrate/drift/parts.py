@@ -1,0 +1,232 @@
+"""The parts of :func:`calibrate.drift.detect.detect_drift`: population, per-period performance, trend,
+label-free estimate and weight drift, each returning plain tables/dicts for the report."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calibrate import _stats
+from calibrate.drift import signals as _drift
+from calibrate.fit import heldout as _heldout
+from calibrate.config.model import WeightConfig
+from calibrate.errors import ConfigError
+from calibrate.data.load import Accounts
+
+__all__ = ["MIN_PERIOD_ROWS"]
+
+MIN_PERIOD_ROWS = 30
+"""Periods with fewer rows (or one outcome class) are left out of the performance table."""
+
+
+# ----------------------------------------------------------------------------------------------
+def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    n_ref = ref.n_accounts or ref.n
+    q = (opts["noise_quantile_watch"], opts["noise_quantile_recalibrate"])
+    kw = dict(n_ref=n_ref, n_new=n_new_acc, quantiles=q, n_sim=opts["n_sim"], seed=seed, floor=opts["floor"])
+    rows = [_drift.population_stats("score", score, ref.score, ref.score_grid, **kw)]
+    for d in config.dimensions:
+        if d.name not in ref.dimensions:
+            raise ConfigError(f"config reference has no bins for dimension {d.name!r}; refit the config with `calibrate run`")
+        rows.append(_drift.population_stats(d.name, frame[d.name].to_numpy(dtype=float), ref.dimensions[d.name],
+                                            ref.dimension_grid.get(d.name), **kw))
+    pop = pd.DataFrame(rows)
+    pop.insert(2, "threshold_watch", np.maximum(opts["psi_watch"], pop["noise_watch"]))
+    pop.insert(3, "threshold_recalibrate", np.maximum(opts["psi_recalibrate"], pop["noise_recalibrate"]))
+    names = [b.name for b in config.bands]
+    new_mix = np.bincount(bands[bands >= 0], minlength=len(names)) / max(int((bands >= 0).sum()), 1)
+    ref_mix = np.array([ref.band_mix.get(b, 0.0) for b in names])
+    band_tab = pd.DataFrame({"band": names, "reference": ref_mix, "new": new_mix, "change": new_mix - ref_mix})
+    red = names.index(config.red_band)
+    z = _stats.two_proportion_test(new_mix[red] * n_new_acc, n_new_acc, ref_mix[red] * n_ref, n_ref,
+                                   alternative="two-sided")
+    floor = opts["floor"]
+    band_psi = _stats.psi(np.maximum(ref_mix, floor), np.maximum(new_mix, floor), floor=floor)
+    band_noise = _stats.psi_noise_quantile(np.maximum(ref_mix, floor), n_ref, n_new_acc, q=q, n_sim=opts["n_sim"],
+                                           seed=seed, floor=floor).tolist()
+    red_share = {"band": config.red_band, "reference": float(ref_mix[red]), "new": float(new_mix[red]),
+                 "change": float(new_mix[red] - ref_mix[red]), "pvalue": float(z.pvalue),
+                 "band_psi": band_psi, "band_psi_noise_watch": band_noise[0], "band_psi_noise_recalibrate": band_noise[1]}
+    return pop, band_tab, red_share
+
+
+def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, reference_end) -> pd.DataFrame:
+    from calibrate.validation.separation import validate_classes
+
+    z = 1.959963984540054
+    accounts = pd.factorize(frame["account_id"])[0]
+    if "snapshot_date" in frame:
+        dates = frame["snapshot_date"].to_numpy()
+        codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(period), sort=True)
+    else:
+        dates = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+        codes, uniques = np.zeros(len(frame), dtype=np.intp), ["all"]
+    rows = []
+    names = [b.name for b in config.bands]
+    end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
+    # rows of a period become one contiguous slice (a stable radix sort on small integer codes)
+    small = np.int16 if len(uniques) < np.iinfo(np.int16).max else np.intp
+    order = np.argsort(np.asarray(codes).astype(small), kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    all_score, all_bands, all_p, all_y, all_accounts, all_dates = (
+        a[order] for a in (score, bands, p, y, accounts, dates))
+    for j, lab in enumerate(uniques):
+        sl = slice(bounds[j], bounds[j + 1])
+        score, bands, p, y, accounts, d = (a[sl] for a in (all_score, all_bands, all_p, all_y, all_accounts, all_dates))
+        m = ~np.isnan(score)
+        known = m & ~np.isnan(y)
+        yk = y[known]
+        has_dates = not np.isnat(d).all()
+        row: dict[str, Any] = {
+            "period": str(lab), "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
+            "n": int(m.sum()), "n_accounts": int(np.count_nonzero(np.bincount(accounts[m]))),
+            "n_known": int(known.sum()),
+            "in_reference": bool(end is not None and has_dates and d.max() <= end),
+            "expected_auc": _drift.expected_auc(score[m], p[m]),
+        }
+        ok = known.sum() >= MIN_PERIOD_ROWS and 0 < yk.sum() < yk.shape[0]
+        row["known"] = bool(ok)
+        vals = {"auc": math.nan, "auc_se": math.nan, "auc_ci_low": math.nan, "auc_ci_high": math.nan,
+                "spread": math.nan, "spread_ci_low": math.nan, "spread_ci_high": math.nan}
+        if ok:
+            kf = pd.DataFrame({"account_id": accounts[known], "renewed": yk.astype(int)})
+            v = validate_classes(kf, bands[known], config.bands, red_band=config.red_band, score=score[known],
+                                 p=p[known], n_boot=n_boot, seed=seed, red_metrics=False, diagnostics=False)
+            # DeLong's interval is value ± z·se (clipped to [0, 1] only on one side, if at all)
+            se = max(v.auc_ci[1] - v.auc, v.auc - v.auc_ci[0]) / z
+            vals = {"auc": v.auc, "auc_se": se, "auc_ci_low": v.auc_ci[0], "auc_ci_high": v.auc_ci[1],
+                    "spread": v.spread, "spread_ci_low": v.spread_ci[0], "spread_ci_high": v.spread_ci[1]}
+            for b in v.bands:
+                vals[f"rate_{b.name}"] = math.nan if b.renewal_rate is None else b.renewal_rate
+                vals[f"rate_{b.name}_ci_low"] = math.nan if b.ci_low is None else b.ci_low
+                vals[f"rate_{b.name}_ci_high"] = math.nan if b.ci_high is None else b.ci_high
+        row.update(vals)
+        bm, pm = bands[m], p[m]
+        sums = np.bincount(bm[bm >= 0], weights=pm[bm >= 0], minlength=len(names))
+        cnt = np.bincount(bm[bm >= 0], minlength=len(names))
+        for k, name in enumerate(names):
+            row[f"expected_rate_{name}"] = float(sums[k] / cnt[k]) if cnt[k] else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _trend(periods: pd.DataFrame, confidence: float = 0.95) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    known = periods[periods["known"]] if len(periods) else periods
+    z = 1.959963984540054
+    for stat in ("auc", "spread"):
+        if len(known) < 3:
+            continue
+        v = known[stat].to_numpy(dtype=float)
+        se = (known["auc_se"].to_numpy(dtype=float) if stat == "auc"
+              else (known["spread_ci_high"] - known["spread_ci_low"]).to_numpy(dtype=float) / (2 * z))
+        ok = np.isfinite(v) & np.isfinite(se) & (se > 0)
+        if ok.sum() < 3:
+            continue
+        t = _stats.logistic_trend(v[ok], se[ok], confidence=confidence, alternative="decreasing")
+        out[stat] = {"slope": t.slope, "se": t.se, "ci_low": t.ci_low, "ci_high": t.ci_high, "pvalue": t.pvalue,
+                     "n_periods": int(ok.sum())}
+    return out
+
+
+def _label_free(periods: pd.DataFrame, config: WeightConfig) -> dict[str, float]:
+    if not len(periods):
+        return {}
+    known = periods[periods["known"]]
+    unknown = periods[~periods["known"]]
+    out = {"n_periods_known": int(len(known)), "n_periods_estimated": int(len(unknown))}
+    if len(known):
+        err = (known["expected_auc"] - known["auc"]).to_numpy(dtype=float)
+        out["auc_error_mean"] = float(np.nanmean(err))
+        out["auc_error_max_abs"] = float(np.nanmax(np.abs(err)))
+        rate_err = [np.abs(known[f"expected_rate_{b.name}"] - known.get(f"rate_{b.name}", np.nan)).to_numpy(dtype=float)
+                    for b in config.bands if f"rate_{b.name}" in known]
+        flat = np.concatenate(rate_err) if rate_err else np.array([np.nan])
+        out["band_rate_error_max_abs"] = float(np.nanmax(flat)) if np.isfinite(flat).any() else math.nan
+    if len(unknown):
+        out["expected_auc_latest"] = float(unknown["expected_auc"].iloc[-1])
+    return out
+
+
+def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, ref_accounts, confidence,
+                  boot_accounts=None) -> dict | None:
+    from calibrate.errors import FitError
+    from calibrate.fit.weights import fit_weights
+    from calibrate.fit.bootstrap import bootstrap_weights
+
+    known_periods = periods.loc[periods["known"], "period"].tolist()
+    if "snapshot_date" not in frame or len(known_periods) < 1:
+        return None
+    recent = known_periods[-recent_periods:]
+    codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(pd.Period(recent[0]).freqstr))
+    uniques = [str(u) for u in uniques]
+
+    def in_periods(labels: list[str]) -> np.ndarray:  # rows whose period label is in labels
+        return np.isin(codes, [j for j, u in enumerate(uniques) if u in labels])
+
+    names = [d.name for d in config.dimensions]
+    known = ~np.isnan(y)
+    rec = known & in_periods(recent)  # every row the refits and the gain use: only these are copied
+    rf = frame.loc[rec]
+    healthy = pd.DataFrame(_drift.healthy_matrix(rf, config), columns=names, index=rf.index)
+    base = rf[["account_id", "snapshot_date"]].join(healthy).assign(renewed=y[rec].astype(int))
+
+    def accounts(mask: np.ndarray) -> Accounts:
+        return Accounts(frame=base.loc[mask[rec]].reset_index(drop=True), dimensions=tuple(names),
+                        source="<drift window>", sha256="")
+
+    window = rec
+    out: dict[str, Any] = {"window": recent, "n": int(window.sum()), "current": dict(config.weights)}
+    try:  # the full fit and its account bootstrap (m-out-of-n above boot_accounts accounts)
+        iv = bootstrap_weights(accounts(window), n_boot=n_boot, seed=seed, accounts_per_resample=boot_accounts)
+    except FitError as exc:
+        out["skipped"] = str(exc)
+        return out
+    sub = base.loc[window[rec]]
+    boot = iv.draws[np.isfinite(iv.draws).all(axis=1)]
+    k = len(names)
+    alpha = (1.0 - confidence) / k
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    n_acc = int(sub["account_id"].nunique())
+    widen = math.sqrt(1.0 + n_acc / max(ref_accounts, 1))  # the current weights carry fitting noise too
+    refit = np.array([iv.weights[n] for n in names])
+    lo = np.clip(refit - widen * (refit - lo), 0.0, 1.0)
+    hi = np.clip(refit + widen * (hi - refit), 0.0, 1.0)
+    cur = np.array([config.weights[n] for n in names])
+    out.update(
+        refit={n: float(v) for n, v in zip(names, refit)},
+        ci_low={n: float(v) for n, v in zip(names, lo)},
+        ci_high={n: float(v) for n, v in zip(names, hi)},
+        outside={n: bool(c < l or c > h) for n, c, l, h in zip(names, cur, lo, hi)},
+        n_boot=int(boot.shape[0]), confidence=confidence, widen=widen, n_accounts=n_acc,
+        accounts_per_resample=iv.accounts_per_resample,
+        method=f"{iv.method} of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
+               "widened by sqrt(1 + accounts_new / accounts_reference) for the current weights' own noise",
+    )
+    if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
+        train = known & in_periods(recent[:-1])
+        test = known & in_periods(recent[-1:])
+        try:
+            early = fit_weights(accounts(train))
+        except FitError as exc:
+            out["gain_skipped"] = str(exc)
+            return out
+        xt = base.loc[test[rec], names].to_numpy(dtype=float)
+        yt = y[test]
+        w_new = np.array([early.weights[n] for n in names])
+        s_new = xt @ w_new
+        p_new = 1.0 / (1.0 + np.exp(-(early.intercept + early.slope * s_new)))
+        s_cur, _, p_cur = _drift.score_rows(frame.loc[test], config)
+        d = _heldout.row_log_loss(yt, p_cur) - _heldout.row_log_loss(yt, p_new)
+        ll, ll_lo, ll_hi = _drift.clustered_mean(d, frame.loc[test, "account_id"].to_numpy())
+        pa = _stats.delong_paired(yt.astype(int), s_new, s_cur)
+        p_one = pa.pvalue / 2 if pa.diff > 0 else 1 - pa.pvalue / 2
+        out["gain"] = {"train": recent[:-1], "test": recent[-1], "n_test": int(test.sum()),
+                       "log_loss": ll, "log_loss_ci_low": ll_lo, "log_loss_ci_high": ll_hi,
+                       "auc": pa.diff, "auc_ci_low": pa.ci_low, "auc_ci_high": pa.ci_high, "auc_pvalue": p_one}
+    return out
+
+

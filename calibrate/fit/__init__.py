@@ -1,0 +1,19 @@
+"""Fitting: weights on the simplex (constrained MLE), the logistic regression with inference, bootstrap intervals, cut-points, folds and the scikit-learn estimator.
+"""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "weights": ["FitResult", "fit_weights"],
+        "logit": ["LogitResult", "fit_logit"],
+        "bootstrap": ["WeightIntervals", "bootstrap_weights"],
+        "bands": ["tune_bands", "band_separation"],
+        "folds": ["Fold", "grouped_folds", "out_of_time_split", "validation_folds"],
+        "estimator": ["HealthScoreClassifier"],
+        "simplex": ["simplex_mle", "solve_simplex"],
+        "heldout": ["isotonic_calibration"],
+        "draft": ["build_config"],
+    },
+)

@@ -1,0 +1,111 @@
+"""Shared pieces of the held-out comparisons (:mod:`calibrate.compare.champion`, :mod:`calibrate.compare.methods`).
+
+A weight set is turned into probabilities the same way for every method: the score comes from
+:func:`calibrate.score.scorer.score_frame` (the one scorer) and its logistic link
+``logit P(renew) = a + b·score`` is fitted on the *training* rows with
+:func:`calibrate.fit.weights.simplex_mle` (slope ≥ 0), so a comparison is about the weights, not about
+a stale calibration. Intervals are account-level bootstraps over the pooled held-out rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from calibrate.config.model import Calibration, Dimension, WeightConfig
+from calibrate.fit.weights import simplex_mle
+from calibrate.score.scorer import score_frame
+
+EPS = 1e-15
+
+
+def with_weights(template: WeightConfig, weights: dict[str, float]) -> WeightConfig:
+    """``template`` with its dimensions replaced by ``weights`` (columns/directions kept when known)."""
+    previous = {d.name: d for d in template.dimensions}
+    dims = [
+        previous[name].model_copy(update={"weight": float(w)}) if name in previous else Dimension(
+            name=name, column=name, weight=float(w)
+        )
+        for name, w in weights.items()
+    ]
+    total = sum(d.weight for d in dims)
+    dims = [d.model_copy(update={"weight": d.weight / total}) for d in dims]
+    return template.model_copy(update={"dimensions": dims, "calibration": None, "content_hash": None})
+
+
+def scored(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Score and band index of every row (dimensions read by name, as loaded)."""
+    out = score_frame(frame, config, contributions=False, by="name")
+    return out["score"].to_numpy(dtype=float), out["band_index"].to_numpy()
+
+
+def fit_link(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Intercept and slope (per score point, ≥ 0) of the logistic link, by :func:`simplex_mle`."""
+    v, a, _ = simplex_mle(np.asarray(score, dtype=float)[:, None] / 100.0, np.asarray(y, dtype=float))
+    return float(a), float(v[0]) / 100.0
+
+
+def link_probability(score: np.ndarray, link: tuple[float, float]) -> np.ndarray:
+    """``sigmoid(a + b·score)``."""
+    from scipy.special import expit
+
+    return expit(link[0] + link[1] * np.asarray(score, dtype=float))
+
+
+def row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-row negative log-likelihood (natural log), probabilities clipped to [1e-15, 1 − 1e-15]."""
+    p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
+def account_mean_interval(
+    groups: np.ndarray, values: np.ndarray, *, n_boot: int, seed: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of per-row ``values`` with an account-level percentile bootstrap interval.
+
+    Each resample draws accounts with replacement (:func:`calibrate._stats.cluster_bootstrap_counts`)
+    and takes the row-weighted mean, ``Σ cₐ·Sₐ / Σ cₐ·nₐ`` over accounts ``a`` (``Sₐ`` the sum and
+    ``nₐ`` the number of the account's rows).
+    """
+    from calibrate import _stats
+
+    values = np.asarray(values, dtype=float)
+    counts, row_group = _stats.cluster_bootstrap_counts(groups, n_boot=n_boot, seed=seed)
+    n_groups = counts.shape[1]
+    sums = np.bincount(row_group, weights=values, minlength=n_groups)
+    rows = np.bincount(row_group, minlength=n_groups).astype(float)
+    boot = (counts @ sums) / (counts @ rows)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(boot, [tail, 100 - tail])
+    return float(values.mean()), float(lo), float(hi)
+
+
+def isotonic_calibration(score: np.ndarray, renewed: np.ndarray, *, link: tuple[float, float] | None = None) -> Calibration:
+    """An isotonic score → renewal-probability map, stored as knots in a :class:`Calibration`.
+
+    The knots are scikit-learn ``IsotonicRegression(out_of_bounds="clip")``'s thresholds, so
+    :func:`calibrate.score.scorer.renewal_probability` (``numpy.interp`` on them) predicts exactly as it does.
+
+    Parameters
+    ----------
+    score : array of float
+        Training scores (0–100).
+    renewed : array of 0/1
+    link : (intercept, slope), optional
+        The logistic link kept alongside; fitted on the same rows when omitted.
+
+    Returns
+    -------
+    Calibration
+        ``method="isotonic"``.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    score = np.asarray(score, dtype=float)
+    y = np.asarray(renewed, dtype=float)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True).fit(score, y)
+    a, b = link if link is not None else fit_link(score, y)
+    return Calibration(
+        method="isotonic", intercept=float(a), slope=float(b),
+        knots=[float(k) for k in iso.X_thresholds_], probabilities=[float(p) for p in iso.y_thresholds_],
+    )

@@ -1,0 +1,264 @@
+"""Fit dimension weights from renewal outcomes.
+
+The simplex model is ``P(renew) = sigmoid(a + b · Σ wᵢ sᵢ/100)`` with ``wᵢ ≥ 0``, ``Σ wᵢ = 1`` and
+``b ≥ 0``. Writing ``v = b·w`` turns it into a logistic regression with ``v ≥ 0``
+(``b = Σ v``, ``w = v / b``), which is convex: it is solved exactly by L-BFGS-B with box bounds
+and an analytic gradient (performance.md). "Fit unconstrained, then clip" is *not* this optimum
+when a true weight is zero. Floors, caps, fixed weights and a stability penalty toward the
+current weights stay convex (see :mod:`calibrate.fit.simplex`); ``method="logit"`` is the
+statsmodels path of :mod:`calibrate.fit.logit`; :func:`calibrate.fit.bootstrap.bootstrap_weights`
+gives account-level percentile intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calibrate.data.load import Accounts
+from calibrate.errors import FitError
+from calibrate.fit.result import (
+    MAX_SLOPE,
+    MIN_EVENTS_PER_DIMENSION,
+    FitResult,
+    _arrays,
+    _check_fit_data,
+    _current_weights,
+    _directions,
+    _json_option,
+    _oriented,
+    _train_subset,
+    _with_options,
+)
+from calibrate.fit.simplex import Bounds, resolve_bounds, simplex_mle, solve_simplex
+
+__all__ = [
+    "FitResult",
+    "fit_weights",
+    "simplex_mle",
+    "MIN_EVENTS_PER_DIMENSION",
+    "STABILITY_GRID",
+]
+
+
+STABILITY_GRID: tuple[float, ...] = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+"""λ values ``stability="auto"`` tries, scored by out-of-time log-loss."""
+
+METHODS = ("simplex", "logit")
+
+
+def _log_loss(x: np.ndarray, y: np.ndarray, v: np.ndarray, a: float) -> float:
+    eta = a + x @ v
+    return float(np.mean(np.logaddexp(0.0, eta) - y * eta))
+
+
+def _auto_stability(
+    x: np.ndarray, y: np.ndarray, dates: np.ndarray | None, bounds: Bounds, target: np.ndarray
+) -> tuple[float, dict[str, float]]:
+    """Choose λ by out-of-time validation: fit on the earlier snapshot dates, log-loss on the later quarter."""
+    if dates is None:
+        raise FitError("stability='auto' needs a snapshot_date column to validate out of time; map it or pass a number")
+    distinct = np.unique(dates)
+    if len(distinct) < 2:
+        raise FitError(
+            "stability='auto' needs at least 2 snapshot dates (fit on earlier, validate on later); pass a number instead"
+        )
+    cut = distinct[len(distinct) - max(1, round(0.25 * len(distinct)))]
+    train, test = dates < cut, dates >= cut
+    v0, _, _, _ = solve_simplex(x[train], y[train], bounds=bounds)
+    scale = max(float(v0.sum()), 1e-6)
+    losses: dict[str, float] = {}
+    theta = None
+    for lam in STABILITY_GRID:
+        v, a, _, _ = solve_simplex(x[train], y[train], bounds=bounds, stability=lam, target=target,
+                                   slope_scale=scale, theta0=theta)
+        theta = np.concatenate(([a], v))
+        losses[repr(lam)] = _log_loss(x[test], y[test], v, a)
+    best = min(losses.values())
+    chosen = max(lam for lam in STABILITY_GRID if losses[repr(lam)] <= best + 1e-12)
+    return chosen, losses
+
+
+def fit_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    method: str = "simplex",
+    groups: np.ndarray | None = None,
+    dates: np.ndarray | None = None,
+    directions: Mapping[str, str] | None = None,
+    floor: float | Mapping[str, float] | None = None,
+    cap: float | Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    current: Any = None,
+    stability: float | str = 0.0,
+    on_negative: str = "drop",
+    alpha: float = 0.05,
+    penalty: str | None = None,
+    seed: int = 0,
+    copy: bool = True,
+) -> FitResult:
+    """The fit on arrays: what :func:`fit_weights` and :class:`~calibrate.fit.estimator.HealthScoreClassifier` share.
+
+    ``x`` holds the sub-scores on 0–100 in ``names`` order, ``y`` is 1 for renewed; ``groups``
+    (account ids) and ``dates`` (snapshot dates) are optional. Options as in :func:`fit_weights`.
+    ``copy=False`` lets the simplex path rescale ``x`` in place (saves one n × k copy).
+    """
+    if method not in METHODS:
+        raise FitError(f"The 'method' parameter must be one of {{'simplex', 'logit'}}. Got {method!r} instead.")
+    names = tuple(names)
+    y = np.asarray(y, dtype=float)
+    dirs = _directions(directions, current, names)
+    n_accounts = len(y) if groups is None else int(pd.unique(np.asarray(groups)).size)
+    if method == "logit":
+        if cap is not None or fixed or stability not in (0, 0.0, None):
+            raise FitError("cap, fixed and stability apply to method='simplex' only; drop them or use the simplex method")
+        from calibrate.fit.logit import logit_arrays
+
+        return logit_arrays(x, y, names, groups=groups, directions=dirs, on_negative=on_negative, alpha=alpha,
+                            floor=floor, penalty=penalty, seed=seed).fit
+    if penalty is not None:
+        raise FitError("penalty (L1/L2) applies to method='logit' only; drop it or pass method='logit'")
+    x01 = _oriented(x, names, dirs, copy=copy)
+    _check_fit_data(x01, y, names)
+    bounds = resolve_bounds(names, floor=floor, cap=cap, fixed=fixed)
+    target = _current_weights(current, names)
+    options: dict[str, Any] = {"floor": _json_option(floor), "cap": _json_option(cap), "fixed": _json_option(fixed)}
+    lam = 0.0
+    if stability not in (0, 0.0, None):
+        if target is None:
+            raise FitError("a stability penalty pulls toward the current weights; pass --current CONFIG (current=...)")
+        if stability == "auto":
+            lam, losses = _auto_stability(x01, y, None if dates is None else np.asarray(dates), bounds, target)
+            options["stability_grid"] = losses
+        else:
+            lam = float(stability)
+            if not np.isfinite(lam) or lam < 0:
+                raise FitError(f"stability must be 'auto' or a number >= 0; got {stability!r}")
+        options |= {"stability": stability, "stability_lambda": lam,
+                    "current_weights": {n: float(w) for n, w in zip(names, target)}}
+    v, a, converged, solver = solve_simplex(x01, y, bounds=bounds)
+    if lam > 0:
+        v, a, converged, solver = solve_simplex(x01, y, bounds=bounds, stability=lam, target=target,
+                                                slope_scale=max(float(v.sum()), 1e-6),
+                                                theta0=np.concatenate(([a], v)))
+    b = float(v.sum())
+    if b <= 1e-10:
+        raise FitError(
+            "no dimension is positively associated with renewal in this data (every weight fits to zero); "
+            "check the outcome coding (renewed=1) and each dimension's direction"
+        )
+    if b > MAX_SLOPE or not converged:
+        raise FitError(
+            f"the fit did not settle (slope {b:.1f} on the 0-1 score scale): renewals are (nearly) perfectly "
+            "separated by the score; check for leakage (a sub-score computed after the renewal) or add data"
+        )
+    w = v / b
+    w = np.where(bounds.fixed, bounds.lo, w)  # exact, not 1e-12 off
+    w /= w.sum()
+    eta = a + x01 @ v
+    options["solver"] = solver
+    return FitResult(
+        weights={n: float(wi) for n, wi in zip(names, w)},
+        intercept=a,
+        slope=b / 100.0,
+        log_likelihood=float(np.sum(y * eta - np.logaddexp(0.0, eta))),
+        n=len(y),
+        n_events=int((y == 0).sum()),
+        n_accounts=n_accounts,
+        method=method,
+        converged=converged,
+        options={k: val for k, val in options.items() if val is not None},
+        directions=dirs,
+        flags=_bound_flags(names, w, bounds),
+    )
+
+
+def _bound_flags(names: tuple[str, ...], w: np.ndarray, bounds: Bounds) -> dict[str, str]:
+    flags = {}
+    for j, n in enumerate(names):
+        if bounds.fixed[j]:
+            flags[n] = f"fixed at {bounds.lo[j]:g}"
+        elif bounds.lo[j] > 0 and w[j] <= bounds.lo[j] + 1e-6:
+            flags[n] = f"at its floor {bounds.lo[j]:g}: the data would give it less"
+        elif bounds.hi[j] < 1 and w[j] >= bounds.hi[j] - 1e-6:
+            flags[n] = f"at its cap {bounds.hi[j]:g}: the data would give it more"
+        elif w[j] <= 1e-6:
+            flags[n] = "weight 0: no positive association with renewal given the other dimensions"
+    return flags
+
+
+def fit_weights(
+    data: Accounts,
+    *,
+    method: str = "simplex",
+    train_until: str | None = None,
+    floor: float | Mapping[str, float] | None = None,
+    cap: float | Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    current: Any = None,
+    stability: float | str = 0.0,
+    directions: Mapping[str, str] | None = None,
+    on_negative: str = "drop",
+    alpha: float = 0.05,
+    penalty: str | None = None,
+    seed: int = 0,
+) -> FitResult:
+    """Fit the dimension weights of a health score from renewal outcomes.
+
+    Parameters
+    ----------
+    data : Accounts
+        Loaded snapshots (see :func:`calibrate.load_accounts`).
+    method : {"simplex", "logit"}, default "simplex"
+        ``"simplex"``: constrained maximum likelihood with the weights on the simplex.
+        ``"logit"``: statsmodels Logit on the dimensions, weights ∝ positive coefficients
+        (see :func:`calibrate.fit.logit.fit_logit` for the coefficient table).
+    train_until : str, optional
+        Fit only on snapshots dated on or before this ISO date (needs ``snapshot_date``).
+    floor, cap : float or dict, optional
+        Least / most weight per dimension (scalar for all, or name → value). ``floor=0.05`` keeps every
+        dimension in the composite. With ``method="logit"``, ``floor`` is the weight
+        ``on_negative="floor"`` gives a wrong-way dimension.
+    fixed : dict, optional
+        Name → weight the fit must keep (overrides that dimension's floor and cap).
+    current : WeightConfig or dict, optional
+        The weights in production: the stability penalty's target; a config also gives the directions.
+    stability : float or "auto", default 0
+        ``λ`` of the penalty ``λ·‖w − w_current‖²`` (convex form: :mod:`calibrate.fit.simplex`); ``"auto"``
+        picks λ from :data:`STABILITY_GRID` by out-of-time log-loss (earlier snapshot dates vs the last quarter).
+    directions : dict, optional
+        Name → ``"higher_is_healthier"``/``"lower_is_healthier"`` (default: from ``current``, else higher).
+    on_negative : {"drop", "invert", "floor"}, default "drop"
+        ``method="logit"`` only: what a negative coefficient becomes.
+    alpha : float, default 0.05
+        ``method="logit"`` only: coefficients with p > alpha are flagged.
+    penalty : {None, "l1", "l2"}
+        ``method="logit"`` only: regularised fit, strength by account-grouped cross-validation.
+    seed : int, default 0
+        Seed of the cross-validation folds (logit with a penalty).
+
+    Returns
+    -------
+    FitResult
+        ``options`` records every option (provenance); ``flags`` names dimensions at a bound or pointing the wrong way.
+
+    Raises
+    ------
+    FitError
+        Too few churn events, a constant dimension, (near) perfect separation, infeasible bounds.
+    """
+    data = _train_subset(data, train_until)
+    x, y, groups, dates = _arrays(data)
+    fit = fit_arrays(
+        x, y, data.dimensions, method=method, groups=groups, dates=dates, directions=directions, floor=floor,
+        cap=cap, fixed=fixed, current=current, stability=stability, on_negative=on_negative, alpha=alpha,
+        penalty=penalty, seed=seed, copy=False,
+    )
+    return _with_options(fit, {"train_until": train_until})
+
+

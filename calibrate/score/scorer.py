@@ -1,0 +1,169 @@
+"""The one scoring function. Everything that needs a score or a band calls :func:`score_frame`.
+
+score = Σ wᵢ · sᵢ over the dimensions, where an inverted dimension (``lower_is_healthier``)
+contributes ``wᵢ · (100 − sᵢ)``. Bands are half-open ``[min, max)``; the top band includes 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from calibrate.config.model import WeightConfig
+from calibrate.data.transforms import apply_transform
+from calibrate.errors import DataError
+
+__all__ = ["score_frame", "score_values", "band_index", "renewal_probability", "BAND_DECIMALS"]
+
+BAND_DECIMALS = 9
+"""Decimals the score is rounded to before it is compared with the band edges."""
+
+
+def healthy_values(values: np.ndarray, config: WeightConfig) -> np.ndarray:
+    flip = np.array([d.direction == "lower_is_healthier" for d in config.dimensions])
+    return np.where(flip, 100.0 - values, values) if flip.any() else values  # no copy when nothing is inverted
+
+
+def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Score a matrix of dimension values (rows × dimensions, in config order).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, k)
+        Sub-scores on 0–100, columns in the order of ``config.dimensions``; NaN marks a missing value.
+    config : WeightConfig
+
+    Returns
+    -------
+    score : ndarray of shape (n,)
+    contributions : ndarray of shape (n, k)
+        Each dimension's share of the score; a row's contributions sum to its score.
+
+    Raises
+    ------
+    DataError
+        A value is missing and the config's ``missing`` rule is ``"error"``.
+    """
+    values = np.asarray(values, dtype=float)
+    weights = np.array([d.weight for d in config.dimensions])
+    healthy = healthy_values(values, config)
+    present = ~np.isnan(healthy)
+    if not present.all():
+        if config.missing == "error":
+            row = int(np.flatnonzero(~present.all(axis=1))[0])
+            col = config.dimensions[int(np.flatnonzero(~present[row])[0])].column
+            raise DataError(
+                f"column {col!r}: missing sub-score (first at row {row}); fill it, or use a config "
+                "with missing='redistribute' to spread that weight over the present dimensions"
+            )
+        # Redistribute: a missing dimension's weight is shared pro rata over the present ones.
+        row_weights = np.where(present, weights, 0.0)
+        total = row_weights.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            row_weights = np.where(total > 0, row_weights / total, np.nan)
+        contributions = row_weights * np.where(present, healthy, 0.0)
+    else:
+        contributions = healthy * weights
+    score = contributions.sum(axis=1)
+    return score, contributions
+
+
+def band_index(score: np.ndarray, config: WeightConfig) -> np.ndarray:
+    """Index of each score's band (0 = lowest band); −1 for a NaN score.
+
+    The score is rounded to :data:`BAND_DECIMALS` decimals first, so a score that is 75 up to
+    floating-point error (e.g. every sub-score 75) lands in the band that starts at 75 — in
+    Python and in the exported SQL alike.
+    """
+    score = np.round(np.asarray(score, dtype=float), BAND_DECIMALS)
+    mins = np.array([b.min for b in config.bands[1:]])
+    idx = np.searchsorted(mins, score, side="right")
+    return np.where(np.isnan(score), -1, idx)
+
+
+def renewal_probability(score: np.ndarray, config: WeightConfig) -> np.ndarray:
+    """The config's calibrated renewal probability for each score (NaN without a calibration)."""
+    score = np.asarray(score, dtype=float)
+    cal = config.calibration
+    if cal is None:
+        return np.full(score.shape, np.nan)
+    if cal.method == "isotonic":
+        return np.interp(score, cal.knots, cal.probabilities)  # NaN stays NaN; clamped outside the knots
+    eta = cal.intercept + cal.slope * score
+    return 1.0 / (1.0 + np.exp(-eta))
+
+
+def score_frame(
+    frame: pd.DataFrame,
+    config: WeightConfig,
+    *,
+    contributions: bool = True,
+    by: Literal["column", "name"] = "column",
+    keys: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Score every row of ``frame`` with ``config``: the reference scorer.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Must hold each dimension's ``column`` (0–100, or raw values when the dimension declares a
+        ``transform``).
+    config : WeightConfig
+    contributions : bool, default True
+        Add one ``contribution_<dimension>`` column per dimension.
+    by : {"column", "name"}, default "column"
+        Read each dimension from its configured source ``column`` (raw production data; a declared
+        ``transform`` is applied to it), or from the column named like the dimension (data loaded by
+        :func:`calibrate.load_accounts`, already on 0–100).
+    keys : sequence of str, default ()
+        Columns of ``frame`` copied in front of the result (e.g. ``account_id``, ``snapshot_date``),
+        so the output says which account each score belongs to. Absent keys are skipped.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``frame``: the ``keys``, then ``score``, ``band``, ``band_code``,
+        ``band_index``, ``p_renew`` and the contributions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from calibrate.config.model import WeightConfig, Dimension, default_bands
+    >>> cfg = WeightConfig(dimensions=[Dimension(name="a", column="a", weight=0.75),
+    ...                                Dimension(name="b", column="b", weight=0.25)], bands=default_bands())
+    >>> score_frame(pd.DataFrame({"a": [100.0, 20.0], "b": [0.0, 40.0]}), cfg)[["score", "band"]]
+       score   band
+    0   75.0  green
+    1   25.0    red
+    """
+    columns = [d.column if by == "column" else d.name for d in config.dimensions]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"column(s) {missing} not in the data; the config scores {columns} — map them in the data spec")
+    values = frame[columns].to_numpy(dtype=float, na_value=np.nan)
+    if by == "column":
+        for j, d in enumerate(config.dimensions):
+            if d.transform is not None:
+                values[:, j] = apply_transform(values[:, j], d.transform)
+    score, contrib = score_values(values, config)
+    idx = band_index(score, config)
+    names = np.array([b.name for b in config.bands] + [None], dtype=object)
+    codes = np.array([b.code for b in config.bands] + [None], dtype=object)
+    out = pd.DataFrame(
+        {
+            **{k: frame[k] for k in keys if k in frame.columns},
+            "score": score,
+            "band": names[idx],
+            "band_code": codes[idx],
+            "band_index": idx,
+            "p_renew": renewal_probability(score, config),
+        },
+        index=frame.index,
+    )
+    if contributions:
+        for j, d in enumerate(config.dimensions):
+            out[f"contribution_{d.name}"] = contrib[:, j]
+    return out
