@@ -132,7 +132,7 @@ def test_shared_options_are_defined_once():
 
 
 def test_read_current_is_renamed():
-    import calibrate.cli as c
+    import calibrate.cli.options as c
 
     assert hasattr(c, "read_optional_config") and not hasattr(c, "read_current")
     assert c.read_optional_config(None) is None

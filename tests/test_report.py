@@ -204,7 +204,7 @@ def test_verdict_when_the_score_fails(runs):
     import calibrate as cb
 
     config = cb.read_config(runs["first"]["config_path"])
-    v = cb.validate(cb.load_accounts(str(__import__("calibrate.cli").cli.bundled_data_path())), config, n_boot=200)
+    v = cb.validate(cb.load_accounts(str(cb.data.datasets.package_book_path())), config, n_boot=200)
     flat = replace(v, spread_ci=(-0.02, 0.05))
     result = cb.RunResult(config=config, config_path=Path("c"), report_path=Path("r"), mlflow_run_id="x",
                           fit=None, validation=flat)  # type: ignore[arg-type]

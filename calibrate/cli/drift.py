@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli.options import cli, config_option, data_options, date_option, emit, json_option, seed_option
+from calibrate.cli.options import (cli, config_option, data_options, date_option, emit, json_option, policy_option,
+                                   seed_option)
 
 
 @cli.command()
@@ -17,8 +18,7 @@ from calibrate.cli.options import cli, config_option, data_options, date_option,
 @click.option("--fail-on", type=click.Choice(["recalibrate", "watch", "none"]), default="recalibrate",
               show_default=True,
               help="Exit 1 when the verdict reaches this level (none: always exit 0 once it ran).")
-@click.option("--policy", "policy_file", metavar="FILE",
-              help="Policy file (YAML/JSON); its drift: part sets the verdict's thresholds (default: contract §4).")
+@policy_option
 @seed_option
 @json_option
 def drift(

@@ -115,6 +115,8 @@ tree_option = click.option("--tree", "tree_file", default="seed_001", show_defau
                            help="Rule tree file, or a built-in tree name.")
 min_spread_option = click.option("--min-spread", type=float,
                                  help="The spread's lower bound must exceed this (default 0, or the --policy value).")
+policy_option = click.option("--policy", "policy_file", metavar="FILE",
+                              help="Versioned YAML/JSON policy file: the gate's thresholds at the top, drift's under drift:.")
 test_from_option = date_option("--test-from", "First test snapshot date (default: last quarter of the dates).")
 
 

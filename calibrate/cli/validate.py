@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import (cli, config_option, data_options, date_option, emit, json_option, min_spread_option,
+from calibrate.cli.options import (cli, policy_option, config_option, data_options, date_option, emit, json_option, min_spread_option,
     n_boot_option, seed_option)
 
 
@@ -55,7 +55,7 @@ def validate_command(data: str, query: str | None, config_file: str, as_of: str 
 @click.option("--require-monotone", is_flag=True, default=None, help="No separated fall of renewal rate across bands.")
 @click.option("--max-trend-p", type=float, help="One-sided trend test p-value at most this (default 0.05).")
 @click.option("--max-red-share", type=float, help="Share of the book in red at most this (guideline 0.10).")
-@click.option("--policy", "policy_file", metavar="FILE", help="Thresholds from a versioned YAML/JSON policy; flags override it.")
+@policy_option
 @click.option("--junit", "junit_file", metavar="FILE", help="Write JUnit XML, one test case per check.")
 @click.option("--allow-inconclusive", is_flag=True, default=None, help="Let checks with too few accounts to decide pass.")
 def check_command(data: str, query: str | None, config_file: str, as_of: str | None, n_boot: int, seed: int,

@@ -8,6 +8,7 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
+    submodules=["datasets"],
     submod_attrs={
         "load": ["Accounts", "DataSpec", "load_accounts", "DEFAULT_DIMENSIONS"],
         "sql": ["read_sql", "redact_url"],

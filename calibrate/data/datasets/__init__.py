@@ -7,7 +7,7 @@ to check what a fit should recover. Regenerate the committed files with
 ``python -m calibrate.data.datasets``. The data card is ``data/README.md``.
 """
 
-from calibrate.data.datasets._io import load_book, write_book
+from calibrate.data.datasets._io import load_book, package_book_path, write_book
 from calibrate.data.datasets._real import RealData, load_iranian
 from calibrate.data.datasets._synthetic import (
     COLUMNS,
@@ -26,6 +26,7 @@ from calibrate.data.datasets._synthetic import (
 )
 
 __all__ = [
+    "package_book_path",
     "RealData",
     "load_iranian",
     "COLUMNS",
