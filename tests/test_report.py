@@ -212,6 +212,17 @@ def test_object_html_escapes_text():
     assert "<script>" not in out and "&lt;script&gt;" in out
 
 
+def test_render_report_escapes_every_field_but_trusted_bodies():
+    from calibrate.report.html import render_report
+
+    evil = "<script>alert('x')</script>"
+    doc = render_report(title=evil, subtitle=evil, verdict=evil, verdict_ok=False,
+                        sections=[Section(evil, "<p><b>trusted</b></p>")])
+    assert "<script>" not in doc and doc.count("&lt;script&gt;alert(") == 5  # <title>, <h1>, subtitle, verdict, <h2>
+    assert "<p><b>trusted</b></p>" in doc and "border-left: 6px solid #dc2626" in doc
+    assert doc.endswith("</html>\n")
+
+
 def test_verdict_when_the_score_fails(runs):
     import calibrate as cb
 
