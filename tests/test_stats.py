@@ -524,6 +524,7 @@ def test_clustered_delong_matches_the_account_bootstrap():
     assert single.se == pytest.approx(S.delong(y[::per], score[::per]).se, rel=0.01)
 
 
+@pytest.mark.slow
 def test_clustered_trend_keeps_its_size_where_rows_are_not_independent():
     """No true trend, 5 snapshots per account that share the account's class and outcome: the row-level
     Cochran–Armitage test rejects far too often; the account-bootstrap variance keeps the 5 % level."""
