@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, Options
+from calibrate.config.direction import DIRECTIONS, HIGHER, LOWER, healthy
 from calibrate.data.load import Accounts
 from calibrate.errors import FitError
 
-__all__ = ["FitResult", "HIGHER", "LOWER", "MAX_SLOPE", "MIN_EVENTS_PER_DIMENSION"]
+__all__ = ["FitResult", "MAX_SLOPE", "MIN_EVENTS_PER_DIMENSION", "ON_NEGATIVE", "LOGIT_PARAMS", "FIT_PARAMS"]
 
 
 MIN_EVENTS_PER_DIMENSION = 10
@@ -21,6 +23,25 @@ MIN_EVENTS_PER_DIMENSION = 10
 
 MAX_SLOPE = 60.0
 """A fitted slope b above this (odds × e^0.6 per score point) means the outcome is (nearly) perfectly separated."""
+
+ON_NEGATIVE = ("drop", "invert", "floor")
+"""What the logit path does with a dimension whose coefficient is negative (:mod:`calibrate.fit.logit`)."""
+
+LOGIT_PARAMS = {
+    "on_negative": [Options(*ON_NEGATIVE)],
+    "penalty": [Options(None, "l1", "l2")],
+    "alpha": [Interval(float, 0, 1, closed="neither")],
+    "cov_type": [Options("auto", "nonrobust", "cluster")],
+    "cv": [Interval(int, 2, None)],
+}
+"""What the logit path's options may be (:func:`calibrate._params.validate_params` constraints)."""
+
+FIT_PARAMS = {
+    "method": [Options("simplex", "logit")],
+    **{k: v for k, v in LOGIT_PARAMS.items() if k not in ("cov_type", "cv")},
+    "stability": [Options("auto"), Interval(float, 0, None, closed="left"), None],
+}
+"""What the options of :func:`calibrate.fit.weights.fit_weights` (and of the estimator) may be."""
 
 
 @dataclass(frozen=True)
@@ -135,9 +156,6 @@ def _check_fit_data(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Non
         )
 
 
-HIGHER, LOWER = "higher_is_healthier", "lower_is_healthier"
-
-
 def _current_weights(current: Any, names: tuple[str, ...]) -> np.ndarray | None:
     """The current weights (a WeightConfig or a mapping) in ``names`` order, normalised."""
     if current is None:
@@ -158,7 +176,7 @@ def _directions(directions: Mapping[str, str] | None, current: Any, names: tuple
     if directions is None and current is not None and hasattr(current, "dimensions"):
         directions = {d.name: d.direction for d in current.dimensions}
     out = {n: (directions or {}).get(n, HIGHER) for n in names}
-    bad = {n: d for n, d in out.items() if d not in (HIGHER, LOWER)}
+    bad = {n: d for n, d in out.items() if d not in DIRECTIONS}
     if bad:
         raise FitError(f"directions {bad} must be {HIGHER!r} or {LOWER!r}")
     return out
@@ -168,10 +186,7 @@ def _oriented(x: np.ndarray, names: tuple[str, ...], directions: Mapping[str, st
     """Sub-scores on 0–1, with lower-is-healthier dimensions flipped (100 − s); in place when ``copy=False``."""
     x = np.array(x, dtype=float, copy=True) if copy else x
     x /= 100.0
-    for j, n in enumerate(names):
-        if directions.get(n) == LOWER:
-            x[:, j] = 1.0 - x[:, j]
-    return x
+    return healthy(x, [directions.get(n, HIGHER) for n in names], top=1.0, inplace=True)
 
 
 def _train_subset(data: Accounts, train_until: str | None) -> Accounts:
