@@ -10,7 +10,8 @@ and a bad value is refused before the function runs, always in the same words::
     ParameterError: The 'method' parameter of fit_weights must be one of {'simplex', 'logit'}. Got 'foo' instead.
 
 A constraint is :class:`Options` (a fixed set of values), :class:`Interval` (an int or a float in a
-range; NaN and ±inf never are) or ``None`` (the value may be None). A parameter passes when it
+range; NaN and ±inf never are), :class:`MappingOf` (a mapping whose values meet a constraint) or
+``None`` (the value may be None). A parameter passes when it
 satisfies any of its constraints. :func:`check_params` checks a mapping of values the same way, for
 estimators (their options live in ``get_params()``) and for options known only at run time (the
 band names a ``red_band`` may take).
@@ -27,7 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from calibrate.errors import ParameterError
 
-__all__ = ["Options", "Interval", "Constraint", "validate_params", "check_params", "describe"]
+__all__ = ["Options", "Interval", "MappingOf", "Constraint", "validate_params", "check_params", "describe"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,7 +77,20 @@ class Interval:
         return f"{'an int' if self.kind is int else 'a float'} in the range {left}{lo}, {hi}{right}"
 
 
-Constraint = Options | Interval | None
+class MappingOf:
+    """The value is a mapping (name → value) whose every value satisfies ``values``."""
+
+    def __init__(self, values: Options | Interval) -> None:
+        self.values = values
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, Mapping) and all(self.values.is_satisfied_by(v) for v in value.values())
+
+    def __str__(self) -> str:
+        return f"a mapping to {self.values}"
+
+
+Constraint = Options | Interval | MappingOf | None
 
 
 def describe(constraints: Sequence[Constraint]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibrate._params import Interval, Options
+from calibrate._params import Interval, MappingOf, Options
 from calibrate.config.direction import DIRECTIONS, HIGHER, LOWER, healthy
 from calibrate.data.load import Accounts
 from calibrate.errors import FitError
@@ -28,6 +28,7 @@ ON_NEGATIVE = ("drop", "invert", "floor")
 """What the logit path does with a dimension whose coefficient is negative (:mod:`calibrate.fit.logit`)."""
 
 LOGIT_PARAMS = {
+    "directions": [MappingOf(Options(*DIRECTIONS)), None],
     "on_negative": [Options(*ON_NEGATIVE)],
     "penalty": [Options(None, "l1", "l2")],
     "alpha": [Interval(float, 0, 1, closed="neither")],
@@ -104,7 +105,7 @@ class FitResult:
             {
                 "dimension": names,
                 "weight": [self.weights[n] for n in names],
-                "direction": [self.directions.get(n, "higher_is_healthier") for n in names],
+                "direction": [self.directions.get(n, HIGHER) for n in names],
                 "flag": [self.flags.get(n, "") for n in names],
             }
         )
@@ -113,7 +114,7 @@ class FitResult:
         """A short text table of the weights and the link."""
         lines = [f"{self.method} fit on {self.n:,} rows ({self.n_accounts:,} accounts, {self.n_events:,} churned)"]
         for name, w in self.weights.items():
-            inverted = " (inverted: lower is healthier)" if self.directions.get(name) == "lower_is_healthier" else ""
+            inverted = " (inverted: lower is healthier)" if self.directions.get(name) == LOWER else ""
             flag = f"  <- {self.flags[name]}" if name in self.flags else ""
             lines.append(f"  {name:<14} {w:6.3f}{inverted}{flag}")
         lines.append(f"  link: logit P(renew) = {self.intercept:.3f} + {self.slope:.4f} * score")
@@ -175,11 +176,7 @@ def _current_weights(current: Any, names: tuple[str, ...]) -> np.ndarray | None:
 def _directions(directions: Mapping[str, str] | None, current: Any, names: tuple[str, ...]) -> dict[str, str]:
     if directions is None and current is not None and hasattr(current, "dimensions"):
         directions = {d.name: d.direction for d in current.dimensions}
-    out = {n: (directions or {}).get(n, HIGHER) for n in names}
-    bad = {n: d for n, d in out.items() if d not in DIRECTIONS}
-    if bad:
-        raise FitError(f"directions {bad} must be {HIGHER!r} or {LOWER!r}")
-    return out
+    return {n: (directions or {}).get(n, HIGHER) for n in names}  # the values: checked by FIT_PARAMS
 
 
 def _oriented(x: np.ndarray, names: tuple[str, ...], directions: Mapping[str, str], *, copy: bool = True) -> np.ndarray:
