@@ -308,3 +308,14 @@ def test_missing_rule_in_one_place():
     cfg = WeightConfig(dimensions=[Dimension(name=n, column=n, weight=v) for n, v in zip("abc", w)],
                        bands=default_bands(), missing="redistribute")
     assert np.array_equal(calibrate.score_frame(frame, cfg)["score"].to_numpy(), score, equal_nan=True)
+
+
+@pytest.mark.parametrize(("by", "drop", "column"), [("segment", "segment", "segment"),
+                                                    ("period", "snapshot_date", "snapshot_date")])
+def test_validate_by_names_the_missing_column(by, drop, column):
+    from calibrate import validate
+
+    data = load_accounts(logistic_book(300, seed=2).drop(columns=[drop, "renewal_date"]))
+    with pytest.raises(CalibrateError, match=rf"^validate by {by}: the data have no '{column}' column; "
+                                             r"map one or drop --by$"):
+        validate(data, _config(), by=by, n_boot=10)

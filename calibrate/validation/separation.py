@@ -272,13 +272,10 @@ def _violations(bands: Sequence[BandStat]) -> tuple[tuple[str, str], ...]:
 def _group_labels(frame: pd.DataFrame, by: By) -> pd.Series:
     from calibrate.errors import DataError
 
-    if by == "segment":
-        if "segment" not in frame:
-            raise DataError("validate by segment: the data have no 'segment' column; map one or drop --by")
-        return frame["segment"].astype(str)
-    if "snapshot_date" not in frame:  # by == "period" (validate_params refused anything else)
-        raise DataError("validate by period: the data have no 'snapshot_date' column; map one or drop --by")
-    return frame["snapshot_date"].dt.to_period("Q").astype(str)
+    column = "segment" if by == "segment" else "snapshot_date"  # by is "segment" or "period" (validate_params)
+    if column not in frame:
+        raise DataError(f"validate by {by}: the data have no {column!r} column; map one or drop --by")
+    return frame["segment"].astype(str) if by == "segment" else frame["snapshot_date"].dt.to_period("Q").astype(str)
 
 
 @validate_params(_PARAMS)
