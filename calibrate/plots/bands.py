@@ -205,7 +205,7 @@ def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     Axes
     """
     ax = ensure_axes(ax)
-    colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308"}
+    colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308", "warn": "#f97316"}
     checks = list(result.checks)  # type: ignore[attr-defined]
     y = np.arange(len(checks))
     ax.barh(y, [1] * len(checks), color=[colours[c.status] for c in checks])
