@@ -48,6 +48,19 @@ def test_wilson_matches_statsmodels_vectorised():
         np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
 
 
+def test_wilson_holds_the_rate_at_0_and_100_percent():
+    """At k = n (or 0) the closed form can round to 0.9999999999999999 (or 1.7e-18): the bound must hold
+    k/n, or a band renewing 100 % draws a negative error bar (issue 18 item 2)."""
+    n = np.arange(1, 400)
+    for k in (n, 0 * n):
+        lo, hi = S.wilson_interval(k, n)
+        ref_lo, ref_hi = proportion_confint(k, n, method="wilson")
+        np.testing.assert_allclose(lo, ref_lo, atol=1e-12)
+        np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
+        assert np.all(lo <= k / n) and np.all(k / n <= hi)
+    assert S.wilson_interval(41, 41)[1] == 1.0 and S.wilson_interval(0, 48)[0] == 0.0
+
+
 def test_wilson_empty_band_is_nan_and_bad_input_raises():
     lo, hi = S.wilson_interval(np.array([0, 2]), np.array([0, 4]))
     assert np.isnan(lo[0]) and np.isnan(hi[0]) and 0 < lo[1] < 0.5 < hi[1] < 1

@@ -25,7 +25,8 @@ def wilson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = 0.95) -> 
     Returns
     -------
     low, high : ndarray
-        Bounds clipped to [0, 1]; ``nan`` where ``n == 0``.
+        Bounds clipped to [0, 1] and holding ``k / n`` (at 0 % or 100 % rounding could leave the
+        bound a hair inside); ``nan`` where ``n == 0``.
 
     References
     ----------
@@ -43,8 +44,8 @@ def wilson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = 0.95) -> 
         centre = (p + z2 / (2.0 * n_arr)) / denom
         half = z * np.sqrt(p * (1.0 - p) / n_arr + z2 / (4.0 * n_arr * n_arr)) / denom
     empty = ~(n_arr > 0)
-    low = np.where(empty, np.nan, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(empty, np.nan, np.clip(centre + half, 0.0, 1.0))
+    low = np.where(empty, np.nan, np.clip(np.minimum(centre - half, p), 0.0, 1.0))
+    high = np.where(empty, np.nan, np.clip(np.maximum(centre + half, p), 0.0, 1.0))
     return low, high
 
 
