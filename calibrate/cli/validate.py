@@ -52,7 +52,8 @@ def validate_command(data: str, query: str | None, config_file: str, as_of: str 
 @min_spread_option
 @click.option("--min-auc", type=float, help="AUC's interval must reach this.")
 @click.option("--min-red-multiple", type=float, help="Red churn / base churn must reach this.")
-@click.option("--require-monotone", is_flag=True, default=None, help="No separated fall of renewal rate across bands.")
+@click.option("--require-monotone/--no-require-monotone", default=None,
+              help="No separated fall of renewal rate across bands (default on, or the --policy value).")
 @click.option("--max-trend-p", type=float, help="One-sided trend test p-value at most this (default 0.05).")
 @click.option("--max-red-share", type=float, help="Share of the book in red or below at most this (blocking; above the 0.10 guideline the check warns).")
 @policy_option
