@@ -33,6 +33,7 @@ from calibrate.fit.result import (
     HIGHER,
     LOWER,
     MAX_SLOPE,
+    MIN_EVENTS_PER_DIMENSION,
     FitResult,
     _arrays,
     _check_fit_data,
@@ -193,6 +194,7 @@ def logit_arrays(
     cov_type: str = "auto",
     cv: int = 5,
     seed: int = 0,
+    min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION,
 ) -> LogitResult:
     """The logit path on arrays (``x`` in points, 0–100, ``names`` order); see :func:`fit_logit`."""
     import statsmodels.api as sm
@@ -214,7 +216,7 @@ def logit_arrays(
     for j, n in enumerate(names):
         if dirs[n] == LOWER:
             xo[:, j] = 100.0 - xo[:, j]
-    _check_fit_data(xo / 100.0, y, names)
+    _check_fit_data(xo / 100.0, y, names, min_events_per_dimension=min_events_per_dimension)
     repeated = groups is not None and pd.Series(groups).duplicated().any()
     kind = ("cluster" if repeated else "nonrobust") if cov_type == "auto" else cov_type
     kwargs: dict[str, Any] = {}
