@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from calibrate.fit.result import MAX_SLOPE, MIN_EVENTS_PER_DIMENSION
+from calibrate._params import check_params
+from calibrate.config.direction import HIGHER, healthy
+from calibrate.fit.result import FIT_PARAMS, MAX_SLOPE, MIN_EVENTS_PER_DIMENSION
 from calibrate.fit.weights import fit_arrays
+from calibrate.score.scorer import weighted_score
 
 __all__ = ["HealthScoreClassifier"]
 
@@ -118,6 +121,7 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         )
         from sklearn.utils.validation import _check_sample_weight, validate_data
 
+        check_params(type(self).__name__, self.get_params(deep=False), FIT_PARAMS)
         X, y = validate_data(self, X, y, dtype=float)
         check_classification_targets(y)
         kind = type_of_target(y, input_name="y", raise_unknown=True)
@@ -151,9 +155,8 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._check_range(validate_data(self, X, dtype=float, reset=False), "HealthScoreClassifier")
         names = self._names()
-        flip = np.array([self.fit_.directions.get(n) == "lower_is_healthier" for n in names])
         w = np.array([self.weights_[n] for n in names])
-        return np.where(flip, 100.0 - X, X) @ w
+        return weighted_score(healthy(X, [self.fit_.directions.get(n, HIGHER) for n in names]), w, columns=names)[0]
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of renewal: ``intercept_ + slope_ · score``."""

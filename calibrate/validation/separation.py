@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, Options, validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
 from calibrate.validation.redbook import CsmJudgment, RedBook, _f, csm_judgment, red_book
@@ -31,6 +32,7 @@ from calibrate.score.scorer import score_frame
 __all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask"]
 
 By = Literal["segment", "period"]
+_PARAMS = {"by": [Options("segment", "period", None)], "n_boot": [Interval(int, 1, None)]}
 
 
 @dataclass(frozen=True)
@@ -208,13 +210,10 @@ class Validation:
             f"[{self.spread_ci[0]:+.1%}, {self.spread_ci[1]:+.1%}] (one-sided p={self.spread_p:.2g})   "
             f"trend p={self.trend_p:.2g} (accounts resampled: {self.trend_p_accounts:.2g})   monotone: {'yes' if self.monotone else 'NO ' + str(list(self.violations))}"
         )
-        calibration = ("" if np.isnan(self.brier) else  # classes (tiers, rule outcomes) carry no probability
-                       f"   Brier {self.brier:.4f}  ECE {self.ece:.4f}  calibration slope {self.cal_slope:.2f} "
-                       f"intercept {self.cal_intercept:+.2f}")
-        lines.append(
+        lines.append(  # classes (tiers, rule outcomes) carry no probability: no calibration figures
             f"AUC {self.auc:.3f} [{self.auc_ci[0]:.3f}, {self.auc_ci[1]:.3f}]  Gini {self.gini:.3f}  KS {self.ks:.3f}"
-            + calibration
-        )
+            + ("" if np.isnan(self.brier) else f"   Brier {self.brier:.4f}  ECE {self.ece:.4f}  calibration slope "
+               f"{self.cal_slope:.2f} intercept {self.cal_intercept:+.2f}"))
         if self.red is not None:
             lines.append(self.red.summary())
         if self.csm is not None:
@@ -272,17 +271,13 @@ def _violations(bands: Sequence[BandStat]) -> tuple[tuple[str, str], ...]:
 def _group_labels(frame: pd.DataFrame, by: By) -> pd.Series:
     from calibrate.errors import DataError
 
-    if by == "segment":
-        if "segment" not in frame:
-            raise DataError("validate by segment: the data have no 'segment' column; map one or drop --by")
-        return frame["segment"].astype(str)
-    if by == "period":
-        if "snapshot_date" not in frame:
-            raise DataError("validate by period: the data have no 'snapshot_date' column; map one or drop --by")
-        return frame["snapshot_date"].dt.to_period("Q").astype(str)
-    raise ValueError(f"by must be 'segment' or 'period'; got {by!r}")
+    column = "segment" if by == "segment" else "snapshot_date"  # by is "segment" or "period" (validate_params)
+    if column not in frame:
+        raise DataError(f"validate by {by}: the data have no {column!r} column; map one or drop --by")
+    return frame["segment"].astype(str) if by == "segment" else frame["snapshot_date"].dt.to_period("Q").astype(str)
 
 
+@validate_params(_PARAMS)
 def validate_classes(
     frame: pd.DataFrame,
     index: np.ndarray,
@@ -444,6 +439,7 @@ def _group(full: pd.DataFrame, full_index: np.ndarray, classes: Sequence[BandLik
     )
 
 
+@validate_params(_PARAMS)
 def validate(
     data: Accounts,
     config: WeightConfig,
