@@ -190,3 +190,51 @@ def test_tiers_exit_reflects_the_tiers_own_checks(tmp_path, capsys):
     doc = json.loads(out)
     assert doc["directions"]["passed"] is True and doc["tiers"]["passed"] is False
     assert code == 1 and doc["passed"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 18 item 8: flags that can be turned off, one rule-tree group, honest help, no nan lines
+# ---------------------------------------------------------------------------------------------
+def test_require_monotone_can_be_turned_off_over_a_policy(tmp_path, capsys):
+    from calibrate import fit_weights, load_accounts
+    from calibrate.config.model import write_config
+    from calibrate.fit.draft import build_config
+
+    data = load_accounts(bundled_data_path())
+    config = write_config(build_config(fit_weights(data), data).model_copy(update={"version": 1}).sealed(), tmp_path)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("require_monotone: true\n")
+    args = ["check", "--data", str(bundled_data_path()), "--config", str(config), "--policy", str(policy),
+            "--n-boot", "1000", "--json"]
+    for flag, on in (([], True), (["--no-require-monotone"], False), (["--require-monotone"], True)):
+        code, out, _ = run_cli([*args, *flag], capsys)
+        doc = json.loads(out)
+        assert code == 0 and ("monotone" in [c["name"] for c in doc["checks"]]) is on
+        assert doc["policy"]["require_monotone"] is on
+
+
+def test_rules_is_a_hidden_alias_of_tree(capsys):
+    code, out, _ = run_cli(["--help"], capsys)
+    commands = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert code == 0 and "tree" in commands and "rules" not in commands
+    assert cli.commands["rules"].hidden and cli.commands["rules"].commands is cli.commands["tree"].commands
+    code, out, _ = run_cli(["rules", "validate", "--help"], capsys)
+    assert code == 0 and "--min-spread" in out
+
+
+def test_help_names_only_options_the_command_has(capsys):
+    """`tree validate --min-spread` used to point to a --policy option that command does not have."""
+    for path, cmd in _commands().items():
+        names = {o for p in cmd.params for o in p.opts + p.secondary_opts}
+        for p in cmd.params:
+            mentioned = {w.strip(".,;:()`'") for w in (getattr(p, "help", "") or "").split() if w.startswith("--")}
+            assert mentioned <= names, (path, p.opts[0], mentioned - names)
+
+
+def test_tiers_summary_prints_no_nan(capsys):
+    """Classes carry no probability, so no Brier/ECE/calibration slope line of nan."""
+    import re
+
+    code, out, _ = run_cli(["tiers", "--n-boot", "1000"], capsys)
+    assert code == 1 and "AUC " in out and "Brier" not in out
+    assert not re.search(r"\bnan\b", out)

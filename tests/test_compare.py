@@ -191,6 +191,29 @@ def test_leaderboard_rows_match_independent_refits(history):
     assert "ceiling" in board.summary()
 
 
+def test_leaderboard_shows_an_anti_predictive_score_as_such():
+    """Usage drives renewal and the other three dimensions work against it: the plain mean of the four is
+    anti-predictive. Its flat link (slope held >= 0) used to show AUC 0.5; the row must show the score's own
+    AUC, below 0.5, flagged as pointing the wrong way (issue 18 item 5)."""
+    from sklearn.metrics import roc_auc_score
+
+    w = {"usage": 1.0, "engagement": -0.45, "support": -0.45, "commercial": -0.45}
+    data = load_accounts(logistic_book(3000, seed=5, weights=w, slope=0.08, intercept=3.5, snapshots=2))
+    board = leaderboard(data, n_boot=300, seed=0)
+    train, test = out_of_time_split(data).split(data)
+    y = test.frame["renewed"].to_numpy()
+    reference = roc_auc_score(y, test.frame[list(DIMS)].mean(axis=1))
+    equal = board["equal"]
+    assert equal.auc[0] == pytest.approx(reference, abs=1e-12) and reference < 0.47
+    assert equal.wrong_way and equal.auc_of == "score" and equal.flat_link_folds == 1
+    assert not board["simplex"].wrong_way and board["ceiling"].auc_of == "probability"
+    assert "equal weights: AUC {:.3f} < 0.5 — the score points the wrong way".format(reference) in board.summary()
+    row = board.to_dict()["methods"][0]
+    assert (row["method"], row["wrong_way"], row["flat_link_folds"]) == ("equal", True, 1)
+    base = np.full(len(y), train.frame["renewed"].mean())  # a flat link: every row the training base rate
+    assert equal.brier[0] == pytest.approx(np.mean((base - y) ** 2), abs=1e-6)
+
+
 def test_leaderboard_on_grouped_folds_without_dates_is_deterministic():
     data = load_accounts(logistic_book(900, seed=8).drop(columns=["snapshot_date", "renewal_date"]))
     a = leaderboard(data, k=3, n_boot=200, seed=2)

@@ -80,19 +80,69 @@ def test_refusals_are_fit_errors():
         HealthScoreClassifier().fit(X, np.arange(50) % 3)
 
 
-def test_check_estimator_fails_only_on_deliberate_refusals():
-    """sklearn's check_estimator feeds toy data (≈ 30 rows, separable classes, multiclass targets).
+NO_SIGNAL = ("toy data with no dimension positively associated with the class: every non-negative weight fits to 0, "
+             "and a health score with no weights is refused (FitError)")
+EXPECTED_FAILED_CHECKS = {
+    "check_fit_score_takes_y": NO_SIGNAL,
+    "check_estimators_overwrite_params": NO_SIGNAL,
+    "check_estimators_fit_returns_self": NO_SIGNAL,
+    "check_readonly_memmap_input": NO_SIGNAL,
+    "check_sample_weights_list": NO_SIGNAL,
+    "check_supervised_y_2d": NO_SIGNAL,
+    "check_classifiers_train": "weights are non-negative (a sub-score cannot count against renewal), so blobs "
+                               "separated along a negative direction stay below the 0.83 accuracy asked",
+    "check_decision_proba_consistency": "fits on make_blobs values below 0 without the positive_only shift: "
+                                        "sub-scores outside 0-100 are refused (ValueError)",
+}
+"""The deliberate refusals, by check: everything else of scikit-learn's check_estimator passes."""
 
-    calibrate refuses to fit those on purpose (fewer than 10 events per dimension, perfect
-    separation, binary outcome only). Every other check must pass.
-    """
+
+def test_check_estimator_passes_except_for_deliberate_refusals():
+    """scikit-learn's checks feed toy data (about 30 rows, separable classes, small ranges). With the
+    events-per-dimension rule and the separation refusal lifted (``min_events_per_dimension=0``,
+    ``max_slope=inf``) every check passes but the refusals listed above, and each of those still occurs
+    (none is stale). Issue 18 item 4."""
     from sklearn.utils.estimator_checks import check_estimator
 
-    results = check_estimator(HealthScoreClassifier(), on_fail=None)
-    deliberate = ("too few", "perfectly separated", "needs exactly 2 classes")
-    unexpected = [(r["check_name"], str(r["exception"])[:120]) for r in results
-                  if r["status"] == "failed" and not isinstance(r["exception"], CalibrateError)
-                  and not any(m in str(r["exception"]) for m in deliberate)]
-    passed = sum(r["status"] == "passed" for r in results)
-    assert passed >= 25
-    assert unexpected == [], unexpected
+    est = HealthScoreClassifier(min_events_per_dimension=0, max_slope=float("inf"))
+    results = check_estimator(est, expected_failed_checks=EXPECTED_FAILED_CHECKS, on_fail=None, on_skip=None)
+    failed = [(r["check_name"], str(r["exception"])[:160]) for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert {r["check_name"] for r in results if r["status"] == "xfail"} == set(EXPECTED_FAILED_CHECKS)
+    assert sum(r["status"] == "passed" for r in results) >= 50
+
+
+def test_inputs_outside_0_100_are_refused_as_the_positive_only_tag_declares():
+    X = np.random.default_rng(0).uniform(0, 100, (400, 2))
+    y = np.arange(400) % 2
+    with pytest.raises(ValueError, match="Negative values in data passed to HealthScoreClassifier.fit"):
+        HealthScoreClassifier().fit(X - 50, y)
+    with pytest.raises(ValueError, match="Values above 100 in data passed to HealthScoreClassifier.fit"):
+        HealthScoreClassifier().fit(X + 50, y)
+    assert HealthScoreClassifier().__sklearn_tags__().input_tags.positive_only
+
+
+def test_sample_weight_is_a_weighted_likelihood(sample):
+    """Row weights: integer weights equal repeated rows, and ARR weights give the weighted logistic MLE
+    (statsmodels GLM with freq_weights; all true weights positive, so the simplex optimum is interior)."""
+    import statsmodels.api as sm
+
+    book, X, y = sample
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 4, len(y))
+    weighted = HealthScoreClassifier().fit(X, y, sample_weight=counts)
+    repeated = HealthScoreClassifier().fit(X.loc[X.index.repeat(counts)], np.repeat(y, counts))
+    assert weighted.weights_ == pytest.approx(repeated.weights_, abs=1e-6)
+    arr = book["arr"].to_numpy()
+    est = HealthScoreClassifier().fit(X, y, sample_weight=arr)
+    glm = sm.GLM(y, sm.add_constant(X.to_numpy() / 100.0), family=sm.families.Binomial(), freq_weights=arr).fit()
+    coef = np.asarray(glm.params)[1:]
+    assert (coef > 0).all()
+    assert est.weights_ == pytest.approx(dict(zip(DIMS, coef / coef.sum())), abs=1e-5)
+    assert est.slope_ == pytest.approx(coef.sum() / 100.0, rel=1e-5)
+    ref = fit_weights(load_accounts(book), weight_by="arr")
+    assert ref.weights == pytest.approx(est.weights_, abs=1e-9) and ref.options["weight_by"] == "arr"
+    with pytest.raises(ValueError, match="only one class has a positive sample_weight"):
+        HealthScoreClassifier().fit(X, y, sample_weight=(y == 1).astype(float))
+    with pytest.raises(FitError, match="row weights .* apply to method='simplex' only"):
+        HealthScoreClassifier(method="logit").fit(X, y, sample_weight=arr)

@@ -313,3 +313,117 @@ def test_cli_fit_refuses_infeasible_bounds_with_exit_2(workdir, capsys):
     err = capsys.readouterr().err
     assert info.value.code == 2 and "floors and fixed weights sum to 1.2 > 1" in err
     assert not (workdir / "configs").exists()
+
+
+# -- issue 18 items 3 and 7: what the data cannot tell, said so ------------------------------------
+def _scaled_condition(info: np.ndarray) -> float:
+    """Reference: the slopes' information with the intercept profiled out, scaled to unit diagonal."""
+    s = info[1:, 1:] - np.outer(info[1:, 0], info[0, 1:]) / info[0, 0]
+    d = np.sqrt(np.diag(s))
+    return float(np.linalg.cond(s / np.outer(d, d)))
+
+
+def test_information_matrix_and_its_condition_number_match_statsmodels():
+    from calibrate.fit.information import collinear_groups, information_matrix
+
+    book = logistic_book(3000, seed=7)
+    fit = fit_weights(load_accounts(book))
+    x = book[list(DIMS)].to_numpy() / 100.0
+    v = np.array([fit.weights[d] for d in DIMS]) * fit.slope * 100.0
+    info = information_matrix(x, book["renewed"].to_numpy(float), v, fit.intercept)
+    hessian = sm.Logit(book["renewed"], sm.add_constant(x)).hessian(np.r_[fit.intercept, v])
+    np.testing.assert_allclose(info, -hessian, rtol=1e-10)
+    assert fit.condition_number == pytest.approx(_scaled_condition(-hessian), rel=1e-8)
+    assert fit.condition_number < 10 and fit.collinear == ()
+    assert collinear_groups(info, DIMS) == (pytest.approx(fit.condition_number), ())
+
+
+def test_collinear_dimensions_are_not_identifiable_and_their_intervals_say_so():
+    """A dimension twice under two names: the fit can only split their total weight arbitrarily (0.188 each);
+    the bootstrap kept that split in every resample, claiming [0.153, 0.227] (issue 18 item 3). Now the fit
+    flags both and the intervals are widened to every split of the total."""
+    from calibrate.fit.information import COLLINEARITY_CONDITION
+
+    book = logistic_book(3000, seed=7)
+    book["twin"] = book["usage"]
+    data = load_accounts(book, spec=DataSpec(dimensions=(*DIMS, "twin")))
+    fit = fit_weights(data)
+    x = book[[*DIMS, "twin"]].to_numpy() / 100.0
+    v = np.array([fit.weights[d] for d in (*DIMS, "twin")]) * fit.slope * 100.0
+    reference = _scaled_condition(-sm.Logit(book["renewed"], sm.add_constant(x)).hessian(np.r_[fit.intercept, v]))
+    assert reference > COLLINEARITY_CONDITION and fit.condition_number > COLLINEARITY_CONDITION
+    assert fit.collinear == (("usage", "twin"),)
+    total = fit.weights["usage"] + fit.weights["twin"]
+    assert fit.flags["usage"].startswith("not identifiable: collinear with twin")
+    assert f"only their total weight {total:.3f} is determined" in fit.flags["twin"]
+    assert "not identifiable" in fit.summary() and fit.to_dict()["collinear"] == [["usage", "twin"]]
+    iv = bootstrap_weights(data, n_boot=100, seed=0)
+    total_hi = np.quantile(iv.draws[:, [0, 4]].sum(axis=1), 0.975)
+    for d in ("usage", "twin"):
+        assert (iv.low[d], iv.high[d]) == (0.0, pytest.approx(total_hi))
+        assert iv.high[d] > total  # any split of the total, up to its upper bound
+    assert iv.not_identified == (("usage", "twin"),) and "not identifiable (collinear)" in iv.summary()
+    assert iv.high["engagement"] - iv.low["engagement"] < 0.2  # the others keep their percentile intervals
+
+
+def test_a_zero_weight_says_whether_it_points_the_wrong_way_or_shows_nothing():
+    """support works against renewal, commercial has no effect: both fit to weight 0, and the flag now tells
+    them apart by Rao's score test given the positive dimensions (statsmodels GLM.score_test; item 7)."""
+    book = logistic_book(3000, seed=3, weights={"usage": 0.5, "engagement": 0.3, "support": -0.2, "commercial": 0.0},
+                         intercept=-1.0)
+    fit = fit_weights(load_accounts(book))
+    assert fit.weights["support"] == 0.0 and fit.weights["commercial"] == 0.0
+    y = book["renewed"].to_numpy(float)
+    x = book[list(DIMS)].to_numpy() / 100.0
+    restricted = sm.GLM(y, sm.add_constant(x[:, :2]), family=sm.families.Binomial()).fit()
+    p = {d: float(restricted.score_test(exog_extra=x[:, [j]]).pvalue[0]) for j, d in enumerate(DIMS) if j >= 2}
+    assert p["support"] < 1e-6 and p["commercial"] > 0.9
+    assert fit.flags["support"].startswith("weight 0: points the wrong way given the other dimensions (score test z = -")
+    assert f"p = {p['support']:.2g}" in fit.flags["support"]
+    assert fit.flags["commercial"] == (f"weight 0: no detectable association with renewal given the other dimensions "
+                                       f"(score test p = {p['commercial']:.2g})")
+
+
+def test_zero_weight_test_with_repeated_accounts_is_the_clustered_sandwich():
+    """Robust variant: with one row per account it is statsmodels' HC0 score test; with an account's rows
+    duplicated it stays that (a duplicate adds no evidence), where the model-based one would double z²."""
+    from calibrate.fit.information import zero_weight_tests
+
+    book = logistic_book(2000, seed=3, weights={"usage": 0.5, "engagement": 0.3, "support": -0.2, "commercial": 0.0},
+                         intercept=-1.0)
+    y = book["renewed"].to_numpy(float)
+    x = book[list(DIMS)].to_numpy() / 100.0
+    restricted = sm.GLM(y, sm.add_constant(x[:, :2]), family=sm.families.Binomial()).fit()
+    v = np.r_[np.asarray(restricted.params)[1:], 0.0, 0.0]
+    zero = np.array([False, False, True, True])
+    robust = zero_weight_tests(x, y, v, float(restricted.params[0]), zero, robust=True)
+    for j in (2, 3):
+        hc0 = restricted.score_test(exog_extra=x[:, [j]], cov_type="HC0")
+        assert robust[j][0] ** 2 == pytest.approx(float(hc0.statistic), rel=1e-6)
+    twice = zero_weight_tests(np.r_[x, x], np.r_[y, y], v, float(restricted.params[0]), zero, robust=True,
+                              groups=np.r_[np.arange(len(y)), np.arange(len(y))])
+    once = zero_weight_tests(x, y, v, float(restricted.params[0]), zero)
+    plain = zero_weight_tests(np.r_[x, x], np.r_[y, y], v, float(restricted.params[0]), zero)
+    for j in (2, 3):
+        assert once[j][0] ** 2 == pytest.approx(float(restricted.score_test(exog_extra=x[:, [j]]).statistic[0]), rel=1e-6)
+        assert twice[j][0] == pytest.approx(robust[j][0], rel=1e-3)
+        assert plain[j][0] ** 2 == pytest.approx(2 * once[j][0] ** 2, rel=1e-9)
+
+
+def test_cli_fit_weight_by_arr_records_it(workdir, capsys):
+    from calibrate import read_config
+    from calibrate.cli import main
+
+    path = workdir / "book.csv"
+    book = logistic_book(3000, seed=7)
+    book.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--data", str(path), "--weight-by", "arr", "--n-boot", "1000", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    cfg = read_config(out["config_path"])
+    reference = fit_weights(load_accounts(book), weight_by="arr")
+    assert info.value.code == 0 and cfg.provenance.options["weight_by"] == "arr"
+    assert cfg.weights == pytest.approx(reference.weights, abs=1e-9)
+    assert reference.weights != pytest.approx(fit_weights(load_accounts(book)).weights, abs=1e-3)
+    with pytest.raises(FitError, match="weight_by='arr' needs an arr column"):
+        fit_weights(load_accounts(book.drop(columns="arr")), weight_by="arr")

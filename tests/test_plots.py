@@ -333,7 +333,7 @@ def _gains(ax: Axes | None) -> Axes:
 
 @case("plot_checks")
 def _checks(ax: Axes | None) -> Axes:
-    from calibrate.validation.gate import check
+    from calibrate.validation.gate import Policy, check
 
     r = _real()
     v = r.validation
@@ -341,12 +341,13 @@ def _checks(ax: Axes | None) -> Axes:
     band = np.digitize(_hand_score(frame, r.config), [25, 50, 75])
     spread = frame["renewed"][band == 3].mean() - frame["renewed"][band == 1].mean()
     assert v.spread == pytest.approx(spread)
-    # a spread threshold it misses, an AUC threshold inside its interval (inconclusive), a trend it passes
-    gate = check(v, min_spread=round(spread + 0.3, 2), min_auc=round((v.auc + v.auc_ci[0]) / 2, 4),
-                 require_monotone=False)
+    # a spread threshold it misses, an AUC threshold inside its interval (inconclusive), a trend it passes,
+    # a red-share guideline it exceeds (a warning)
+    gate = check(v, Policy(red_share_guideline=0.01), min_spread=round(spread + 0.3, 2),
+                 min_auc=round((v.auc + v.auc_ci[0]) / 2, 4), require_monotone=False)
     ax = plots.plot_checks(gate, ax=ax)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["spread", "auc", "trend"]
-    assert [to_hex(b.get_facecolor()) for b in _bars(ax)] == ["#ef4444", "#eab308", "#22c55e"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["spread", "auc", "trend", "red_share"]
+    assert [to_hex(b.get_facecolor()) for b in _bars(ax)] == ["#ef4444", "#eab308", "#22c55e", "#f97316"]
     assert ax.texts[0].get_text() == f"fail: value {spread:.3g}, threshold {round(spread + 0.3, 2)}"
     assert ax.texts[1].get_text().startswith(f"inconclusive: value {v.auc:.3g}")
     return ax
@@ -468,6 +469,30 @@ def _drift_trend(ax: Axes | None) -> Axes:
 def _plot_functions() -> list[str]:
     return sorted(n for n, f in inspect.getmembers(plots, inspect.isfunction)
                   if n.startswith("plot_") and f.__module__.startswith(plots.__name__))
+
+
+def test_intervals_at_100_and_0_percent_draw_without_negative_error_bars():
+    """A band renewing every account (41/41) and one renewing none (0/48): Wilson bounds computed in floating
+    point sat a hair inside the rate and matplotlib refused the negative length (issue 18 item 2)."""
+    from calibrate._stats import wilson_interval
+
+    k, n = np.array([0, 20, 150, 41]), np.array([48, 60, 200, 41])
+    lo, hi = wilson_interval(k, n)
+    bands = tuple(BandStat(name=b.name, code=b.code, color=b.color, n=int(m), renewed=int(r), renewal_rate=r / m,
+                           ci_low=float(a), ci_high=float(c), share=m / n.sum())
+                  for b, r, m, a, c in zip(default_bands(), k, n, lo, hi))
+    v = Validation(n=int(n.sum()), n_accounts=int(n.sum()), bands=bands, top_band="green", red_band="red", spread=0.6,
+                   spread_ci=(0.5, 0.7), auc=0.8, auc_ci=(0.78, 0.82), brier=0.1, n_boot=1000, seed=0)
+    ax = plots.plot_band_rates(v, ax=plots.new_axes())
+    assert _spans(ax.collections[0].get_segments())[[0, -1]] == pytest.approx([0.0, 1.0])
+    values = np.r_[np.full(48, 5.0), np.full(41, 95.0)]
+    renewed = np.r_[np.zeros(48), np.ones(41)]
+    ax = plots.plot_renewal_by_bins(values, renewed, ax=plots.new_axes(), bins=np.array([0, 50, 100]))
+    assert list(ax.lines[0].get_ydata()) == [0.0, 1.0]
+    # a percentile bootstrap interval may even exclude its estimate: drawn as no bar on that side
+    from calibrate.plots._base import error_lengths
+
+    assert error_lengths([0.5], [0.55], [0.6]).ravel() == pytest.approx([0.0, 0.1])
 
 
 def test_every_plot_has_a_case():

@@ -48,6 +48,19 @@ def test_wilson_matches_statsmodels_vectorised():
         np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
 
 
+def test_wilson_holds_the_rate_at_0_and_100_percent():
+    """At k = n (or 0) the closed form can round to 0.9999999999999999 (or 1.7e-18): the bound must hold
+    k/n, or a band renewing 100 % draws a negative error bar (issue 18 item 2)."""
+    n = np.arange(1, 400)
+    for k in (n, 0 * n):
+        lo, hi = S.wilson_interval(k, n)
+        ref_lo, ref_hi = proportion_confint(k, n, method="wilson")
+        np.testing.assert_allclose(lo, ref_lo, atol=1e-12)
+        np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
+        assert np.all(lo <= k / n) and np.all(k / n <= hi)
+    assert S.wilson_interval(41, 41)[1] == 1.0 and S.wilson_interval(0, 48)[0] == 0.0
+
+
 def test_wilson_at_95_percent_is_the_closed_form_to_the_bit():
     """The published config stores band intervals in full: the 95 % bounds must not move by an ulp."""
     k = np.array([17.0, 792.0, 6184.0, 6759.0, 0.0, 3.0])
@@ -58,7 +71,9 @@ def test_wilson_at_95_percent_is_the_closed_form_to_the_bit():
     centre = (p + z * z / (2.0 * n)) / denom
     half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
     lo, hi = S.wilson_interval(k, n)
-    assert lo.tolist() == np.clip(centre - half, 0, 1).tolist() and hi.tolist() == np.clip(centre + half, 0, 1).tolist()
+    # the closed form, holding the rate at 0 % and 100 % (0/7 rounds to a low bound of 1.7e-18; issue 18 item 2)
+    assert lo.tolist() == np.clip(np.minimum(centre - half, p), 0, 1).tolist()
+    assert hi.tolist() == np.clip(np.maximum(centre + half, p), 0, 1).tolist()
 
 
 def test_degenerate_proportion_tests_are_nan_without_warnings():

@@ -36,7 +36,7 @@ def test_percentile_transform_is_the_mid_rank_percentile_at_its_knots():
     rng = np.random.default_rng(1)
     raw = np.round(rng.lognormal(3, 1, 2000), 1)  # ties included
     t = fit_transform(raw, kind="percentile", n_knots=51)
-    assert t.kind == "percentile" and len(t.knots) <= 51
+    assert t.kind == "percentile" and len(t.knots) <= 3 * 51  # tied knots carry two flanking knots
     expected = [percentileofscore(raw, k, kind="mean") for k in t.knots]
     assert t.values == pytest.approx(expected, abs=1e-9)
     # between knots: linear interpolation; outside: clamped
@@ -44,6 +44,23 @@ def test_percentile_transform_is_the_mid_rank_percentile_at_its_knots():
 
     assert apply_transform(np.array([-1.0, 1e9, np.nan]), t)[:2].tolist() == [t.values[0], t.values[-1]]
     assert np.isnan(apply_transform(np.array([np.nan]), t)[0])
+
+
+def test_percentile_transform_ranks_values_above_a_pile_of_ties_above_the_whole_pile():
+    """24 % of accounts at 0 (a revolving balance): a value just above the pile has about 24 % of the
+    sample below it, not the 12 % of the pile's own mid-rank interpolated upward (issue 18, item 6)."""
+    from scipy.stats import percentileofscore
+
+    from calibrate.data.transforms import apply_transform
+
+    rng = np.random.default_rng(3)
+    raw = np.where(rng.random(5000) < 0.24, 0.0, np.round(rng.lognormal(7, 1.5, 5000)))
+    t = fit_transform(raw)  # 101 quantile knots: a true percentile moves about 1 point between knots
+    grid = np.unique(np.concatenate([raw, np.linspace(0.0, raw.max(), 2000)]))
+    reference = np.array([percentileofscore(raw, g, kind="mean") for g in grid])
+    assert np.abs(apply_transform(grid, t) - reference).max() <= 1.0
+    assert apply_transform(np.array([0.0]), t)[0] == pytest.approx(percentileofscore(raw, 0.0, kind="mean"))
+    assert apply_transform(np.array([raw[raw > 0].min()]), t)[0] >= 100 * np.mean(raw == 0)  # above the pile
 
 
 def test_minmax_transform_clips_at_the_chosen_percentiles():

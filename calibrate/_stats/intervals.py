@@ -32,7 +32,8 @@ def wilson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = 0.95) -> 
     Returns
     -------
     low, high : ndarray
-        Bounds clipped to [0, 1]; ``nan`` where ``n == 0``.
+        Bounds clipped to [0, 1] and holding ``k / n`` (at 0 % or 100 % rounding could leave the
+        bound a hair inside); ``nan`` where ``n == 0``.
 
     References
     ----------
@@ -53,7 +54,8 @@ def wilson_interval(k: ArrayLike, n: ArrayLike, *, confidence: float = 0.95) -> 
         raise ValueError("wilson_interval needs 0 <= k <= n")
     with np.errstate(invalid="ignore", divide="ignore"):  # n == 0 gives nan bounds
         low, high = proportion_confint(k_arr, n_arr, alpha=1.0 - confidence, method="wilson")
-    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        p = k_arr / n_arr  # at 0 % or 100 % the bound can round a hair inside the rate: hold the rate
+    return np.fmin(np.asarray(low, dtype=np.float64), p), np.fmax(np.asarray(high, dtype=np.float64), p)
 
 
 # ----------------------------------------------------------------------------------------------

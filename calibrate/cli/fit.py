@@ -44,6 +44,8 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
               help="Logit: flag coefficients with p above this.")
 @click.option("--penalty", type=click.Choice(["l1", "l2"]), help="Logit: regularise, strength by account-grouped CV.")
+@click.option("--weight-by", type=click.Choice(["arr"]),
+              help="Weight each row by this column (arr: fit the renewal of revenue, not of accounts; simplex).")
 @current_option
 @click.option("--stability", callback=_stability, metavar="auto|LAMBDA", help="Pull toward --current weights (simplex).")
 @seed_option
@@ -61,6 +63,7 @@ def fit(
     on_negative: str,
     alpha: float,
     penalty: str | None,
+    weight_by: str | None,
     current: str | None,
     stability: Any,
     seed: int,
@@ -79,6 +82,8 @@ def fit(
     accounts = load_data(data, dimensions, query=query)
     cfg = read_optional_config(current)
     options: dict[str, Any] = {"method": method, "floor": floor, "cap": cap, "fixed": fixed, "seed": seed}
+    if weight_by is not None:
+        options["weight_by"] = weight_by
     if method == "logit":
         options |= {"on_negative": on_negative, "alpha": alpha, "penalty": penalty}
     if stability is not None:

@@ -113,10 +113,9 @@ mlflow_option = click.option("--mlflow", "mlflow_dir", metavar="DIR",
                              help="MLflow store directory [env CALIBRATE_MLFLOW or ./mlflow].")
 tree_option = click.option("--tree", "tree_file", default="seed_001", show_default=True, metavar="FILE|NAME",
                            help="Rule tree file, or a built-in tree name.")
-min_spread_option = click.option("--min-spread", type=float,
-                                 help="The spread's lower bound must exceed this (default 0, or the --policy value).")
+min_spread_option = click.option("--min-spread", type=float, help="The spread's lower bound must exceed this (default 0).")
 policy_option = click.option("--policy", "policy_file", metavar="FILE",
-                              help="Versioned YAML/JSON policy file: the gate's thresholds at the top, drift's under drift:.")
+                              help="Versioned YAML/JSON policy file: the gate's thresholds at the top (flags override them), drift's under drift:.")
 test_from_option = date_option("--test-from", "First test snapshot date (default: last quarter of the dates).")
 
 

@@ -1,4 +1,4 @@
-"""``calibrate tree validate|tune|classify`` (alias ``rules``), ``calibrate tiers``, ``calibrate playbook``,
+"""``calibrate tree validate|tune|classify`` (hidden alias ``rules``), ``calibrate tiers``, ``calibrate playbook``,
 ``calibrate explain`` and ``calibrate systems``: the seeds' other scoring systems."""
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def tree() -> None:
     """Rule trees (seed 001): validate, tune and classify."""
 
 
-cli.add_command(tree, name="rules")
+# ``rules`` is the same group under its older name, kept working but out of the help
+cli.add_command(click.Group("rules", commands=tree.commands, help=f"Alias of `calibrate tree`. {tree.help}", hidden=True))
 
 
 @tree.command("validate")

@@ -52,9 +52,10 @@ def validate_command(data: str, query: str | None, config_file: str, as_of: str 
 @min_spread_option
 @click.option("--min-auc", type=float, help="AUC's interval must reach this.")
 @click.option("--min-red-multiple", type=float, help="Red churn / base churn must reach this.")
-@click.option("--require-monotone", is_flag=True, default=None, help="No separated fall of renewal rate across bands.")
+@click.option("--require-monotone/--no-require-monotone", default=None,
+              help="No separated fall of renewal rate across bands (default on, or the --policy value).")
 @click.option("--max-trend-p", type=float, help="One-sided trend test p-value at most this (default 0.05).")
-@click.option("--max-red-share", type=float, help="Share of the book in red at most this (guideline 0.10).")
+@click.option("--max-red-share", type=float, help="Share of the book in red or below at most this (blocking; above the 0.10 guideline the check warns).")
 @policy_option
 @click.option("--junit", "junit_file", metavar="FILE", help="Write JUnit XML, one test case per check.")
 @click.option("--allow-inconclusive", is_flag=True, default=None, help="Let checks with too few accounts to decide pass.")
@@ -75,7 +76,7 @@ def check_command(data: str, query: str | None, config_file: str, as_of: str | N
     if junit_file:
         result.write_junit(junit_file)
     emit(result.to_dict(), result.summary(), as_json=as_json)
-    if not result.passed and as_json:
-        for c in result.failed:
+    if as_json:  # the human lines of failed and warned checks, where a CI log shows them
+        for c in (*result.failed, *result.warnings):
             click.echo(f"calibrate check: {c.status}: {c.name}: {c.message}", err=True)
     return 0 if result.passed else 1

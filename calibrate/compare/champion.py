@@ -170,7 +170,8 @@ def _refit_options(config: WeightConfig) -> dict[str, Any]:
     if config.provenance is None:
         return {"method": "simplex"}
     options = {k: v for k, v in config.provenance.options.items()
-               if k in {"floor", "cap", "fixed", "on_negative", "alpha", "penalty", "directions"} and v is not None}
+               if k in {"floor", "cap", "fixed", "on_negative", "alpha", "penalty", "directions", "weight_by"}
+               and v is not None}
     return {"method": config.provenance.method, **options}
 
 

@@ -11,7 +11,11 @@
 * ``ceiling`` — scikit-learn ``HistGradientBoostingClassifier`` on the same dimensions, unconstrained.
 
 The weighted scores get their probability from a logistic link fitted on the training rows
-(:mod:`calibrate.fit.heldout`). Metrics are computed on the pooled held-out rows — AUC, log-loss,
+(:mod:`calibrate.fit.heldout`); the link's slope is held ≥ 0, so a score that points the wrong way gets a
+flat link (every row the base rate). A weighted method's AUC is therefore that of its 0–100 *score* (what
+the bands cut and a CS team ranks by), not of the link's probability: an anti-predictive score shows an
+AUC below 0.5 and is flagged as pointing the wrong way, instead of a flat link's 0.5. The ceiling's AUC is
+its predicted probability's. Metrics are computed on the pooled held-out rows — AUC, log-loss,
 Brier and the band spread (top band minus red) — each with a 95 % account-level percentile
 bootstrap interval over those rows (the models are not refitted per resample, so the intervals
 show validation-sample noise, not fitting noise). The ceiling has no score to cut, so its bands
@@ -71,7 +75,12 @@ def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...])
 
 @dataclass(frozen=True)
 class MethodScore:
-    """One method's held-out figures: each metric as ``(value, ci_low, ci_high)``."""
+    """One method's held-out figures: each metric as ``(value, ci_low, ci_high)``.
+
+    ``auc_of`` says what the AUC ranks: ``"score"`` (a weighted method's 0–100 score) or
+    ``"probability"`` (the ceiling); ``flat_link_folds`` counts the folds whose link slope fitted to 0
+    (log-loss and Brier are then the base rate's).
+    """
 
     method: str
     auc: tuple[float, float, float]
@@ -79,6 +88,13 @@ class MethodScore:
     brier: tuple[float, float, float]
     spread: tuple[float, float, float]
     weights: dict[str, float] | None = None
+    auc_of: Literal["score", "probability"] = "score"
+    flat_link_folds: int = 0
+
+    @property
+    def wrong_way(self) -> bool:
+        """The held-out AUC is below 0.5: higher scores go with *more* churn."""
+        return bool(self.auc[0] < 0.5)
 
     def metric(self, name: str) -> tuple[float, float, float]:
         """The named metric's ``(value, ci_low, ci_high)``."""
@@ -154,6 +170,9 @@ class Leaderboard:
                         for name in METRICS
                     },
                     "weights": m.weights,
+                    "auc_of": m.auc_of,
+                    "wrong_way": m.wrong_way,
+                    "flat_link_folds": m.flat_link_folds,
                 }
                 for m in self.methods
             ],
@@ -181,9 +200,17 @@ class Leaderboard:
                 cell = "n/a" if not np.isfinite(v) else f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
                 cells.append(f"{cell:>{26 if name == 'spread' else 24}}")
             lines.append(f"{_LABELS.get(m.method, m.method):<30}" + "".join(cells))
+        for m in self.methods:
+            if m.wrong_way:
+                lines.append(f"{_LABELS.get(m.method, m.method)}: AUC {m.auc[0]:.3f} < 0.5 — the {m.auc_of} points the "
+                             "wrong way (higher means more churn)")
+            if m.flat_link_folds:
+                lines.append(f"{_LABELS.get(m.method, m.method)}: the probability link fitted flat (slope 0) in "
+                             f"{m.flat_link_folds} of {len(self.folds)} folds; log-loss and Brier there are the base rate's")
         lines.append(
             f"best weighted score: {_LABELS[self.best]}; the unconstrained ceiling adds "
-            f"{self.gap_to_ceiling:+.3f} AUC. Intervals: {self.interval}."
+            f"{self.gap_to_ceiling:+.3f} AUC. AUC of each weighted method's score (the ceiling's of its "
+            f"probability). Intervals: {self.interval}."
         )
         return "\n".join(lines + list(self.notes))
 
@@ -261,6 +288,8 @@ def leaderboard(
     )
     methods = (["current"] if current is not None else []) + ["equal", "logit", "simplex", "ceiling"]
     p: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    ranked: dict[str, list[np.ndarray]] = {m: [] for m in methods}  # what the AUC ranks: the score (ceiling: p)
+    flat = dict.fromkeys(methods, 0)
     band: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     weights: dict[str, list[dict[str, float]]] = {m: [] for m in methods if m != "ceiling"}
     test_rows = []
@@ -281,12 +310,15 @@ def leaderboard(
             s_te, b_te = _heldout.scored(test.frame, cfg)
             link = (fitted.intercept, fitted.slope) if method == "simplex" else _heldout.fit_link(s_tr, y_tr)
             p[method].append(_heldout.link_probability(s_te, link))
+            ranked[method].append(np.asarray(s_te, dtype=float))
+            flat[method] += link[1] <= 0
             band[method].append(b_te)
             weights[method].append(cfg.weights)
         with threadpool_limits(1, user_api="openmp"):  # OpenMP spin-waits badly on shared 2-core machines
             hgb = HistGradientBoostingClassifier(random_state=seed).fit(x_tr, y_tr.astype(int))
             p_hgb = hgb.predict_proba(test.frame[list(names)].to_numpy(dtype=float))[:, 1]
         p["ceiling"].append(p_hgb)
+        ranked["ceiling"].append(p_hgb)
         band["ceiling"].append(_matched_bands(p_hgb, band["simplex"][-1], len(template.bands)))
         test_rows.append(fold.test)
     rows = np.concatenate(test_rows)
@@ -297,7 +329,7 @@ def leaderboard(
     scores = []
     for method in methods:
         pm, bm = np.concatenate(p[method]), np.concatenate(band[method])
-        auc = _stats.bootstrap_auc(groups, y, pm, n_boot=n_boot, seed=seed)
+        auc = _stats.bootstrap_auc(groups, y, np.concatenate(ranked[method]), n_boot=n_boot, seed=seed)
         spread = _stats.bootstrap_spread(groups, bm, y, top=top, red=red, n_boot=n_boot, seed=seed)
         mean_w = None
         if method in weights:
@@ -310,6 +342,8 @@ def leaderboard(
                 brier=_heldout.account_mean_interval(groups, (pm - y) ** 2, n_boot=n_boot, seed=seed),
                 spread=(spread.value, spread.ci_low, spread.ci_high),
                 weights=mean_w,
+                auc_of="probability" if method == "ceiling" else "score",
+                flat_link_folds=int(flat[method]),
             )
         )
     notes = ("weights shown are the mean over folds; the ceiling's bands match the simplex score's band shares",)

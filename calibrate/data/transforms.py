@@ -4,7 +4,9 @@ A *raw spec* (:class:`RawSpec`, a small JSON file) declares each dimension as on
 transform to 0–100:
 
 * ``"percentile"`` — the mid-rank percentile of the value in the training sample, stored as up to
-  ``n_knots`` quantile knots and interpolated linearly between them;
+  ``n_knots`` quantile knots and interpolated linearly between them (a knot holding ties is flanked
+  by two knots a millionth of the gap to its neighbours, so a value just above a pile of ties ranks
+  above the whole pile);
 * ``"minmax"`` — linear from the ``clip[0]``-th to the ``clip[1]``-th percentile of the training
   sample (0 below, 100 above);
 
@@ -44,6 +46,10 @@ __all__ = [
     "attach_transforms",
     "apply_transform",
 ]
+
+_TIE_FLANK = 1e-6
+"""Where a tied knot's flanking knots sit, as a share of the gap to the neighbouring knot."""
+
 
 @dataclass(frozen=True)
 class RawDimension:
@@ -148,7 +154,8 @@ def fit_transform(
     raw : array_like
     kind : {"percentile", "minmax"}
         Percentile rank (knots at ``n_knots`` quantiles, each mapped to its mid-rank percentile
-        ``100·(#below + ½·#equal)/n``) or min-max between the ``clip`` percentiles.
+        ``100·(#below + ½·#equal)/n``, tied knots flanked by two knots just below and above) or min-max
+        between the ``clip`` percentiles.
     clip : (float, float), default (1, 99)
         Percentiles of the sample mapped to 0 and 100 (``minmax``); ``(0, 100)`` is plain min-max.
     n_knots : int, default 101
@@ -175,6 +182,12 @@ def fit_transform(
         return Transform(kind="minmax", knots=[float(lo), float(hi)], values=[0.0, 100.0],
                          options={"clip_low": float(clip[0]), "clip_high": float(clip[1])})
     knots = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_knots)))
+    tied = np.searchsorted(x, knots, side="right") - np.searchsorted(x, knots, side="left") > 1
+    # a pile of ties jumps by its size: flank each tied knot a millionth of the gap to its neighbours, so a
+    # value just below / above the pile gets the mid-rank of an untied value (#below / #up to and including)
+    gap = np.diff(knots) * _TIE_FLANK
+    flanks = np.concatenate([(knots[1:] - gap)[tied[1:]], (knots[:-1] + gap)[tied[:-1]]])
+    knots = np.unique(np.concatenate([knots, flanks]))
     below = np.searchsorted(x, knots, side="left")
     upto = np.searchsorted(x, knots, side="right")
     values = 100.0 * (below + upto) / (2.0 * x.size)

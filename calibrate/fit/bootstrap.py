@@ -9,6 +9,12 @@ On large books every refit costs a pass over all the rows; with ``accounts_per_r
 each resample draws only ``m < n`` accounts (the m-out-of-n bootstrap of Bickel, Götze & van
 Zwet 1997) and its deviation from the full fit is shrunk by ``sqrt(m / n)`` before the
 percentiles are taken, so a refit costs about ``m / n`` of a full one.
+
+When the data cannot tell some dimensions' weights apart (``FitResult.collinear``: perfectly or nearly
+collinear dimensions), every resample keeps the full fit's arbitrary split, so their percentile
+interval would claim a precision the data do not have. Their intervals are **widened** to every split
+of the group's total: from each one's floor (0) to the upper bound of the group's total weight (at most
+its cap), and the result names the groups (:attr:`WeightIntervals.not_identified`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from calibrate.fit.result import (
     _current_weights,
     _json_option,
     _oriented,
+    _row_weights,
     _train_subset,
 )
 from calibrate.fit.simplex import resolve_bounds, solve_simplex
@@ -55,6 +62,8 @@ class WeightIntervals:
     accounts_per_resample : int or None
         ``m`` of an m-out-of-n bootstrap (``draws`` are then already rescaled to ``n``); None
         when every resample drew all ``n_accounts``.
+    not_identified : tuple of tuple of str
+        Groups of collinear dimensions whose intervals were widened to every split of their total.
     """
 
     weights: dict[str, float]
@@ -67,6 +76,7 @@ class WeightIntervals:
     n_accounts: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     accounts_per_resample: int | None = None
+    not_identified: tuple[tuple[str, ...], ...] = ()
 
     @property
     def method(self) -> str:
@@ -95,13 +105,16 @@ class WeightIntervals:
             "weights": dict(self.weights), "ci_low": dict(self.low), "ci_high": dict(self.high),
             "level": self.level, "n_boot": self.n_boot, "seed": self.seed, "n_accounts": self.n_accounts,
             "accounts_per_resample": self.accounts_per_resample, "method": self.method, "options": dict(self.options),
+            "not_identified": [list(g) for g in self.not_identified],
         }
 
     def summary(self) -> str:
         """Text table of each weight with its interval."""
         head = f"weights with {self.level:.0%} intervals ({self.method}, {self.n_boot} resamples, seed {self.seed})"
         rows = [f"  {n:<14} {w:6.3f}  [{self.low[n]:.3f}, {self.high[n]:.3f}]" for n, w in self.weights.items()]
-        return "\n".join([head, *rows])
+        notes = [f"  {', '.join(g)}: not identifiable (collinear); intervals widened to every split of their total"
+                 for g in self.not_identified]
+        return "\n".join([head, *rows, *notes])
 
     def plot(self, ax: Any = None) -> Any:
         """Bars of the weights with their intervals; returns the Axes."""
@@ -188,6 +201,7 @@ def bootstrap_weights(
     full = fit_weights(data, **fit_options)
     data = _train_subset(data, fit_options.get("train_until"))
     x, y, groups, _ = _arrays(data)
+    row_w = _row_weights(data, fit_options.get("weight_by"))
     names = data.dimensions
     x01 = _oriented(x, names, full.directions, copy=False)
     bounds = resolve_bounds(names, floor=fit_options.get("floor"), cap=fit_options.get("cap"),
@@ -207,13 +221,18 @@ def bootstrap_weights(
         counts = np.bincount(rng.integers(0, n_acc, m), minlength=n_acc)
         # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
         keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
-        sw = counts[codes[keep]].astype(float)
+        sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
         v, a, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
                                    target=target, slope_scale=full.slope * 100.0, theta0=theta0)
         w = v / v.sum() if v.sum() > 0 else np.nan
         draws[r] = w if m == n_acc else w_full + shrink * (w - w_full)
     tail = (1.0 - level) / 2.0
     lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
+    for group in full.collinear:  # the split is arbitrary: every split of the group's total is consistent
+        idx = [names.index(n) for n in group]
+        total_hi = float(np.nanquantile(draws[:, idx].sum(axis=1), 1.0 - tail))
+        lo[idx] = bounds.lo[idx]
+        hi[idx] = np.minimum(bounds.hi[idx], np.maximum(total_hi, bounds.lo[idx]))
     return WeightIntervals(
         weights=dict(full.weights),
         low={n: float(v) for n, v in zip(names, lo)},
@@ -221,4 +240,5 @@ def bootstrap_weights(
         level=level, n_boot=n_boot, seed=seed, draws=draws, n_accounts=n_acc,
         options={k: _json_option(v) for k, v in fit_options.items() if k != "current"},
         accounts_per_resample=m if m < n_acc else None,
+        not_identified=full.collinear,
     )

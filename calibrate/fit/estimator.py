@@ -5,7 +5,9 @@ This module imports scikit-learn at import time; ``calibrate.HealthScoreClassifi
 ``HealthScoreClassifier`` fits with :func:`calibrate.fit.weights.fit_arrays` (the code behind
 :func:`calibrate.fit_weights`) and predicts the renewal probability of the composite score.
 ``X`` holds the sub-scores on 0–100 (a DataFrame's column names become the dimension names);
-``y`` is 1 for renewed. Pass ``groups`` (account ids) to ``fit`` for account-level statistics.
+``y`` is 1 for renewed. Pass ``groups`` (account ids) to ``fit`` for account-level statistics and
+``sample_weight`` for row weights (e.g. ARR). Sub-scores outside 0–100 are refused (``ValueError``), as the
+``positive_only`` tag declares.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from calibrate._params import check_params
 from calibrate.config.direction import HIGHER, healthy
-from calibrate.fit.result import FIT_PARAMS
+from calibrate.fit.result import FIT_PARAMS, MAX_SLOPE, MIN_EVENTS_PER_DIMENSION
 from calibrate.fit.weights import fit_arrays
 from calibrate.score.scorer import weighted_score
 
@@ -41,6 +43,13 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
     alpha : float, default 0.05
     penalty : {None, "l1", "l2"}
     seed : int, default 0
+    min_events_per_dimension : int, default 10
+        Fewest churn (and renewal) rows per dimension before a fit is attempted; 0 switches the rule off
+        (e.g. for scikit-learn's estimator checks, whose toy data are far smaller).
+    max_slope : float, default 60
+        Slope of the link on the 0–1 score scale above which renewals count as (nearly) perfectly separated
+        and the fit is refused; ``float("inf")`` lifts the refusal (a fit that does not converge still fails).
+        The simplex method only.
 
     Attributes
     ----------
@@ -66,6 +75,8 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         alpha: float = 0.05,
         penalty: str | None = None,
         seed: int = 0,
+        min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION,
+        max_slope: float = MAX_SLOPE,
     ) -> None:
         self.method = method
         self.floor = floor
@@ -77,6 +88,8 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.penalty = penalty
         self.seed = seed
+        self.min_events_per_dimension = min_events_per_dimension
+        self.max_slope = max_slope
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -89,13 +102,24 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
             return tuple(str(c) for c in self.feature_names_in_)
         return tuple(f"x{j}" for j in range(self.n_features_in_))
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> HealthScoreClassifier:
-        """Fit the weights; ``groups`` are account ids (for clustered errors and grouped CV)."""
+    @staticmethod
+    def _check_range(X: np.ndarray, whom: str) -> np.ndarray:
+        """Sub-scores on 0–100: the ``positive_only`` tag, and the scale the weights apply to."""
+        from sklearn.utils.validation import check_non_negative
+
+        check_non_negative(X, whom)
+        if X.size and X.max() > 100.0:
+            raise ValueError(f"Values above 100 in data passed to {whom}: sub-scores lie on 0-100; rescale them")
+        return X
+
+    def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> HealthScoreClassifier:
+        """Fit the weights; ``groups`` are account ids (for clustered errors and grouped CV), ``sample_weight``
+        row weights (simplex method)."""
         from sklearn.utils.multiclass import (
             check_classification_targets,
             type_of_target,
         )
-        from sklearn.utils.validation import validate_data
+        from sklearn.utils.validation import _check_sample_weight, validate_data
 
         check_params(type(self).__name__, self.get_params(deep=False), FIT_PARAMS)
         X, y = validate_data(self, X, y, dtype=float)
@@ -109,10 +133,15 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, y01 = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"y has only one class ({self.classes_[0]!r}); the fit needs churned and renewed rows")
+        self._check_range(X, "HealthScoreClassifier.fit")
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=float)
+        if sw is not None and min(sw[y01 == 0].sum(), sw[y01 == 1].sum()) <= 0:
+            raise ValueError("only one class has a positive sample_weight; the fit needs churned and renewed rows")
         self.fit_ = fit_arrays(
             X, y01.astype(float), self._names(), method=self.method, groups=groups, floor=self.floor, cap=self.cap,
             fixed=self.fixed, current=self.current, stability=self.stability, on_negative=self.on_negative,
-            alpha=self.alpha, penalty=self.penalty, seed=self.seed,
+            alpha=self.alpha, penalty=self.penalty, seed=self.seed, sample_weight=sw,
+            min_events_per_dimension=self.min_events_per_dimension, max_slope=self.max_slope,
         )
         self.weights_ = dict(self.fit_.weights)
         self.intercept_ = self.fit_.intercept
@@ -124,7 +153,7 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted, validate_data
 
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=float, reset=False)
+        X = self._check_range(validate_data(self, X, dtype=float, reset=False), "HealthScoreClassifier")
         names = self._names()
         w = np.array([self.weights_[n] for n in names])
         return weighted_score(healthy(X, [self.fit_.directions.get(n, HIGHER) for n in names]), w, columns=names)[0]

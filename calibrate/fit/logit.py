@@ -34,6 +34,7 @@ from calibrate.errors import FitError
 from calibrate.fit.result import (
     LOGIT_PARAMS,
     MAX_SLOPE,
+    MIN_EVENTS_PER_DIMENSION,
     ON_NEGATIVE,
     FitResult,
     _arrays,
@@ -195,6 +196,7 @@ def logit_arrays(
     cov_type: Literal["auto", "nonrobust", "cluster"] = "auto",
     cv: int = 5,
     seed: int = 0,
+    min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION,
 ) -> LogitResult:
     """The logit path on arrays (``x`` in points, 0–100, ``names`` order); see :func:`fit_logit`."""
     import statsmodels.api as sm
@@ -207,7 +209,7 @@ def logit_arrays(
     names = tuple(names)
     dirs = dict(directions or {n: HIGHER for n in names})
     xo = healthy(np.asarray(x, dtype=float), [dirs[n] for n in names])
-    _check_fit_data(xo / 100.0, y, names)
+    _check_fit_data(xo / 100.0, y, names, min_events_per_dimension=min_events_per_dimension)
     repeated = groups is not None and pd.Series(groups).duplicated().any()
     kind = ("cluster" if repeated else "nonrobust") if cov_type == "auto" else cov_type
     kwargs: dict[str, Any] = {}

@@ -65,7 +65,12 @@ class FitResult:
     directions : dict
         Dimension → ``"higher_is_healthier"`` / ``"lower_is_healthier"`` the weights apply to.
     flags : dict
-        Dimension → why it was flagged (a negative or non-significant coefficient, a bound that binds).
+        Dimension → why it was flagged (a negative or non-significant coefficient, a bound that binds, a
+        weight at 0 with its score test, a split the data cannot identify).
+    condition_number : float or None
+        Of the scaled information matrix of the slopes (:mod:`calibrate.fit.information`); None when not computed.
+    collinear : tuple of tuple of str
+        Groups of dimensions whose weights the data cannot tell apart: only each group's total is determined.
     """
 
     weights: dict[str, float]
@@ -80,6 +85,8 @@ class FitResult:
     options: dict[str, Any] = field(default_factory=dict)
     directions: dict[str, str] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
+    condition_number: float | None = None
+    collinear: tuple[tuple[str, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary of every field."""
@@ -96,6 +103,9 @@ class FitResult:
             "options": dict(self.options),
             "directions": dict(self.directions),
             "flags": dict(self.flags),
+            "condition_number": None if self.condition_number is None or not np.isfinite(self.condition_number)
+            else self.condition_number,
+            "collinear": [list(g) for g in self.collinear],
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -137,16 +147,17 @@ class FitResult:
         return f"<FitResult {self.method} on {self.n:,} rows, {self.n_events:,} churned: {w}>"
 
 
-def _check_fit_data(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> None:
+def _check_fit_data(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], *,
+                    min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION) -> None:
     k = x.shape[1]
-    need = MIN_EVENTS_PER_DIMENSION * k
+    need = min_events_per_dimension * k
     churned = int((y == 0).sum())
     renewed = int((y == 1).sum())
     if min(churned, renewed) < need:
         which, have = ("churn", churned) if churned <= renewed else ("renewal", renewed)
         raise FitError(
             f"too few {which} events to fit {k} weights: {have} found, {need} needed "
-            f"({MIN_EVENTS_PER_DIMENSION} per dimension); add more history or fit fewer dimensions"
+            f"({min_events_per_dimension} per dimension); add more history or fit fewer dimensions"
         )
     spread = x.max(axis=0) - x.min(axis=0)  # no n × k temporary (x.std would make one)
     flat = [names[j] for j in np.flatnonzero(spread < 1e-9)]
@@ -196,6 +207,25 @@ def _train_subset(data: Accounts, train_until: str | None) -> Accounts:
 
 def _json_option(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
+
+
+WEIGHT_BY = ("arr",)
+"""Columns a fit can weight its rows by (``weight_by``)."""
+
+
+def _row_weights(data: Accounts, weight_by: str | None) -> np.ndarray | None:
+    """The rows' weights for ``weight_by`` (None: every row counts once)."""
+    if weight_by is None:
+        return None
+    if weight_by not in WEIGHT_BY:
+        raise FitError(f"weight_by must be one of {list(WEIGHT_BY)} or None; got {weight_by!r}")
+    if weight_by not in data.frame:
+        raise FitError(f"weight_by={weight_by!r} needs an {weight_by} column in the data; map it or drop the option")
+    w = data.frame[weight_by].to_numpy(dtype=float, na_value=np.nan)
+    if not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
+        raise FitError(f"weight_by={weight_by!r}: the {weight_by} column must be >= 0 and filled on every row, "
+                       "with a positive total; fill or fix it")
+    return w
 
 
 def _arrays(data: Accounts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:

@@ -32,9 +32,11 @@ from calibrate.fit.result import (
     _directions,
     _json_option,
     _oriented,
+    _row_weights,
     _train_subset,
     _with_options,
 )
+from calibrate.fit.information import collinear_groups, information_matrix, zero_weight_tests
 from calibrate.fit.simplex import Bounds, resolve_bounds, simplex_mle, solve_simplex
 
 __all__ = [
@@ -101,29 +103,39 @@ def fit_arrays(
     alpha: float = 0.05,
     penalty: Literal["l1", "l2"] | None = None,
     seed: int = 0,
+    sample_weight: np.ndarray | None = None,
+    min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION,
+    max_slope: float = MAX_SLOPE,
     copy: bool = True,
 ) -> FitResult:
     """The fit on arrays: what :func:`fit_weights` and :class:`~calibrate.fit.estimator.HealthScoreClassifier` share.
 
     ``x`` holds the sub-scores on 0–100 in ``names`` order, ``y`` is 1 for renewed; ``groups``
-    (account ids) and ``dates`` (snapshot dates) are optional. Options as in :func:`fit_weights`.
-    ``copy=False`` lets the simplex path rescale ``x`` in place (saves one n × k copy).
+    (account ids), ``dates`` (snapshot dates) and ``sample_weight`` (row weights, simplex only) are
+    optional. ``min_events_per_dimension`` is the events-per-dimension rule (0 switches it off);
+    ``max_slope`` the slope (0–1 score scale) above which the outcome counts as separated (``inf`` off).
+    Other options as in :func:`fit_weights`. ``copy=False`` lets the simplex path rescale ``x`` in
+    place (saves one n × k copy).
     """
     names = tuple(names)
     y = np.asarray(y, dtype=float)
     dirs = _directions(directions, current, names)
     n_accounts = len(y) if groups is None else int(pd.unique(np.asarray(groups)).size)
     if method == "logit":
+        if sample_weight is not None:
+            raise FitError("row weights (weight_by, sample_weight) apply to method='simplex' only; drop them or use the simplex method")
         if cap is not None or fixed or stability not in (0, 0.0, None):
             raise FitError("cap, fixed and stability apply to method='simplex' only; drop them or use the simplex method")
         from calibrate.fit.logit import logit_arrays
 
         return logit_arrays(x, y, names, groups=groups, directions=dirs, on_negative=on_negative, alpha=alpha,
-                            floor=floor, penalty=penalty, seed=seed).fit
+                            floor=floor, penalty=penalty, seed=seed,
+                            min_events_per_dimension=min_events_per_dimension).fit
     if penalty is not None:
         raise FitError("penalty (L1/L2) applies to method='logit' only; drop it or pass method='logit'")
     x01 = _oriented(x, names, dirs, copy=copy)
-    _check_fit_data(x01, y, names)
+    _check_fit_data(x01, y, names, min_events_per_dimension=min_events_per_dimension)
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     bounds = resolve_bounds(names, floor=floor, cap=cap, fixed=fixed)
     target = _current_weights(current, names)
     options: dict[str, Any] = {"floor": _json_option(floor), "cap": _json_option(cap), "fixed": _json_option(fixed)}
@@ -132,15 +144,17 @@ def fit_arrays(
         if target is None:
             raise FitError("a stability penalty pulls toward the current weights; pass --current CONFIG (current=...)")
         if stability == "auto":
+            if sw is not None:
+                raise FitError("stability='auto' validates unweighted log-loss; with row weights pass a number")
             lam, losses = _auto_stability(x01, y, None if dates is None else np.asarray(dates), bounds, target)
             options["stability_grid"] = losses
         else:
             lam = float(stability)
         options |= {"stability": stability, "stability_lambda": lam,
                     "current_weights": {n: float(w) for n, w in zip(names, target)}}
-    v, a, converged, solver = solve_simplex(x01, y, bounds=bounds)
+    v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds)
     if lam > 0:
-        v, a, converged, solver = solve_simplex(x01, y, bounds=bounds, stability=lam, target=target,
+        v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, stability=lam, target=target,
                                                 slope_scale=max(float(v.sum()), 1e-6),
                                                 theta0=np.concatenate(([a], v)))
     b = float(v.sum())
@@ -149,7 +163,7 @@ def fit_arrays(
             "no dimension is positively associated with renewal in this data (every weight fits to zero); "
             "check the outcome coding (renewed=1) and each dimension's direction"
         )
-    if b > MAX_SLOPE or not converged:
+    if b > max_slope or not converged:
         raise FitError(
             f"the fit did not settle (slope {b:.1f} on the 0-1 score scale): renewals are (nearly) perfectly "
             "separated by the score; check for leakage (a sub-score computed after the renewal) or add data"
@@ -159,11 +173,17 @@ def fit_arrays(
     w /= w.sum()
     eta = a + x01 @ v
     options["solver"] = solver
+    condition, collinear = collinear_groups(information_matrix(x01, y, v, a, sw), names)
+    zero = (w <= 1e-6) & ~bounds.fixed & (bounds.lo <= 0)
+    repeated = groups is not None and len(pd.unique(np.asarray(groups))) < len(y)
+    tests = zero_weight_tests(x01, y, v, a, zero, sample_weight=sw, groups=groups,
+                              robust=repeated or sw is not None) if zero.any() else {}
+    loglik = y * eta - np.logaddexp(0.0, eta)
     return FitResult(
         weights={n: float(wi) for n, wi in zip(names, w)},
         intercept=a,
         slope=b / 100.0,
-        log_likelihood=float(np.sum(y * eta - np.logaddexp(0.0, eta))),
+        log_likelihood=float(np.sum(loglik) if sw is None else sw @ loglik),
         n=len(y),
         n_events=int((y == 0).sum()),
         n_accounts=n_accounts,
@@ -171,11 +191,28 @@ def fit_arrays(
         converged=converged,
         options={k: val for k, val in options.items() if val is not None},
         directions=dirs,
-        flags=_bound_flags(names, w, bounds),
+        flags=_bound_flags(names, w, bounds, {names[j]: t for j, t in tests.items()}, alpha)
+        | _collinear_flags(collinear, condition, dict(zip(names, w))),
+        condition_number=condition,
+        collinear=collinear,
     )
 
 
-def _bound_flags(names: tuple[str, ...], w: np.ndarray, bounds: Bounds) -> dict[str, str]:
+def _collinear_flags(collinear: tuple[tuple[str, ...], ...], condition: float,
+                     weights: dict[str, float]) -> dict[str, str]:
+    """Each dimension of a collinear group: only the group's total weight is determined."""
+    flags = {}
+    for group in collinear:
+        total = sum(weights[n] for n in group)
+        for n in group:
+            others = ", ".join(m for m in group if m != n)
+            flags[n] = (f"not identifiable: collinear with {others} (information condition number {condition:.3g}); "
+                        f"only their total weight {total:.3f} is determined, not its split")
+    return flags
+
+
+def _bound_flags(names: tuple[str, ...], w: np.ndarray, bounds: Bounds,
+                 zero_tests: Mapping[str, tuple[float, float]], alpha: float) -> dict[str, str]:
     flags = {}
     for j, n in enumerate(names):
         if bounds.fixed[j]:
@@ -185,7 +222,13 @@ def _bound_flags(names: tuple[str, ...], w: np.ndarray, bounds: Bounds) -> dict[
         elif bounds.hi[j] < 1 and w[j] >= bounds.hi[j] - 1e-6:
             flags[n] = f"at its cap {bounds.hi[j]:g}: the data would give it more"
         elif w[j] <= 1e-6:
-            flags[n] = "weight 0: no positive association with renewal given the other dimensions"
+            z, p = zero_tests.get(n, (float("nan"), float("nan")))
+            if p <= alpha:
+                flags[n] = (f"weight 0: points the wrong way given the other dimensions (score test z = {z:.2f}, "
+                            f"p = {p:.2g}); check its direction (lower_is_healthier?)")
+            else:
+                flags[n] = (f"weight 0: no detectable association with renewal given the other dimensions "
+                            f"(score test p = {p:.2g})")
     return flags
 
 
@@ -205,6 +248,7 @@ def fit_weights(
     alpha: float = 0.05,
     penalty: Literal["l1", "l2"] | None = None,
     seed: int = 0,
+    weight_by: str | None = None,
 ) -> FitResult:
     """Fit the dimension weights of a health score from renewal outcomes.
 
@@ -234,16 +278,21 @@ def fit_weights(
     on_negative : {"drop", "invert", "floor"}, default "drop"
         ``method="logit"`` only: what a negative coefficient becomes.
     alpha : float, default 0.05
-        ``method="logit"`` only: coefficients with p > alpha are flagged.
+        Level of the flags' tests: ``method="logit"`` flags coefficients with p > alpha; the simplex fit
+        says of a weight at 0 whether it points the wrong way (score test p <= alpha) or shows no effect.
     penalty : {None, "l1", "l2"}
         ``method="logit"`` only: regularised fit, strength by account-grouped cross-validation.
     seed : int, default 0
         Seed of the cross-validation folds (logit with a penalty).
+    weight_by : {None, "arr"}
+        Weight each row by this column (``"arr"``: fit the renewal of revenue rather than of accounts;
+        simplex only).
 
     Returns
     -------
     FitResult
-        ``options`` records every option (provenance); ``flags`` names dimensions at a bound or pointing the wrong way.
+        ``options`` records every option (provenance); ``flags`` names dimensions at a bound or pointing the
+        wrong way, and weights the data cannot identify (``collinear``).
 
     Raises
     ------
@@ -255,8 +304,8 @@ def fit_weights(
     fit = fit_arrays(
         x, y, data.dimensions, method=method, groups=groups, dates=dates, directions=directions, floor=floor,
         cap=cap, fixed=fixed, current=current, stability=stability, on_negative=on_negative, alpha=alpha,
-        penalty=penalty, seed=seed, copy=False,
+        penalty=penalty, seed=seed, sample_weight=_row_weights(data, weight_by), copy=False,
     )
-    return _with_options(fit, {"train_until": train_until})
+    return _with_options(fit, {"train_until": train_until} | ({"weight_by": weight_by} if weight_by else {}))
 
 

@@ -36,6 +36,13 @@ def figure_png(ax: Axes, *, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
+def error_lengths(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``yerr`` for an interval ``[low, high]`` around ``value``: the two lengths, never negative (a bound
+    a rounding error inside the estimate, as at a rate of 100 %, draws as no bar rather than failing)."""
+    value, low, high = (np.asarray(a, dtype=float) for a in (value, low, high))
+    return np.clip(np.array([value - low, high - value]), 0.0, None)
+
+
 def _unit_square(ax: Axes, reference: str, *, x: str, y: str, title: str) -> Axes:
     """The labelled [0, 1] square with its diagonal (the reference of reliability and gains curves)."""
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label=reference)

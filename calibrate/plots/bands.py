@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import _PALETTE, ensure_axes, _unit_square
+from calibrate.plots._base import _PALETTE, ensure_axes, error_lengths, _unit_square
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +35,7 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
     bands = [b for b in validation.bands if b.renewal_rate is not None]
     x = np.arange(len(bands))
     rates = np.array([b.renewal_rate for b in bands])
-    err = np.array([[r - b.ci_low for r, b in zip(rates, bands)], [b.ci_high - r for r, b in zip(rates, bands)]])
+    err = error_lengths(rates, [b.ci_low for b in bands], [b.ci_high for b in bands])
     ax.bar(x, rates, color=[b.color for b in bands], edgecolor="#333333", linewidth=0.5)
     ax.errorbar(x, rates, yerr=err, fmt="none", ecolor="#111111", capsize=4, linewidth=1)
     for xi, b in zip(x, bands):
@@ -113,7 +113,7 @@ def plot_weights(
         if intervals and label in intervals:
             lo = np.array([intervals[label][d][0] for d in dims])
             hi = np.array([intervals[label][d][1] for d in dims])
-            ax.errorbar(pos, vals, yerr=[vals - lo, hi - vals], fmt="none", ecolor="#111111", capsize=3)
+            ax.errorbar(pos, vals, yerr=error_lengths(vals, lo, hi), fmt="none", ecolor="#111111", capsize=3)
     ax.set_xticks(x, dims)
     ax.set_ylabel("weight")
     ax.set_title("Dimension weights")
@@ -205,7 +205,7 @@ def plot_checks(result: object, ax: Axes | None = None) -> Axes:
     Axes
     """
     ax = ensure_axes(ax)
-    colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308"}
+    colours = {"pass": "#22c55e", "fail": "#ef4444", "inconclusive": "#eab308", "warn": "#f97316"}
     checks = list(result.checks)  # type: ignore[attr-defined]
     y = np.arange(len(checks))
     ax.barh(y, [1] * len(checks), color=[colours[c.status] for c in checks])
@@ -305,7 +305,7 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     ax.set_ylabel("spread", color="#2563eb")
     right = ax.twinx()
     a = np.array([v.auc for v in vals])
-    a_err = np.array([[v.auc - v.auc_ci[0] for v in vals], [v.auc_ci[1] - v.auc for v in vals]])
+    a_err = error_lengths(a, [v.auc_ci[0] for v in vals], [v.auc_ci[1] for v in vals])
     right.errorbar(x, a, yerr=a_err, marker="s", color="#9333ea", capsize=3, label="AUC")
     right.set_ylabel("AUC", color="#9333ea")
     right.set_ylim(0.5, 1.0)
@@ -350,7 +350,7 @@ def plot_renewal_by_bins(
     mid = ((edges[:-1] + edges[1:]) / 2)[keep]
     rate = k[keep] / n[keep]
     lo, hi = wilson_interval(k[keep], n[keep])
-    ax.errorbar(mid, rate, yerr=[rate - lo, hi - rate], marker="o", color="#2563eb", capsize=3, linewidth=1.2)
+    ax.errorbar(mid, rate, yerr=error_lengths(rate, lo, hi), marker="o", color="#2563eb", capsize=3, linewidth=1.2)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(label or "value")
     ax.set_ylabel("renewal rate")

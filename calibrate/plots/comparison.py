@@ -6,7 +6,7 @@ from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import ensure_axes
+from calibrate.plots._base import ensure_axes, error_lengths
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,7 +35,7 @@ def plot_odds_ratios(table: Any, ax: Axes | None = None) -> Axes:
     est = table["odds_ratio_10"].to_numpy()
     lo, hi = table["or_ci_low"].to_numpy(), table["or_ci_high"].to_numpy()
     colors = ["#dc2626" if e < 1 else "#2563eb" for e in est]
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="#111111", capsize=3)
+    ax.errorbar(est, y, xerr=error_lengths(est, lo, hi), fmt="none", ecolor="#111111", capsize=3)
     ax.scatter(est, y, color=colors, zorder=3)
     ax.axvline(1.0, color="#94a3b8", linestyle="--", linewidth=1)
     ax.set_xscale("log")
@@ -62,7 +62,7 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
     rows = [(m.method, *m.metric(metric)) for m in board.methods]
     y = np.arange(len(rows))
     values = np.array([r[1] for r in rows])
-    err = np.array([[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]])
+    err = error_lengths(values, [r[2] for r in rows], [r[3] for r in rows])
     colors = ["#9333ea" if r[0] == "ceiling" else "#2563eb" if r[0] == board.best else "#94a3b8" for r in rows]
     ax.barh(y, values, color=colors, alpha=0.8)
     ax.errorbar(values, y, xerr=err, fmt="none", ecolor="#111111", capsize=3)
@@ -93,7 +93,7 @@ def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None)
                ("AUC difference", result.auc_diff, -result.max_auc_loss)]
     for i, (label, (v, lo, hi), threshold) in enumerate(figures):
         color = "#16a34a" if lo > threshold else "#dc2626"
-        ax.errorbar([v], [i], xerr=[[v - lo], [hi - v]], fmt="o", color=color, capsize=4)
+        ax.errorbar([v], [i], xerr=error_lengths([v], [lo], [hi]), fmt="o", color=color, capsize=4)
         ax.plot([threshold, threshold], [i - 0.3, i + 0.3], color="#111111", linestyle=":", linewidth=1)
     ax.axvline(0, color="#94a3b8", linewidth=0.8)
     ax.set_yticks(range(len(figures)), [f[0] for f in figures])

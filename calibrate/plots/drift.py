@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import ensure_axes
+from calibrate.plots._base import ensure_axes, error_lengths
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -65,9 +65,9 @@ def plot_drift_trend(report: DriftReport, ax: Axes | None = None) -> Axes:
     known = per["known"].to_numpy(dtype=bool) if len(per) else np.zeros(0, dtype=bool)
     if known.any():
         k = per[known]
-        ax.errorbar(x[known], k["auc"], yerr=[k["auc"] - k["auc_ci_low"], k["auc_ci_high"] - k["auc"]],
+        ax.errorbar(x[known], k["auc"], yerr=error_lengths(k["auc"], k["auc_ci_low"], k["auc_ci_high"]),
                     fmt="o-", color="#2563eb", capsize=3, label="AUC")
-        ax.errorbar(x[known], k["spread"], yerr=[k["spread"] - k["spread_ci_low"], k["spread_ci_high"] - k["spread"]],
+        ax.errorbar(x[known], k["spread"], yerr=error_lengths(k["spread"], k["spread_ci_low"], k["spread_ci_high"]),
                     fmt="s-", color="#16a34a", capsize=3, label="spread")
     if len(per):
         ax.plot(x, per["expected_auc"], "--", color="#64748b", label="expected AUC (label-free)")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.plots._base import ensure_axes, _signed_barh
+from calibrate.plots._base import ensure_axes, error_lengths, _signed_barh
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +35,7 @@ def plot_directions(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = ensure_axes(ax)
     y = np.arange(len(table))
     auc = table["auc"].to_numpy(dtype=float)
-    err = np.vstack([auc - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float) - auc])
+    err = error_lengths(auc, table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float))
     colors = {"wrong way": "#ef4444", "no evidence": "#94a3b8", "agrees": "#22c55e"}
     for i, r in enumerate(table.itertuples()):
         ax.errorbar(auc[i], y[i], xerr=err[:, i:i + 1], fmt="o", color=colors.get(r.status, "#333333"), capsize=3)

@@ -5,10 +5,16 @@ a team versions in a YAML or JSON file, :func:`read_policy`) into a :class:`Gate
 :class:`Check` per rule, each ``pass``, ``fail`` or ``inconclusive``.
 
 A threshold check on a figure with an interval (spread, AUC, red multiple) *passes* when the
-interval's lower bound reaches the threshold, *fails* when the point estimate is below it, and is
-*inconclusive* in between — the data are too few to decide; the check then says how many accounts
-would narrow the interval enough (half-width shrinks as 1/√n). Inconclusive counts as failed
-unless the policy allows it. :meth:`GateResult.to_junit` writes one JUnit test case per check.
+interval's lower bound reaches the threshold, *fails* when the point estimate is at or below it, and
+is *inconclusive* in between — the data are too few to decide; the check then says how many accounts
+would narrow the interval enough (half-width shrinks as 1/√n). An estimate exactly *at* the threshold
+fails: no number of accounts would lift the interval above it. Inconclusive counts as failed
+unless the policy allows it.
+
+The red share (bands at or below red) is held to the seeds' guideline (``red_share_guideline``,
+10 %): above it the check *warns* (status ``warn``, not blocking) and points to band tuning;
+``max_red_share`` makes the share blocking (``fail`` above it). :meth:`GateResult.to_junit` writes
+one JUnit test case per check.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from calibrate.config.policy_file import read_policy_section
 from calibrate.errors import ConfigError
+from calibrate.validation.redbook import RED_SHARE_GUIDELINE
 from calibrate.validation.separation import Validation
 
 __all__ = ["Policy", "Check", "GateResult", "check", "read_policy"]
 
-Status = Literal["pass", "fail", "inconclusive"]
+Status = Literal["pass", "fail", "inconclusive", "warn"]
+
+BAND_TUNING_HINT = "tune the band cut-points (calibrate.tune_bands, docs/comparisons.md)"
 
 
 class Policy(BaseModel):
@@ -38,7 +47,8 @@ class Policy(BaseModel):
 
     Defaults are contract §4's "predictive": the spread's interval above 0, renewal rates monotone
     across the ordered bands (a fall counts only where the intervals separate) and the ordered trend
-    significant at 5 %.
+    significant at 5 %. The red share is held to the seeds' guideline as a warning
+    (``red_share_guideline``); ``max_red_share`` makes it a blocking check.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,7 +59,8 @@ class Policy(BaseModel):
     min_red_multiple: float | None = Field(None, ge=0.0, description="Red churn / base churn, lower bound.")
     require_monotone: bool = Field(True, description="No separated fall of renewal rate across bands (contract §4).")
     max_trend_p: float | None = Field(0.05, gt=0.0, lt=1.0, description="One-sided Cochran-Armitage p-value (account-level bootstrap variance).")
-    max_red_share: float | None = Field(None, gt=0.0, le=1.0, description="Share of the book in red (guideline 0.10).")
+    max_red_share: float | None = Field(None, gt=0.0, le=1.0, description="Share of the book in red or below, at most this (blocking).")
+    red_share_guideline: float | None = Field(RED_SHARE_GUIDELINE, gt=0.0, le=1.0, description="Share of the book in red or below above which the check warns (not blocking).")
     allow_inconclusive: bool = Field(False, description="Let inconclusive checks pass (reported as such).")
 
     @field_validator("version", mode="before")
@@ -72,7 +83,7 @@ def read_policy(path: str | os.PathLike[str]) -> Policy:
 
 @dataclass(frozen=True)
 class Check:
-    """One rule of the gate (a failed check is a value, not an exception)."""
+    """One rule of the gate (a failed check is a value, not an exception); ``warn`` passes but is flagged."""
 
     name: str
     status: Status
@@ -95,7 +106,7 @@ def _num(x: float | None) -> float | None:
 
 def _interval_check(name: str, label: str, value: float | None, ci: tuple[float | None, float | None],
                     threshold: float, n_accounts: int, allow: bool, fmt: str) -> Check:
-    """Pass when the lower bound reaches the threshold; fail when the estimate is below; else inconclusive."""
+    """Pass when the lower bound reaches the threshold; fail when the estimate is at or below it; else inconclusive."""
     value, lo, hi = _num(value), _num(ci[0]), _num(ci[1])
     show = lambda x: format(x, fmt)  # noqa: E731
     if value is None:
@@ -103,9 +114,12 @@ def _interval_check(name: str, label: str, value: float | None, ci: tuple[float 
     if lo is not None and lo >= threshold:
         return Check(name, "pass", True, value, threshold,
                      f"{label} {show(value)} [{show(lo)}, {show(hi)}] >= {show(threshold)}", lo, hi)
-    if value < threshold or lo is None:
-        return Check(name, "fail", False, value, threshold,
-                     f"{label} {show(value)} is below the threshold {show(threshold)}", lo, hi)
+    if value <= threshold or lo is None:  # at the threshold exactly, more accounts cannot lift the interval above it
+        t = show(threshold)
+        why = (f"is below the threshold {t}" if value < threshold else
+               f"is exactly at the threshold {t}: more accounts would not lift the interval above it"
+               if value == threshold else f"has no interval to hold against the threshold {t}")
+        return Check(name, "fail", False, value, threshold, f"{label} {show(value)} {why}", lo, hi)
     # estimate above the threshold, interval reaching below it: too few accounts to decide
     need = math.ceil(n_accounts * ((value - lo) / (value - threshold)) ** 2)
     status: Status = "inconclusive"
@@ -160,13 +174,28 @@ def check(validation: Validation, policy: Policy | None = None, **overrides: Any
         checks.append(Check("trend", "pass" if ok else "fail", ok, p, policy.max_trend_p,
                             f"ordered trend (Cochran-Armitage, one-sided) p={p if p is None else format(p, '.3g')} "
                             f"{'<=' if ok else '>'} {policy.max_trend_p}"))
-    if policy.max_red_share is not None:
-        share = v.red.share_red_or_below if v.red else None
-        ok = share is not None and share <= policy.max_red_share
-        checks.append(Check("red_share", "pass" if ok else "fail", ok, share, policy.max_red_share,
-                            f"share of the book in red {'n/a' if share is None else format(share, '.1%')} "
-                            f"{'<=' if ok else '>'} {policy.max_red_share:.0%}"))
+    if policy.max_red_share is not None or policy.red_share_guideline is not None:
+        checks.append(_red_share_check(_num(v.red.share_red_or_below) if v.red else None, policy))
     return GateResult(checks=tuple(checks), policy=policy, n=v.n, n_accounts=v.n_accounts)
+
+
+def _red_share_check(share: float | None, policy: Policy) -> Check:
+    """Fail above ``max_red_share``; else warn above ``red_share_guideline``; else pass."""
+    cap, guide = policy.max_red_share, policy.red_share_guideline
+    what = "share of the book in red or below"
+    if share is None:
+        status: Status = "fail" if cap is not None else "warn"
+        return Check("red_share", status, status == "warn", None, cap if cap is not None else guide,
+                     f"{what} not computable (no red band in these data)")
+    if cap is not None and share > cap:
+        return Check("red_share", "fail", False, share, cap,
+                     f"{what} {share:.1%} > {cap:.0%} (max_red_share); {BAND_TUNING_HINT}")
+    if guide is not None and share > guide:
+        return Check("red_share", "warn", True, share, guide,
+                     f"{what} {share:.1%} > the guideline {guide:.0%} (a warning; max_red_share makes it "
+                     f"blocking); {BAND_TUNING_HINT}")
+    limit = cap if cap is not None else guide
+    return Check("red_share", "pass", True, share, limit, f"{what} {share:.1%} <= {limit:.0%}")
 
 
 @dataclass(frozen=True)
@@ -188,6 +217,11 @@ class GateResult:
         """The checks that did not hold."""
         return tuple(c for c in self.checks if not c.passed)
 
+    @property
+    def warnings(self) -> tuple[Check, ...]:
+        """The checks that hold with a warning (status ``warn``: past a guideline, not blocking)."""
+        return tuple(c for c in self.checks if c.status == "warn")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe; contract.md §3 keys ``passed`` and ``checks``."""
         return {"passed": self.passed, "checks": [c.to_dict() for c in self.checks],
@@ -201,7 +235,8 @@ class GateResult:
         """One line per check, then the verdict."""
         lines = [f"{c.status.upper():<13}{c.name:<14}{c.message}" for c in self.checks]
         failed = ", ".join(c.name for c in self.failed)
-        lines.append("PASSED: every check holds" if self.passed else f"FAILED: {failed}")
+        warned = f" (warning: {', '.join(c.name for c in self.warnings)})" if self.warnings else ""
+        lines.append(("PASSED: every check holds" if self.passed else f"FAILED: {failed}") + warned)
         return "\n".join(lines)
 
     def to_junit(self, *, suite: str = "calibrate check") -> str:

@@ -210,11 +210,10 @@ class Validation:
             f"[{self.spread_ci[0]:+.1%}, {self.spread_ci[1]:+.1%}] (one-sided p={self.spread_p:.2g})   "
             f"trend p={self.trend_p:.2g} (accounts resampled: {self.trend_p_accounts:.2g})   monotone: {'yes' if self.monotone else 'NO ' + str(list(self.violations))}"
         )
-        lines.append(
-            f"AUC {self.auc:.3f} [{self.auc_ci[0]:.3f}, {self.auc_ci[1]:.3f}]  Gini {self.gini:.3f}  KS {self.ks:.3f}   "
-            f"Brier {self.brier:.4f}  ECE {self.ece:.4f}  calibration slope {self.cal_slope:.2f} "
-            f"intercept {self.cal_intercept:+.2f}"
-        )
+        lines.append(  # classes (tiers, rule outcomes) carry no probability: no calibration figures
+            f"AUC {self.auc:.3f} [{self.auc_ci[0]:.3f}, {self.auc_ci[1]:.3f}]  Gini {self.gini:.3f}  KS {self.ks:.3f}"
+            + ("" if np.isnan(self.brier) else f"   Brier {self.brier:.4f}  ECE {self.ece:.4f}  calibration slope "
+               f"{self.cal_slope:.2f} intercept {self.cal_intercept:+.2f}"))
         if self.red is not None:
             lines.append(self.red.summary())
         if self.csm is not None:
