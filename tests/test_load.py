@@ -130,9 +130,9 @@ def test_missing_subscore_default_error_and_imputation_option(tmp_path, book):
 
 
 def test_unknown_extension_and_missing_file(tmp_path):
-    (tmp_path / "x.xlsx").write_text("a")
-    with pytest.raises(DataError, match=r"unknown file type '.xlsx'"):
-        load_accounts(tmp_path / "x.xlsx")
+    (tmp_path / "x.json").write_text("a")
+    with pytest.raises(DataError, match=r"unknown file type '.json'; use .csv \(or .csv.gz/.bz2/.zip\), .parquet or .xlsx"):
+        load_accounts(tmp_path / "x.json")
     with pytest.raises(DataError, match=r"file not found"):
         load_accounts(tmp_path / "nope.csv")
 

@@ -4,8 +4,9 @@ This module holds the group, the shared options and the error boundary; each com
 a module of :mod:`calibrate.cli` (one per stage) and holds no logic of its own.
 
 Exit codes (contract.md §3): 0 ran and every check holds; 1 ran and a check failed; 2 could not
-run (bad usage, input or config — message on stderr, nothing written). One error boundary,
-:func:`main`, maps :class:`~calibrate.errors.CalibrateError` to 2; a real bug keeps its traceback.
+run (bad usage, input, config or environment — one line on stderr, nothing written); 3 an internal
+error. One error boundary, :func:`calibrate.cli.main.main`, maps exceptions to these; ``--debug``
+(an option of the group) adds the traceback.
 """
 
 from __future__ import annotations
@@ -134,7 +135,23 @@ def publish_options(command: Any) -> Any:
     return command
 
 
+_DEBUG = {"on": False}
+
+
+def set_debug(on: bool) -> None:
+    """Record ``--debug`` for the error boundary (:func:`calibrate.cli.main.main`)."""
+    _DEBUG["on"] = bool(on)
+
+
+def debug_requested() -> bool:
+    """Whether ``--debug`` was given: the error boundary then prints the traceback too."""
+    return _DEBUG["on"]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calibrate")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, param, value: set_debug(value),
+              help="On an error, print the Python traceback (for a bug report) before the one-line message.")
 def cli() -> None:
     """Check that an account health score predicts renewals, and retune it when it stops."""
