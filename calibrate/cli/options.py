@@ -11,6 +11,7 @@ error. One error boundary, :func:`calibrate.cli.main.main`, maps exceptions to t
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,28 @@ def data_options(command: Any = None, *, required: bool = False, help: str | Non
     Use bare (``@data_options``) or with arguments (``@data_options(required=True, help=...)``).
     """
     def decorate(f: Any) -> Any:
-        default_help = "CSV, Parquet or database URL" + ("." if required else " (default: bundled sample history).")
+        default_help = ("CSV (.gz/.bz2/.zip too), Parquet, .xlsx or database URL"
+                        + ("." if required else " (default: bundled sample history)."))
+        f = click.option("--sheet", metavar="NAME", help="Worksheet to read when --data is an .xlsx file "
+                                                         "(default: the first).")(_read_sheet(f))
         f = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")(f)
         return click.option("--data", "data", required=required, metavar="PATH|URL", help=help or default_help)(f)
 
     return decorate(command) if command is not None else decorate
+
+
+def _read_sheet(f: Any) -> Any:
+    """Wrap a command so that ``--sheet`` reads that worksheet of ``--data`` (a frame that keeps the file's name)."""
+
+    @functools.wraps(f)
+    def command(*args: Any, sheet: str | None = None, **kwargs: Any) -> Any:
+        if sheet is not None:
+            from calibrate.data.load import read_sheet
+
+            kwargs["data"] = read_sheet(data_source(kwargs.get("data")), sheet)
+        return f(*args, **kwargs)
+
+    return command
 
 
 def config_option(help: str, *, required: bool = False) -> Any:

@@ -111,9 +111,9 @@ def _read_excel(raw: bytes, sheet: str | None, where: str) -> pd.DataFrame:
     if sheet is not None and sheet not in book.sheet_names:
         raise DataError(f"{where}: no sheet {sheet!r}; the workbook has {book.sheet_names} — pass one with --sheet")
     name = sheet if sheet is not None else book.sheet_names[0]
-    header = [str(c) for c in book.parse(name, nrows=0).columns]
+    header = [str(c) for c in pd.read_excel(book, sheet_name=name, nrows=0).columns]
     no_duplicates(header, f"{where} (sheet {name!r})")
-    return book.parse(name, dtype={c: str for c in header if "id" in c.lower()})
+    return pd.read_excel(book, sheet_name=name, dtype={c: str for c in header if "id" in c.lower()})
 
 
 def as_frame(source: object) -> pd.DataFrame:

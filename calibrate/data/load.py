@@ -24,7 +24,7 @@ from calibrate.data._digest import sha256_frame
 from calibrate.data._read import as_frame, no_duplicates, read_frame
 from calibrate.errors import DataError, LeakageError
 
-__all__ = ["DataSpec", "Accounts", "load_accounts", "DEFAULT_DIMENSIONS"]
+__all__ = ["DataSpec", "Accounts", "load_accounts", "read_sheet", "DEFAULT_DIMENSIONS"]
 
 DEFAULT_DIMENSIONS: tuple[str, ...] = ("usage", "engagement", "support", "commercial")
 
@@ -165,6 +165,20 @@ def _rows(mask: np.ndarray | pd.Series, limit: int = 5) -> str:
     return f"row{'s' if len(idx) > 1 else ''} {shown}{more}"
 
 
+_SOURCE, _SHA256 = "calibrate.source", "calibrate.sha256"
+
+
+def read_sheet(path: str | os.PathLike[str], sheet: str) -> pd.DataFrame:
+    """One worksheet of an ``.xlsx`` file, as a frame :func:`load_accounts` records under the file's name.
+
+    The frame's ``attrs`` carry the source (``"book.xlsx (sheet 'Q1')"``) and the file's SHA-256: what
+    a config fitted on it records (the CLI's ``--sheet``).
+    """
+    frame, digest = read_frame(Path(path), sheet=sheet)
+    frame.attrs.update({_SOURCE: f"{path} (sheet {sheet!r})", _SHA256: digest})
+    return frame
+
+
 def load_accounts(
     source: str | os.PathLike[str] | pd.DataFrame | Any,
     *,
@@ -211,8 +225,9 @@ def load_accounts(
     else:
         where = "<DataFrame>"
     if isinstance(source, pd.DataFrame):
+        where = source.attrs.get(_SOURCE, where)
         no_duplicates(list(source.columns), where)
-        raw, digest = source.copy(), sha256_frame(source)
+        raw, digest = source.copy(), source.attrs.get(_SHA256) or sha256_frame(source)
     elif query is not None or "://" in str(source):
         from calibrate.data.sql import read_sql
 
