@@ -35,7 +35,7 @@ YEARS = (1900, 2200)
 _TIMES = ("", " %H:%M", " %H:%M:%S")
 CANDIDATES: tuple[str, ...] = tuple(
     day + time
-    for day in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d",
+    for day in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%m.%d.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d",
                 "%d %b %Y", "%d-%b-%Y", "%b %d %Y", "%b %d, %Y", "%d %B %Y", "%B %d %Y", "%B %d, %Y")
     for time in _TIMES
 )
