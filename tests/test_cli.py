@@ -263,3 +263,12 @@ def test_sheet_reaches_every_reader(tmp_path, capsys, workdir):
     assert code == 2 and "no sheet 'Q9'; the workbook has ['readme', 'accounts']" in err
     readers = [path for path, cmd in _commands().items() if any(p.name == "data" for p in cmd.params)]
     assert all(any(p.name == "sheet" for p in _commands()[r].params) for r in readers)
+
+
+def test_an_inferred_date_format_is_said_on_stderr(capsys, workdir):
+    frame = pd.read_csv(bundled_data_path())
+    frame["renewal_date"] = pd.to_datetime(frame["renewal_date"]).dt.strftime("%d/%m/%Y")  # days > 12 occur
+    frame.to_csv(workdir / "dayfirst.csv", index=False)
+    code, out, err = run_cli(["tree", "classify", "--data", "dayfirst.csv", "--json"], capsys)
+    assert code == 0 and sum(json.loads(out)["counts"].values()) == len(frame)
+    assert "calibrate: note: column 'renewal_date': dates read as %d/%m/%Y (inferred over the whole column)\n" in err

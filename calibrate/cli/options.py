@@ -45,7 +45,10 @@ def load_data(data: str | None, dimensions: str | None, query: str | None = None
     from calibrate.data.load import DEFAULT_DIMENSIONS, DataSpec, load_accounts
 
     dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
-    return load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
+    accounts = load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
+    for note in accounts.notes:  # an inferred date format, a column set aside: said, never silent
+        click.echo(f"calibrate: note: {note}", err=True)
+    return accounts
 
 
 def read_optional_config(path: str | None) -> Any:

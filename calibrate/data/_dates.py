@@ -24,10 +24,13 @@ import pandas as pd
 
 from calibrate.errors import DataError
 
-__all__ = ["parse_dates", "YEARS", "CANDIDATES", "ISO"]
+__all__ = ["parse_dates", "YEARS", "CANDIDATES", "ISO", "INFERRED"]
 
 ISO = "ISO 8601"
 """How the default format is reported."""
+
+INFERRED = "(inferred over the whole column)"
+"""The suffix of a format that was inferred, not declared: the loader reports it."""
 
 YEARS = (1900, 2200)
 """Years a snapshot or renewal date may fall in (inclusive); outside is a placeholder or a typo."""
@@ -188,7 +191,7 @@ def _iso_or_inferred(text: pd.Series, present: pd.Series, name: str, where: str,
     distinct = {tuple(r.to_numpy()): fmt for fmt, r in readings.items()}
     if len(distinct) == 1:
         fmt = next(iter(readings))
-        return pd.to_datetime(text, format=fmt, errors="coerce"), f"{fmt} (inferred over the whole column)"
+        return pd.to_datetime(text, format=fmt, errors="coerce"), f"{fmt} {INFERRED}"
     if len(distinct) > 1:
         a, b = list(distinct.values())[:2]
         first = _first(values[readings[a] != readings[b]])

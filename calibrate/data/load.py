@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from calibrate.data._dates import parse_dates
+from calibrate.data._dates import INFERRED, parse_dates
 from calibrate.data._digest import sha256_frame
 from calibrate.data._read import as_frame, no_duplicates, read_frame
 from calibrate.errors import DataError, LeakageError
@@ -98,8 +98,8 @@ class Accounts:
     spec : DataSpec
         The mapping the data was loaded with (a fitted config records the user's column names).
     notes : tuple of str
-        What the loader decided that the user should know: the date format read for each date
-        column, columns set aside because a mapped column took their name.
+        What the loader decided that the user should know: a date format inferred for a column,
+        columns set aside because a mapped column took their name (the CLI prints them on stderr).
     """
 
     frame: pd.DataFrame
@@ -315,7 +315,8 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     for col in ("snapshot_date", "renewal_date"):
         if col in frame:
             frame[col], how = parse_dates(frame[col], spec.column(col), where, rows=_rows, date_format=spec.format_of(col))
-            notes.append(f"column {spec.column(col)!r}: dates read as {how}")
+            if how.endswith(INFERRED):  # ISO 8601 and a declared format are what the user asked for
+                notes.append(f"column {spec.column(col)!r}: dates read as {how}")
     if "snapshot_date" in frame:
         dup = frame.duplicated(["account_id", "snapshot_date"], keep="first")
         if dup.any():
