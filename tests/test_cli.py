@@ -272,3 +272,13 @@ def test_an_inferred_date_format_is_said_on_stderr(capsys, workdir):
     code, out, err = run_cli(["tree", "classify", "--data", "dayfirst.csv", "--json"], capsys)
     assert code == 0 and sum(json.loads(out)["counts"].values()) == len(frame)
     assert "calibrate: note: column 'renewal_date': dates read as %d/%m/%Y (inferred over the whole column)\n" in err
+
+
+def test_a_dimension_column_with_spaces_is_one_line_exit_2(capsys, workdir):
+    frame = pd.read_csv(bundled_data_path()).rename(columns={"usage": "product usage"})
+    frame.to_csv(workdir / "spaces.csv", index=False)
+    code, out, err = run_cli(["fit", "--data", "spaces.csv", "--dimensions", "product usage,engagement,support,commercial"],
+                             capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "spaces.csv: dimension name 'product usage' is not an identifier" in err
+    assert sorted(p.name for p in workdir.iterdir()) == ["spaces.csv"]  # nothing written
