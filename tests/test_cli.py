@@ -238,3 +238,95 @@ def test_tiers_summary_prints_no_nan(capsys):
     code, out, _ = run_cli(["tiers", "--n-boot", "1000"], capsys)
     assert code == 1 and "AUC " in out and "Brier" not in out
     assert not re.search(r"\bnan\b", out)
+
+
+# ---------------------------------------------------------------------------------------------
+# the error boundary: 2 for input/usage/environment, 3 for a bug; --debug adds the traceback
+# ---------------------------------------------------------------------------------------------
+INTERNAL = ("calibrate: internal error: ZeroDivisionError: division by zero — rerun with --debug for the "
+            "traceback and report it\n")
+
+
+@pytest.fixture
+def broken_config_reader(monkeypatch):
+    """A bug inside calibrate: reading a config divides by zero."""
+    import calibrate.config.model as model
+
+    monkeypatch.setattr(model, "read_config", lambda *a, **k: 1 / 0)
+
+
+def test_an_internal_error_is_exit_3_with_one_line(broken_config_reader, capsys, workdir):
+    code, out, err = run_cli(["config", "validate", "c.json"], capsys)
+    assert (code, out, err) == (3, "", INTERNAL)
+
+
+def test_debug_shows_the_traceback(broken_config_reader, capsys, workdir):
+    code, _, err = run_cli(["--debug", "config", "validate", "c.json"], capsys)
+    assert code == 3 and err.startswith("Traceback (most recent call last):") and err.endswith(INTERNAL)
+    assert "ZeroDivisionError: division by zero\n" in err
+    code, _, err = run_cli(["--debug", "tree", "classify", "--data", "missing.csv"], capsys)  # input error: still 2
+    assert code == 2 and "Traceback" in err and err.splitlines()[-1].startswith("calibrate: error: ")
+
+
+def test_debug_is_off_unless_given(capsys, workdir):
+    code, _, err = run_cli(["config", "validate", "missing.json"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "config file not found" in err
+
+
+def test_an_output_that_cannot_be_written_is_exit_2(tmp_path, capsys, workdir):
+    (workdir / "taken").write_text("a file, not a directory")
+    code, _, err = run_cli(["tree", "classify", "--out", "taken/classes.csv"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("calibrate: error: ") and "taken" in err
+    assert "check the path, its permissions and the free disk space" in err
+
+
+def test_a_missing_optional_dependency_is_exit_2(monkeypatch, capsys, workdir):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if mlflow were not installed
+    code, _, err = run_cli(["promote", "--mlflow", "store"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("calibrate: error: missing optional dependency 'mlflow' (") and "pip install mlflow" in err
+
+
+def test_a_broken_calibrate_import_is_a_bug_not_the_environment(monkeypatch, capsys, workdir):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "calibrate.publish.registry", None)
+    code, _, err = run_cli(["promote", "--mlflow", "store"], capsys)
+    assert code == 3 and err.startswith("calibrate: internal error: ModuleNotFoundError: ")
+
+
+def test_sheet_reaches_every_reader(tmp_path, capsys, workdir):
+    frame = pd.read_csv(bundled_data_path())
+    path = workdir / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as w:
+        frame.head(2).to_excel(w, sheet_name="readme", index=False)
+        frame.to_excel(w, sheet_name="accounts", index=False)
+    code, out, _ = run_cli(["tree", "classify", "--data", str(path), "--sheet", "accounts", "--json"], capsys)
+    assert code == 0 and sum(json.loads(out)["counts"].values()) == len(frame)
+    code, _, err = run_cli(["tree", "classify", "--data", str(path), "--sheet", "Q9"], capsys)
+    assert code == 2 and "no sheet 'Q9'; the workbook has ['readme', 'accounts']" in err
+    readers = [path for path, cmd in _commands().items() if any(p.name == "data" for p in cmd.params)]
+    assert all(any(p.name == "sheet" for p in _commands()[r].params) for r in readers)
+
+
+def test_an_inferred_date_format_is_said_on_stderr(capsys, workdir):
+    frame = pd.read_csv(bundled_data_path())
+    frame["renewal_date"] = pd.to_datetime(frame["renewal_date"]).dt.strftime("%d/%m/%Y")  # days > 12 occur
+    frame.to_csv(workdir / "dayfirst.csv", index=False)
+    code, out, err = run_cli(["tree", "classify", "--data", "dayfirst.csv", "--json"], capsys)
+    assert code == 0 and sum(json.loads(out)["counts"].values()) == len(frame)
+    assert "calibrate: note: column 'renewal_date': dates read as %d/%m/%Y (inferred over the whole column)\n" in err
+
+
+def test_a_dimension_column_with_spaces_is_one_line_exit_2(capsys, workdir):
+    frame = pd.read_csv(bundled_data_path()).rename(columns={"usage": "product usage"})
+    frame.to_csv(workdir / "spaces.csv", index=False)
+    code, out, err = run_cli(["fit", "--data", "spaces.csv", "--dimensions", "product usage,engagement,support,commercial"],
+                             capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "spaces.csv: dimension name 'product usage' is not an identifier" in err
+    assert sorted(p.name for p in workdir.iterdir()) == ["spaces.csv"]  # nothing written

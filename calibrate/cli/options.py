@@ -4,12 +4,14 @@ This module holds the group, the shared options and the error boundary; each com
 a module of :mod:`calibrate.cli` (one per stage) and holds no logic of its own.
 
 Exit codes (contract.md §3): 0 ran and every check holds; 1 ran and a check failed; 2 could not
-run (bad usage, input or config — message on stderr, nothing written). One error boundary,
-:func:`main`, maps :class:`~calibrate.errors.CalibrateError` to 2; a real bug keeps its traceback.
+run (bad usage, input, config or environment — one line on stderr, nothing written); 3 an internal
+error. One error boundary, :func:`calibrate.cli.main.main`, maps exceptions to these; ``--debug``
+(an option of the group) adds the traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,10 @@ def load_data(data: str | None, dimensions: str | None, query: str | None = None
     from calibrate.data.load import DEFAULT_DIMENSIONS, DataSpec, load_accounts
 
     dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
-    return load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
+    accounts = load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
+    for note in accounts.notes:  # an inferred date format, a column set aside: said, never silent
+        click.echo(f"calibrate: note: {note}", err=True)
+    return accounts
 
 
 def read_optional_config(path: str | None) -> Any:
@@ -82,11 +87,28 @@ def data_options(command: Any = None, *, required: bool = False, help: str | Non
     Use bare (``@data_options``) or with arguments (``@data_options(required=True, help=...)``).
     """
     def decorate(f: Any) -> Any:
-        default_help = "CSV, Parquet or database URL" + ("." if required else " (default: bundled sample history).")
+        default_help = ("CSV (.gz/.bz2/.zip too), Parquet, .xlsx or database URL"
+                        + ("." if required else " (default: bundled sample history)."))
+        f = click.option("--sheet", metavar="NAME", help="Worksheet to read when --data is an .xlsx file "
+                                                         "(default: the first).")(_read_sheet(f))
         f = click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")(f)
         return click.option("--data", "data", required=required, metavar="PATH|URL", help=help or default_help)(f)
 
     return decorate(command) if command is not None else decorate
+
+
+def _read_sheet(f: Any) -> Any:
+    """Wrap a command so that ``--sheet`` reads that worksheet of ``--data`` (a frame that keeps the file's name)."""
+
+    @functools.wraps(f)
+    def command(*args: Any, sheet: str | None = None, **kwargs: Any) -> Any:
+        if sheet is not None:
+            from calibrate.data.load import read_sheet
+
+            kwargs["data"] = read_sheet(data_source(kwargs.get("data")), sheet)
+        return f(*args, **kwargs)
+
+    return command
 
 
 def config_option(help: str, *, required: bool = False) -> Any:
@@ -133,7 +155,23 @@ def publish_options(command: Any) -> Any:
     return command
 
 
+_DEBUG = {"on": False}
+
+
+def set_debug(on: bool) -> None:
+    """Record ``--debug`` for the error boundary (:func:`calibrate.cli.main.main`)."""
+    _DEBUG["on"] = bool(on)
+
+
+def debug_requested() -> bool:
+    """Whether ``--debug`` was given: the error boundary then prints the traceback too."""
+    return _DEBUG["on"]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calibrate")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, param, value: set_debug(value),
+              help="On an error, print the Python traceback (for a bug report) before the one-line message.")
 def cli() -> None:
     """Check that an account health score predicts renewals, and retune it when it stops."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -342,6 +343,16 @@ def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
     )
 
 
+def _finite(doc: Any, where: str, loc: str = "") -> None:
+    """Refuse NaN or infinity anywhere in a config document (JSON and YAML both let them through)."""
+    if isinstance(doc, float) and not math.isfinite(doc):
+        raise ConfigError(f"{where}: {loc or '(top level)'}: {doc} is not a number a config may hold; "
+                          "restore the published file or refit")
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, value in items:
+        _finite(value, where, f"{loc}/{key}" if loc else str(key))
+
+
 def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> WeightConfig:
     """Read and validate a weight config (JSON, or YAML when PyYAML is installed).
 
@@ -375,6 +386,7 @@ def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> We
         raise ConfigError(f"{where}: not a readable JSON/YAML config ({reason}); check the file") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: a config must be a JSON object; check the file")
+    _finite(doc, where)
     upgraded = _upgrade(doc, where)
     _check_schema(upgraded, where)
     try:

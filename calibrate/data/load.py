@@ -1,28 +1,30 @@
 """Load account snapshots and refuse bad data with a one-line message (contract.md §1).
 
-:func:`load_accounts` reads CSV or Parquet (by extension), or takes a DataFrame, maps the
-user's column names to calibrate's through a :class:`DataSpec`, coerces types and checks every
-rule of the contract. Rows in messages are counted from 1, header excluded (row 1 is line 2 of
-a CSV file).
+:func:`load_accounts` reads CSV (plain, ``.gz``, ``.bz2`` or ``.zip``), Parquet or Excel ``.xlsx``
+(by extension), or takes a pandas or polars DataFrame or a pyarrow Table, maps the user's column
+names to calibrate's through a :class:`DataSpec`, coerces types and checks every rule of the
+contract. A mapped column always wins over a column that merely carries calibrate's name. Dates are
+read with one format per column (:mod:`calibrate.data._dates`). Rows in messages are counted from 1,
+header excluded (row 1 is line 2 of a CSV file).
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from calibrate.data._dates import INFERRED, parse_dates
 from calibrate.data._digest import sha256_frame
+from calibrate.data._read import as_frame, no_duplicates, read_frame
 from calibrate.errors import DataError, LeakageError
 
-__all__ = ["DataSpec", "Accounts", "load_accounts", "DEFAULT_DIMENSIONS"]
+__all__ = ["DataSpec", "Accounts", "load_accounts", "read_sheet", "DEFAULT_DIMENSIONS"]
 
 DEFAULT_DIMENSIONS: tuple[str, ...] = ("usage", "engagement", "support", "commercial")
 
@@ -47,16 +49,33 @@ class DataSpec:
     on_missing : {"error", "keep", "median"}
         Missing sub-scores: refuse (default), keep as NaN (for a config that redistributes weight),
         or impute the column median (reported in :attr:`Accounts.imputed`).
+    date_format : str or dict, optional
+        ``strptime`` format of the date columns (``"%d/%m/%Y"``, ``"%Y%m%d"`` for integers like
+        20240101): one for both, or calibrate name → format (``{"snapshot_date": "%d/%m/%Y"}``).
+        Without one, dates must be ISO 8601 or read one unambiguous way over the whole column.
+    allow_unit_scale : bool, default False
+        Accept a book whose sub-scores all lie in [0, 1] (refused by default: a 0–1 scale).
+    sheet : str, optional
+        The worksheet of an ``.xlsx`` source (default: the first).
     """
 
     dimensions: tuple[str, ...] = DEFAULT_DIMENSIONS
     columns: dict[str, str] = field(default_factory=dict)
     churn_column: str | None = None
     on_missing: Literal["error", "keep", "median"] = "error"
+    date_format: str | dict[str, str] | None = None
+    allow_unit_scale: bool = False
+    sheet: str | None = None
 
     def column(self, name: str) -> str:
         """The user's column for calibrate's ``name``."""
         return self.columns.get(name, name)
+
+    def format_of(self, name: str) -> str | None:
+        """The declared date format of calibrate's date column ``name`` (``None``: ISO 8601 or inferred)."""
+        if isinstance(self.date_format, dict):
+            return self.date_format.get(name)
+        return self.date_format
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,9 @@ class Accounts:
         Dimension → number of values imputed (empty unless ``on_missing="median"``).
     spec : DataSpec
         The mapping the data was loaded with (a fitted config records the user's column names).
+    notes : tuple of str
+        What the loader decided that the user should know: a date format inferred for a column,
+        columns set aside because a mapped column took their name (the CLI prints them on stderr).
     """
 
     frame: pd.DataFrame
@@ -86,6 +108,7 @@ class Accounts:
     sha256: str
     imputed: dict[str, int] = field(default_factory=dict)
     spec: DataSpec = field(default_factory=DataSpec)
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -142,42 +165,22 @@ def _rows(mask: np.ndarray | pd.Series, limit: int = 5) -> str:
     return f"row{'s' if len(idx) > 1 else ''} {shown}{more}"
 
 
-def read_frame(path: Path) -> tuple[pd.DataFrame, str]:
-    where = str(path)
-    if not path.is_file():
-        raise DataError(f"{where}: file not found; check the path passed as --data")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{where}: the file is empty; export the account snapshots again")
-    digest = hashlib.sha256(raw).hexdigest()
-    suffix = path.suffix.lower()
-    if suffix == ".parquet" or suffix == ".pq":
-        try:
-            return pd.read_parquet(io.BytesIO(raw)), digest
-        except Exception as exc:  # pyarrow raises several unrelated types
-            raise DataError(f"{where}: not a readable Parquet file ({type(exc).__name__}); re-export it") from None
-    if suffix not in {".csv", ".txt", ".gz"}:
-        raise DataError(f"{where}: unknown file type {suffix!r}; use .csv or .parquet, or a database URL with --query")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{where}: not UTF-8 text (byte {exc.start} cannot be decoded); re-save the file as UTF-8 CSV"
-        ) from None
-    header = next(csv.reader(io.StringIO(text)), [])
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if dupes:
-        raise DataError(f"{where}: duplicated column(s) {dupes} in the header; keep one column of each name")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype={c: str for c in header if "id" in c.lower()},
-                            float_precision="round_trip")  # exact: the default parser can miss by an ulp
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{where}: not a readable CSV ({str(exc).splitlines()[0]}); check quoting and delimiters") from None
-    return frame, digest
+_SOURCE, _SHA256 = "calibrate.source", "calibrate.sha256"
+
+
+def read_sheet(path: str | os.PathLike[str], sheet: str) -> pd.DataFrame:
+    """One worksheet of an ``.xlsx`` file, as a frame :func:`load_accounts` records under the file's name.
+
+    The frame's ``attrs`` carry the source (``"book.xlsx (sheet 'Q1')"``) and the file's SHA-256: what
+    a config fitted on it records (the CLI's ``--sheet``).
+    """
+    frame, digest = read_frame(Path(path), sheet=sheet)
+    frame.attrs.update({_SOURCE: f"{path} (sheet {sheet!r})", _SHA256: digest})
+    return frame
 
 
 def load_accounts(
-    source: str | os.PathLike[str] | pd.DataFrame,
+    source: str | os.PathLike[str] | pd.DataFrame | Any,
     *,
     spec: DataSpec | None = None,
     query: str | None = None,
@@ -188,9 +191,10 @@ def load_accounts(
 
     Parameters
     ----------
-    source : path, database URL or DataFrame
-        A ``.csv`` or ``.parquet`` file, a DataFrame, or a SQLAlchemy database URL
-        (``postgresql://…``, ``duckdb:///file.duckdb``) used with ``query``.
+    source : path, database URL, DataFrame or Table
+        A ``.csv`` (or ``.csv.gz``, ``.csv.bz2``, ``.zip``), ``.parquet`` or ``.xlsx`` file (the sheet
+        from ``spec.sheet``); a pandas or polars DataFrame or a pyarrow Table (converted to pandas);
+        or a SQLAlchemy database URL (``postgresql://…``, ``duckdb:///file.duckdb``) used with ``query``.
     spec : DataSpec, optional
         Column mapping and options; defaults to calibrate's column names and the four default dimensions.
     query : str, optional
@@ -215,19 +219,22 @@ def load_accounts(
         A renewal date on or before its snapshot date.
     """
     spec = spec or DataSpec()
-    if isinstance(source, pd.DataFrame):
+    if not isinstance(source, (str, os.PathLike, pd.DataFrame)):
+        where = f"<{type(source).__module__.split('.')[0]}.{type(source).__name__}>"
+        source = as_frame(source)
+    else:
         where = "<DataFrame>"
-        dupes = sorted({str(c) for c in source.columns[source.columns.duplicated()]})
-        if dupes:
-            raise DataError(f"{where}: duplicated column(s) {dupes}; keep one column of each name")
-        raw, digest = source.copy(), sha256_frame(source)
+    if isinstance(source, pd.DataFrame):
+        where = source.attrs.get(_SOURCE, where)
+        no_duplicates(list(source.columns), where)
+        raw, digest = source.copy(), source.attrs.get(_SHA256) or sha256_frame(source)
     elif query is not None or "://" in str(source):
         from calibrate.data.sql import read_sql
 
         raw, where, digest = read_sql(str(source), query)
     else:
         where = str(source)
-        raw, digest = read_frame(Path(source))
+        raw, digest = read_frame(Path(source), sheet=spec.sheet)
     return _validate(raw, spec, where, digest, require_outcome=require_outcome, allow_pending=allow_pending)
 
 
@@ -240,6 +247,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     repeated = sorted({d for d in spec.dimensions if spec.dimensions.count(d) > 1})
     if repeated:
         raise DataError(f"{where}: dimension(s) {repeated} listed more than once; name each dimension once")
+    _check_names(spec.dimensions, where)
     outcome_col = spec.churn_column or spec.column("renewed")
     required = {"account_id": spec.column("account_id")} | ({"renewed": outcome_col} if require_outcome else {})
     required |= {d: spec.column(d) for d in spec.dimensions}
@@ -252,9 +260,12 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     optional = {k: spec.column(k) for k in ("snapshot_date", "renewal_date", "arr", "segment")}
     optional = {k: v for k, v in optional.items() if v in raw.columns}
     mapped = {**required, **optional}
+    _one_role_per_column(mapped, where)
     rename = {user: ours for ours, user in mapped.items()}
-    frame = raw.rename(columns=rename)
-    frame = frame.loc[:, ~frame.columns.duplicated()].reset_index(drop=True)
+    # A mapped column wins: a column that only carries calibrate's name is set aside (and said so).
+    shadowed = [c for c in raw.columns if c in rename.values() and c not in rename]
+    notes = [f"column {c!r} ignored: {c!r} is read from column {mapped[c]!r}" for c in shadowed]
+    frame = raw.drop(columns=shadowed).rename(columns=rename).reset_index(drop=True)
 
     ids = frame["account_id"]
     if ids.isna().any():
@@ -298,10 +309,14 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
                 imputed[dim] = int(gaps.sum())
                 values = values.fillna(values.median())
         frame[dim] = values
+    if not spec.allow_unit_scale:
+        _not_unit_scale(frame, spec, where)
 
     for col in ("snapshot_date", "renewal_date"):
         if col in frame:
-            frame[col] = _dates(frame[col], spec.column(col), where)
+            frame[col], how = parse_dates(frame[col], spec.column(col), where, rows=_rows, date_format=spec.format_of(col))
+            if how.endswith(INFERRED):  # ISO 8601 and a declared format are what the user asked for
+                notes.append(f"column {spec.column(col)!r}: dates read as {how}")
     if "snapshot_date" in frame:
         dup = frame.duplicated(["account_id", "snapshot_date"], keep="first")
         if dup.any():
@@ -333,9 +348,48 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
             f"{where}: column {outcome_col!r}: every row is {only}; calibrating needs both renewals and "
             "churns — widen the period or check the outcome mapping"
         )
-    return Accounts(
-        frame=frame, dimensions=tuple(spec.dimensions), source=where, sha256=digest, imputed=imputed, spec=spec
-    )
+    return Accounts(frame=frame, dimensions=tuple(spec.dimensions), source=where, sha256=digest, imputed=imputed,
+                    spec=spec, notes=tuple(notes))
+
+
+def _check_names(dimensions: tuple[str, ...], where: str) -> None:
+    """Dimension names must be identifiers (the config's rule); a column with spaces is mapped to one."""
+    from calibrate.config.model import Dimension
+
+    pattern = Dimension.model_json_schema()["properties"]["name"]["pattern"]
+    for name in dimensions:
+        if not re.fullmatch(pattern, name):
+            ident = re.sub(r"\W+", "_", name.strip(), flags=re.ASCII).strip("_").lower() or "dimension"
+            ident = ident if re.fullmatch(pattern, ident) else f"d_{ident}"
+            raise DataError(
+                f"{where}: dimension name {name!r} is not an identifier (letters, digits and _); name the "
+                f"dimension {ident!r} and map it to the column: columns={{{ident!r}: {name!r}}} in the data spec"
+            )
+
+
+def _one_role_per_column(mapped: dict[str, str], where: str) -> None:
+    """Refuse one user column read as two of calibrate's columns (two dimensions, or a dimension and a key)."""
+    roles: dict[str, list[str]] = {}
+    for ours, user in mapped.items():
+        roles.setdefault(user, []).append(ours)
+    for user, ours in roles.items():
+        if len(ours) > 1:
+            raise DataError(
+                f"{where}: column {user!r} is mapped to {ours}; each dimension (and key) needs a column of its "
+                "own — fix the mapping in the data spec"
+            )
+
+
+def _not_unit_scale(frame: pd.DataFrame, spec: DataSpec, where: str) -> None:
+    """Refuse sub-scores that all lie in [0, 1]: a 0–1 scale read as 0–100 squeezes every score into 0–1."""
+    values = frame[list(spec.dimensions)].to_numpy(dtype=float)
+    present = values[~np.isnan(values)]
+    if present.size and present.min() >= 0.0 and present.max() <= 1.0:
+        cols = [spec.column(d) for d in spec.dimensions]
+        raise DataError(
+            f"{where}: sub-scores {cols} all lie in [0, 1] — looks like a 0–1 scale; multiply by 100 or declare a "
+            "transform (DataSpec(allow_unit_scale=True) if they really are 0–100 scores this low)"
+        )
 
 
 def parse_outcome(col: pd.Series, name: str, where: str, *, is_churn: bool) -> pd.Series:
@@ -355,15 +409,3 @@ def parse_outcome(col: pd.Series, name: str, where: str, *, is_churn: bool) -> p
         )
     value = renewed.astype(int)
     return (1 - value) if is_churn else value
-
-
-def _dates(col: pd.Series, name: str, where: str) -> pd.Series:
-    parsed = pd.to_datetime(col, errors="coerce", format="mixed")
-    bad = parsed.isna() & col.notna()
-    if bad.any():
-        raise DataError(
-            f"{where}: column {name!r}: unreadable date {col[bad].iloc[0]!r} at {_rows(bad)}; use YYYY-MM-DD"
-        )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")

@@ -42,7 +42,7 @@ def redact_url(url: str) -> str:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url.split("?", 1)[0])
     return parsed.set(query={}).render_as_string(hide_password=True)
 
@@ -131,8 +131,11 @@ def read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, str, str]:
         raise DataError(f"{source}: a database source needs --query (a SELECT of the account snapshots)")
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise DataError(f"{source}: not a database URL; use e.g. postgresql://user@host/db or duckdb:///file.duckdb") from None
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        reason = "the port is not a number; " if isinstance(exc, ValueError) else ""
+        raise DataError(
+            f"{source}: not a database URL ({reason}use e.g. postgresql://user@host:5432/db or duckdb:///file.duckdb)"
+        ) from None
     backend = parsed.get_backend_name()
     _refuse_unless_select(query, backend, source)
     parsed = parsed.set(drivername=_DRIVERS.get(parsed.drivername, parsed.drivername))

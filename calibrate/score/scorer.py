@@ -162,7 +162,9 @@ def score_frame(
     by : {"column", "name"}, default "column"
         Read each dimension from its configured source ``column`` (raw production data; a declared
         ``transform`` is applied to it), or from the column named like the dimension (data loaded by
-        :func:`calibrate.load_accounts`, already on 0–100).
+        :func:`calibrate.load_accounts`, already on 0–100). The mapped column always wins: with
+        ``"name"``, a dimension whose ``column`` is in ``frame`` (and is no other dimension's name) is
+        still read from that column, as the SQL export and the MLflow scorer read it.
     keys : sequence of str, default ()
         Columns of ``frame`` copied in front of the result (e.g. ``account_id``, ``snapshot_date``),
         so the output says which account each score belongs to. Absent keys are skipped.
@@ -184,15 +186,16 @@ def score_frame(
     0   75.0  green
     1   25.0    red
     """
-    columns = [d.column if by == "column" else d.name for d in config.dimensions]
+    names = {d.name for d in config.dimensions}
+    raw = [by == "column" or (d.column in frame.columns and d.column not in names) for d in config.dimensions]
+    columns = [d.column if r else d.name for d, r in zip(config.dimensions, raw)]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"column(s) {missing} not in the data; the config scores {columns} — map them in the data spec")
     values = frame[columns].to_numpy(dtype=float, na_value=np.nan, copy=True)  # a view is read-only under copy-on-write
-    if by == "column":
-        for j, d in enumerate(config.dimensions):
-            if d.transform is not None:
-                values[:, j] = apply_transform(values[:, j], d.transform)
+    for j, d in enumerate(config.dimensions):
+        if raw[j] and d.transform is not None:
+            values[:, j] = apply_transform(values[:, j], d.transform)
     score, contrib = score_values(values, config)
     idx = band_index(score, config)
     names = np.array([b.name for b in config.bands] + [None], dtype=object)
