@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from calibrate.cli import compare, drift, export, fit, registry, run, systems, validate  # noqa: F401  (register commands)
+from calibrate.cli import compare, drift, export, fit, init, registry, run, systems, validate  # noqa: F401  (register commands)
 from calibrate.cli.options import cli
 from calibrate.errors import CalibrateError
 

@@ -36,6 +36,7 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
     x = np.arange(len(bands))
     rates = np.array([b.renewal_rate for b in bands])
     err = np.array([[r - b.ci_low for r, b in zip(rates, bands)], [b.ci_high - r for r, b in zip(rates, bands)]])
+    err = np.maximum(err, 0.0)  # a 100 % band's Wilson bound can fall a rounding error below its rate
     ax.bar(x, rates, color=[b.color for b in bands], edgecolor="#333333", linewidth=0.5)
     ax.errorbar(x, rates, yerr=err, fmt="none", ecolor="#111111", capsize=4, linewidth=1)
     for xi, b in zip(x, bands):
