@@ -101,18 +101,15 @@ def resolve_spec(args: SpecArgs | None, data: str | None, dimensions: str | None
         return None
     from calibrate.data.spec import Keys, Outcome, Signal, Spec, find_spec, read_spec
 
+    if args.outcome is not None and args.churned_value is None:
+        raise click.UsageError("--outcome needs --churned-value (the label that means churned)")
     path = args.path
-    if path is None and data is not None:
-        found = find_spec()
-        if found is not None:
-            path = str(found)
-            click.echo(f"calibrate: using spec {path} (pass --spec to choose another)", err=True)
+    found = find_spec() if path is None and data is not None else None
+    path = str(found) if found is not None else path
     if path is None and not args.flags:
         return None
     if args.churned_value is not None and args.outcome is None and path is None:
         raise click.UsageError("--churned-value needs --outcome (the column it labels)")
-    if args.outcome is not None and args.churned_value is None:
-        raise click.UsageError("--outcome needs --churned-value (the label that means churned)")
     if path is not None:
         if dimensions:
             raise click.UsageError("--dimensions does not combine with a spec; set `use:` on the spec's signals")
@@ -131,7 +128,20 @@ def resolve_spec(args: SpecArgs | None, data: str | None, dimensions: str | None
     if args.missing is not None:
         update["missing"] = args.missing
         update["signals"] = [s.model_copy(update={"missing": None}) for s in spec.signals]
-    return spec.model_copy(update=update) if update else spec
+    spec = spec.model_copy(update=update) if update else spec
+    if found is not None:
+        _NOTES.append(f"calibrate: using spec {path} (pass --spec to choose another)")
+    return spec
+
+
+_NOTES: list[str] = []
+
+
+def _loaded(result: Any) -> Any:
+    """Say on stderr which spec was found, once the data read through it (a failure keeps to its one line)."""
+    while _NOTES:
+        click.echo(_NOTES.pop(0), err=True)
+    return result
 
 
 def load_training(data: str | None, dimensions: str | None, query: str | None, spec_args: SpecArgs | None,
@@ -146,7 +156,7 @@ def load_training(data: str | None, dimensions: str | None, query: str | None, s
         return load_data(data, dimensions, query=query, spec_args=None), None
     from calibrate.data.spec_load import load_with_spec
 
-    return load_with_spec(data, spec, query=query, train_until=train_until)
+    return _loaded(load_with_spec(data, spec, query=query, train_until=train_until))
 
 
 def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None, config: Any, *,
@@ -157,8 +167,8 @@ def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None,
         return None
     from calibrate.data.spec_load import load_with_spec
 
-    return load_with_spec(data, spec, query=query, config=config, allow_pending=allow_pending,
-                          require_outcome=require_outcome)[0]
+    return _loaded(load_with_spec(data, spec, query=query, config=config, allow_pending=allow_pending,
+                                  require_outcome=require_outcome)[0])
 
 
 def read_optional_config(path: str | None) -> Any:

@@ -18,10 +18,25 @@ def _emit_two(a_name: str, a, b_name: str, b, passed: bool, as_json: bool) -> in
     return 0 if passed else 1
 
 
-def _scorer(accounts, config_file: str | None):
+def _with_config(data, query, spec_args, config_file: str | None, *, require_outcome: bool = True):
+    """The accounts and the ``--config`` (or ``None``). Through a spec, the config's stored transforms derive the
+    sub-scores, and the config is handed on reading them by name (:func:`calibrate.data.spec_load.name_view`)."""
+    from calibrate.cli.options import load_scored
+
+    config = read_optional_config(config_file)
+    if config is not None:
+        accounts = load_scored(data, query, spec_args, config, require_outcome=require_outcome)
+        if accounts is not None:
+            from calibrate.data.spec_load import name_view
+
+            return accounts, name_view(config)
+    return load_data(data, None, query=query, spec_args=spec_args), config
+
+
+def _scorer(accounts, config):
     from calibrate.systems.metric_tree import fit_metric_tree
 
-    return read_optional_config(config_file) if config_file else fit_metric_tree(accounts)
+    return config if config is not None else fit_metric_tree(accounts)
 
 
 @cli.group()
@@ -129,8 +144,8 @@ def playbook(data, query, spec_args, config_file, snapshot, tree_file, as_json) 
     """Accounts that entered red, red metrics, and the post-mortem of churned red accounts; exit 1 if a benchmark fails."""
     from calibrate.systems.playbook import post_mortem, red_playbook
 
-    accounts = load_data(data, None, query=query, spec_args=spec_args)
-    model = _scorer(accounts, config_file)
+    accounts, config = _with_config(data, query, spec_args, config_file)
+    model = _scorer(accounts, config)
     p = red_playbook(model, accounts.frame, snapshot=snapshot)
     pm = post_mortem(model, accounts.frame, tree=tree_file)
     return _emit_two("playbook", p, "post_mortem", pm, p.passed, as_json)
@@ -148,8 +163,8 @@ def explain(data, query, spec_args, config_file, account, before, after, as_json
     """Which branch and signal moved an account's score between two snapshots."""
     from calibrate.systems.metric_tree import explain as explain_account
 
-    accounts = load_data(data, None, query=query, spec_args=spec_args)
-    result = explain_account(_scorer(accounts, config_file), accounts.frame, account, before=before, after=after)
+    accounts, config = _with_config(data, query, spec_args, config_file, require_outcome=False)
+    result = explain_account(_scorer(accounts, config), accounts.frame, account, before=before, after=after)
     emit(result.to_dict(), result.summary(), as_json=as_json)
     return 0
 
@@ -167,7 +182,8 @@ def systems(data, query, spec_args, config_file, tree_file, test_from, n_boot, s
     """Weighted score vs rule tree (seed, tuned) vs activity tiers on the same later snapshots."""
     from calibrate.systems.comparison import compare_systems
 
-    result = compare_systems(load_data(data, None, query=query, spec_args=spec_args), read_optional_config(config_file),
+    accounts, config = _with_config(data, query, spec_args, config_file)
+    result = compare_systems(accounts, config,
                              tree=tree_file, test_from=test_from,
                              n_boot=n_boot, seed=seed)
     emit(result.to_dict(), result.summary(), as_json=as_json)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from calibrate.errors import ConfigError
 
@@ -149,18 +149,18 @@ class Spec(_Model):
     _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
     _path: str = PrivateAttr(default="")
 
-    @model_validator(mode="after")
-    def _signals(self) -> Spec:
-        names = [s.name for s in self.signals]
+    @field_validator("signals")
+    @classmethod
+    def _signals(cls, signals: list[Signal]) -> list[Signal]:
+        names = [s.name for s in signals]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"signal names {dupes} repeat; name each signal once")
-        used = [s for s in self.signals if s.use]
-        cols = [s.column for s in used]
+        cols = [s.column for s in signals if s.use]
         shared = sorted({c for c in cols if cols.count(c) > 1})
         if shared:
             raise ValueError(f"column(s) {shared} feed more than one used signal; use each column once")
-        return self
+        return signals
 
     @property
     def used(self) -> list[Signal]:
@@ -203,7 +203,7 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 
 def _marks(node: Any, loc: tuple[Any, ...], out: dict[tuple[Any, ...], int], where: str) -> None:
     """Line (1-based) of every node, keyed by its path; a repeated key is an error naming its line."""
-    out[loc] = node.start_mark.line + 1
+    out.setdefault(loc, node.start_mark.line + 1)  # a mapping value's line is its key's
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key, value in node.value:

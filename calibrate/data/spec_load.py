@@ -24,7 +24,7 @@ from calibrate.data.spec import Outcome, Signal, Spec, label_key
 from calibrate.data.transforms import apply_transform, fit_transform
 from calibrate.errors import ConfigError, DataError
 
-__all__ = ["RawInput", "load_with_spec", "fit_signal_transform", "read_source", "outcome_column"]
+__all__ = ["RawInput", "load_with_spec", "name_view", "fit_signal_transform", "read_source", "outcome_column"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,13 @@ class RawInput:
             options = {**config.provenance.options, "input": self.record()}
             update["provenance"] = config.provenance.model_copy(update={"options": options})
         return config.model_copy(update=update)
+
+
+def name_view(config: WeightConfig) -> WeightConfig:
+    """``config`` reading each dimension from the column named like it, without a transform: what scores the
+    :class:`~calibrate.data.load.Accounts` :func:`load_with_spec` returns, whichever way a scorer reads columns."""
+    dims = [d.model_copy(update={"column": d.name, "transform": None}) for d in config.dimensions]
+    return config.model_copy(update={"dimensions": dims, "content_hash": None})
 
 
 def read_source(source: str | os.PathLike[str] | pd.DataFrame, *, query: str | None) -> tuple[pd.DataFrame, str, str]:
@@ -279,8 +286,9 @@ def load_with_spec(
     names = [s.name for s in signals]
     for name in names:
         frame[name] = derived[name]
-    others = [c for c in raw.columns if c not in set(spec.keys.mapping().values()) | {s.column for s in signals}
-              | {spec.outcome.column} and c not in frame.columns]
+    # the raw columns stay too (a signal's raw column unless a derived or key column took its name)
+    others = [c for c in raw.columns if c not in set(spec.keys.mapping().values()) | {spec.outcome.column}
+              and c not in frame.columns]
     frame = pd.concat([frame, raw[others]], axis=1)
 
     rules = {s.name: s.missing or spec.missing for s in signals}
