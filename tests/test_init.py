@@ -230,3 +230,20 @@ def test_real_export_init_fit_validate(workdir, capsys, name, source, flags):
         raw = pd.read_csv("export.csv").drop_duplicates(ignore_index=True)
         np.testing.assert_allclose(pd.read_csv("scores.csv")["score"],
                                    score_frame(raw, read_config(fitted["config_path"]))["score"], atol=1e-9)
+
+
+def test_orient_auto_through_a_spec_flips_the_declared_direction(raw_csv, capsys):
+    run_cli(["init", "--data", str(raw_csv), "--outcome", "Status", "--churned-value", "Attrited Customer",
+             "--id", "Account ID"], capsys)
+    text = Path("calibrate.yaml").read_text()  # the analyst insists satisfaction is higher-is-healthier
+    head, rest = text.split('column: "satisfaction"', 1)
+    Path("calibrate.yaml").write_text(head + 'column: "satisfaction"' +
+                                      rest.replace('"lower_is_healthier"', '"higher_is_healthier"', 1))
+    base = ["fit", "--spec", "calibrate.yaml", "--n-boot", "1000", "--json", "--quiet"]
+    code, out, err = run_cli(base, capsys)
+    assert {s["name"]: s["verdict"] for s in json.loads(out)["signals"]}["satisfaction"] == "wrong_way"
+    code, out, err = run_cli([*base, "--orient", "auto"], capsys)
+    config = json.loads(Path(json.loads(out)["config_path"]).read_text())
+    sat = next(d for d in config["dimensions"] if d["name"] == "satisfaction")
+    assert sat["direction"] == "lower_is_healthier" and sat["weight"] > 0.05 and sat["transform"]["kind"] == "minmax"
+    assert "satisfaction" in config["provenance"]["options"]["input"]["oriented"]

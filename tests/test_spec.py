@@ -13,7 +13,7 @@ from calibrate.cli import main
 from calibrate.config.model import Dimension, Transform, WeightConfig, default_bands
 from calibrate.data.spec import (SCHEMA_FILE, Keys, Outcome, Signal, Spec, find_spec, json_schema, read_spec,
                                  render_spec)
-from calibrate.data.spec_load import RawInput, fit_signal_transform, load_with_spec
+from calibrate.data.spec_load import RawInput, fit_signal_transform, load_with_spec, name_view
 from calibrate.errors import ConfigError, DataError
 from calibrate.score.scorer import score_frame
 
@@ -135,9 +135,9 @@ def test_load_maps_labels_keys_and_transforms(tmp_path):
     below = (x[:, None] > x[None, :]).sum(1)
     equal = (x[:, None] == x[None, :]).sum(1)
     np.testing.assert_allclose(f["usage"], 100 * (below + 0.5 * equal) / len(x), atol=1.0)  # 101 knots: within one percentile
-    # minmax over the full range, not inverted (the config's direction does that)
+    # minmax over the full range, healthy-oriented (lower_is_healthier: 100 minus it)
     t = raw["Tickets"].to_numpy()
-    np.testing.assert_allclose(f["tickets"], 100 * (t - t.min()) / (t.max() - t.min()))
+    np.testing.assert_allclose(f["tickets"], 100 - 100 * (t - t.min()) / (t.max() - t.min()))
     assert set(f["plan"]) == {0.0, 100.0} and (f["plan"] == np.where(raw["Plan"] == "Gold", 100.0, 0.0)).all()
     assert set(info.transforms) == {"usage", "tickets"}
 
@@ -196,8 +196,9 @@ def test_a_config_reuses_its_stored_transforms_and_fill_on_new_data(tmp_path):
     np.testing.assert_allclose(accounts.frame["usage"][1:], expected)
     assert accounts.frame["usage"][0] == info.fill["usage"]
     # and the config alone scores the raw numeric columns the same way (by column, through its transforms)
+    assert cfg.dimensions[1].direction == "lower_is_healthier"  # the spec's direction, put back into the config
     both = score_frame(new.iloc[1:].assign(Plan=np.where(new["Plan"][1:] == "Gold", 100.0, 0.0)), cfg)
-    np.testing.assert_allclose(both["score"], score_frame(accounts.frame.iloc[1:], cfg, by="name")["score"])
+    np.testing.assert_allclose(both["score"], score_frame(accounts.frame.iloc[1:], name_view(cfg))["score"])
 
 
 def test_log_and_step_transforms():
@@ -242,7 +243,7 @@ def test_calibrate_yaml_is_found_and_named_on_stderr(project, capsys):
     assert "using spec" in err and "calibrate.yaml" in err
     checks = {c["name"]: c for c in json.loads(out)["directions"]["checks"]}
     assert set(checks) == {"direction:usage", "direction:tickets", "direction:plan"}  # the spec's signals
-    assert "expected lower_is_healthier" in checks["direction:tickets"]["message"]  # as the spec declares
+    assert all(c["passed"] for c in checks.values())  # each points the way the spec declares (healthy-oriented)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -48,8 +48,10 @@ def drift(
 
     policy = read_drift_policy(policy_file) if policy_file else None  # a bad policy fails before any work
     config = read_config(config_file)
-    accounts = load_scored(data, query, spec_args, config, allow_pending=True, require_outcome=False)
-    if accounts is None:
+    through_spec = load_scored(data, query, spec_args, config, allow_pending=True, require_outcome=False)
+    if through_spec is not None:
+        accounts, config = through_spec
+    else:
         accounts = load_drift_data(data_source(data), config, query=query)
     report = detect_drift(accounts, config, since=since, recent_periods=recent_periods, weight_drift=not no_refit,
                           seed=seed, policy=policy)

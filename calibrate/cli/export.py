@@ -79,8 +79,9 @@ def score(data: str, query: str | None, spec_args: Any, config_file: str, out: s
 
     output_path(out)
     cfg = read_config(config_file)
-    accounts = load_scored(data, query, spec_args, cfg, require_outcome=False)
-    scores = score_accounts(data if accounts is None else accounts, cfg, query=query)
+    through_spec = load_scored(data, query, spec_args, cfg, require_outcome=False)
+    scores = (score_accounts(data, cfg, query=query) if through_spec is None
+              else score_accounts(through_spec[0], through_spec[1]))
     path = write_scores(scores, out)
     mix = scores["band"].value_counts().reindex(cfg.band_names, fill_value=0)
     payload = {"out": str(path), "rows": len(scores), "config": cfg.name, "version": cfg.version,

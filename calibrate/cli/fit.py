@@ -84,9 +84,10 @@ def fit(
     progress.set_quiet(quiet)
     accounts, raw_input = load_training(data, dimensions, query, spec_args, publish["train_until"])
     cfg = read_optional_config(current)
-    directions, checks, raw_input = _orient(accounts, raw_input, cfg, orient, publish["train_until"], seed)
-    options: dict[str, Any] = {"method": method, "floor": floor, "cap": cap, "fixed": fixed, "seed": seed,
-                               "directions": directions}
+    accounts, directions, checks, raw_input = _orient(accounts, raw_input, cfg, orient, publish["train_until"], seed)
+    options: dict[str, Any] = {"method": method, "floor": floor, "cap": cap, "fixed": fixed, "seed": seed}
+    if raw_input is not None:  # a spec's healthy-oriented sub-scores, or --orient auto's flips
+        options["directions"] = directions
     if method == "logit":
         options |= {"on_negative": on_negative, "alpha": alpha, "penalty": penalty}
     if stability is not None:
@@ -101,9 +102,14 @@ def fit(
 
 
 def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,
-            seed: int) -> tuple[dict[str, str], list[Any], Any]:
-    """The directions to fit with (the spec's, else the current config's, else higher-is-healthier), each
-    dimension's direction/shape check on the training rows, and with ``orient="auto"`` the wrong-way ones flipped."""
+            seed: int) -> tuple[Any, dict[str, str], list[Any], Any]:
+    """The accounts and directions to fit with, each dimension's direction/shape check on the training rows, and
+    with ``orient="auto"`` the wrong-way ones flipped (recorded in ``raw_input.oriented``).
+
+    Through a spec the sub-scores are already healthy-oriented (every direction fits as higher-is-healthier; a flip
+    reverses the sub-score and :meth:`~calibrate.data.spec_load.RawInput.attach` the config's direction); otherwise
+    the directions are the current config's (else higher-is-healthier) and a flip reverses the direction fitted.
+    """
     from dataclasses import replace
 
     import pandas as pd
@@ -112,23 +118,23 @@ def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_unti
     from calibrate.data.spec_load import RawInput
 
     directions = {d: "higher_is_healthier" for d in accounts.dimensions}
-    if current is not None:
+    if current is not None and raw_input is None:
         directions |= {d.name: d.direction for d in current.dimensions if d.name in directions}
-    if raw_input is not None and raw_input.spec is not None:
-        directions |= {s.name: s.direction for s in raw_input.spec.used}
     frame = accounts.frame
     if train_until is not None and "snapshot_date" in frame:
         frame = frame[frame["snapshot_date"] <= pd.Timestamp(train_until)]
     checks = assess_signals(frame, directions, seed=seed)
-    if orient == "auto":
-        flips = {c.name: f"flipped by --orient auto: AUC {c.auc:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}] as "
-                         f"{directions[c.name]}" for c in checks if c.verdict == "wrong_way"}
-        for name in flips:
-            directions[name] = ("lower_is_healthier" if directions[name] == "higher_is_healthier"
-                                else "higher_is_healthier")
-        if flips:
-            raw_input = replace(raw_input if raw_input is not None else RawInput(spec=None), oriented=flips)
-    return directions, checks, raw_input
+    flips = {c.name: f"flipped by --orient auto: AUC {c.auc:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}] as "
+                     f"{directions[c.name]}" for c in checks if c.verdict == "wrong_way"} if orient == "auto" else {}
+    if not flips:
+        return accounts, directions, checks, raw_input
+    if raw_input is not None and raw_input.spec is not None:
+        accounts = replace(accounts, frame=accounts.frame.assign(**{n: 100.0 - accounts.frame[n] for n in flips}))
+    else:
+        directions |= {n: "lower_is_healthier" if directions[n] == "higher_is_healthier" else "higher_is_healthier"
+                       for n in flips}
+    return accounts, directions, checks, replace(raw_input if raw_input is not None else RawInput(spec=None),
+                                                 oriented=flips)
 
 
 def _signals_text(checks: list[Any], raw_input: Any) -> str:

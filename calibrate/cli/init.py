@@ -57,11 +57,11 @@ def init(data: str, query: str | None, outcome: str, churned_value: str | None, 
     if not signals:
         raise DataError(f"{where}: no candidate signal besides the keys and the outcome; export the signal columns too")
     local = "://" not in data and query is None
-    source = os.path.relpath(Path(data).resolve(), target.resolve().parent) if local else None
+    source = os.path.relpath(os.path.abspath(data), os.path.abspath(target.parent)) if local else None
     spec = Spec(source=source, keys=keys, outcome=label, drop_duplicates=dupes > 0, signals=signals,
                 missing="error")
     header = [f"calibrate spec written by `calibrate init` from {Path(data).name if local else 'a database query'}",
-              f"{len(raw) + dupes:,} rows; outcome {outcome!r}: {int((renewed == 0).sum()):,} churned, "
+              f"{len(raw) + dupes:,} rows ({len(raw):,} distinct); outcome {outcome!r}: {int((renewed == 0).sum()):,} churned, "
               f"{int((renewed == 1).sum()):,} renewed, {int((renewed != renewed).sum()):,} missing"]
     if dupes:
         header.append(f"{dupes:,} rows exactly repeat an earlier row: drop_duplicates is on (profiled without them)")

@@ -160,15 +160,17 @@ def load_training(data: str | None, dimensions: str | None, query: str | None, s
 
 
 def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None, config: Any, *,
-                allow_pending: bool = False, require_outcome: bool = True) -> Any:
-    """With a spec: ``data`` read through it and ``config``'s stored transforms (Accounts); else ``None``."""
+                allow_pending: bool = False, require_outcome: bool = True) -> tuple[Any, Any] | None:
+    """With a spec: ``data`` read through it with ``config``'s stored transforms and directions, and the view of
+    ``config`` that scores those accounts (:func:`~calibrate.data.spec_load.name_view`); else ``None``."""
     spec = resolve_spec(spec_args, data)
     if spec is None:
         return None
-    from calibrate.data.spec_load import load_with_spec
+    from calibrate.data.spec_load import load_with_spec, name_view
 
-    return _loaded(load_with_spec(data, spec, query=query, config=config, allow_pending=allow_pending,
-                                  require_outcome=require_outcome)[0])
+    accounts = load_with_spec(data, spec, query=query, config=config, allow_pending=allow_pending,
+                              require_outcome=require_outcome)[0]
+    return _loaded((accounts, name_view(config)))
 
 
 def read_optional_config(path: str | None) -> Any:

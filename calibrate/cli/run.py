@@ -46,10 +46,8 @@ def run(
     progress.set_quiet(quiet)
     accounts, raw_input = load_training(data, dimensions, query, spec_args, train_until)
     current_cfg = read_optional_config(current)
-    if raw_input is not None:  # the spec's directions (the derived sub-scores are not inverted)
-        fit_options = {"directions": {s.name: s.direction for s in raw_input.spec.used}}
-    else:
-        fit_options = None
+    # through a spec the sub-scores are healthy-oriented: fitted as higher-is-healthier, whatever the current config says
+    fit_options = None if raw_input is None else {"directions": {d: "higher_is_healthier" for d in accounts.dimensions}}
     result = recalibrate(
         accounts, current=current_cfg, seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,

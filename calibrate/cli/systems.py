@@ -19,17 +19,15 @@ def _emit_two(a_name: str, a, b_name: str, b, passed: bool, as_json: bool) -> in
 
 
 def _with_config(data, query, spec_args, config_file: str | None, *, require_outcome: bool = True):
-    """The accounts and the ``--config`` (or ``None``). Through a spec, the config's stored transforms derive the
-    sub-scores, and the config is handed on reading them by name (:func:`calibrate.data.spec_load.name_view`)."""
+    """The accounts and the ``--config`` (or ``None``). Through a spec, the config's stored transforms and directions
+    derive the sub-scores, and the config is handed on reading them (:func:`calibrate.data.spec_load.name_view`)."""
     from calibrate.cli.options import load_scored
 
     config = read_optional_config(config_file)
     if config is not None:
-        accounts = load_scored(data, query, spec_args, config, require_outcome=require_outcome)
-        if accounts is not None:
-            from calibrate.data.spec_load import name_view
-
-            return accounts, name_view(config)
+        through_spec = load_scored(data, query, spec_args, config, require_outcome=require_outcome)
+        if through_spec is not None:
+            return through_spec
     return load_data(data, None, query=query, spec_args=spec_args), config
 
 
@@ -125,9 +123,9 @@ def tiers(data, query, spec_args, column, loud_per_month, n_boot, seed, as_json)
 
     accounts, raw_input = load_training(data, None, query, spec_args)
     t = activity_tiers(accounts, column=column, loud_per_month=loud_per_month, n_boot=n_boot, seed=seed)
-    if raw_input is not None:  # the spec's signals, each expected to point the way the spec declares
+    if raw_input is not None:  # the spec's signals, each oriented the way the spec declares
         d = direction_checks(accounts, columns=list(accounts.dimensions), n_boot=min(n_boot, 1000), seed=seed,
-                             expected={s.name: s.direction for s in raw_input.spec.used})
+                             expected={d: "higher_is_healthier" for d in accounts.dimensions})  # healthy-oriented
     else:
         d = direction_checks(accounts, n_boot=min(n_boot, 1000), seed=seed)
     return _emit_two("tiers", t, "directions", d, t.passed and d.passed, as_json)

@@ -20,8 +20,10 @@ def _validation(data: str, query: str | None, config_file: str, by: str | None, 
     from calibrate.validation.separation import validate
 
     cfg = read_config(config_file)
-    accounts = load_scored(data, query, spec_args, cfg, allow_pending=True)
-    if accounts is None:
+    through_spec = load_scored(data, query, spec_args, cfg, allow_pending=True)
+    if through_spec is not None:
+        accounts, cfg = through_spec
+    else:
         accounts = load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True)
     return validate(accounts, cfg, n_boot=n_boot, seed=seed, as_of=as_of, by=by)
 

@@ -3,8 +3,9 @@
 :func:`load_with_spec` is what every data-reading command runs with ``--spec``. Transforms are fitted on the
 training rows (no outcome used) unless a config supplies its own (those stored at fit time), so scoring new data
 reuses them. The result is ordinary :class:`~calibrate.data.load.Accounts` (each used signal a dimension named like
-the signal, 0–100, *not* yet inverted: the config's direction does that) and a :class:`RawInput` that puts the
-transforms and the input's record into the fitted config (:meth:`RawInput.attach`).
+the signal, 0–100 and healthy-oriented: ``100 − transform(raw)`` for a lower-is-healthier signal, so every method fits
+it as higher-is-healthier) and a :class:`RawInput` that puts the transforms, the directions and the input's record
+into the fitted config (:meth:`RawInput.attach`). A config then scores these accounts through :func:`name_view`.
 """
 
 from __future__ import annotations
@@ -79,15 +80,23 @@ class RawInput:
             signals[s.name] = entry
         return signals
 
+    def direction(self, name: str, declared: str) -> str:
+        """``declared`` (the spec's or the config's direction), reversed when ``--orient auto`` flipped ``name``."""
+        if name not in self.oriented:
+            return declared
+        return "lower_is_healthier" if declared == "higher_is_healthier" else "higher_is_healthier"
+
     def attach(self, config: WeightConfig) -> WeightConfig:
-        """``config`` (fitted on the derived sub-scores) re-pointed at the raw columns with the fitted transforms.
+        """``config`` (fitted on the healthy-oriented sub-scores) re-pointed at the raw columns: each dimension's
+        column, fitted transform and direction (the spec's, or flipped by ``--orient auto``).
 
         A categorical signal keeps its column and has no transform: its points live in the spec (and in
         ``provenance.options.input``), so such a config scores raw data with ``--spec``.
         """
         by_name = {s.name: s for s in self.spec.used} if self.spec is not None else {}
-        dims = [d.model_copy(update={"column": by_name[d.name].column, "transform": self.transforms.get(d.name)})
-                if d.name in by_name else d for d in config.dimensions]
+        dims = [d.model_copy(update={"column": by_name[d.name].column, "transform": self.transforms.get(d.name),
+                                     "direction": self.direction(d.name, by_name[d.name].direction)})
+                if d.name in by_name else d for d in config.dimensions]  # without a spec the fit had the flips
         update: dict[str, Any] = {"dimensions": dims, "content_hash": None}
         if config.provenance is not None:
             options = {**config.provenance.options, "input": self.record()}
@@ -96,9 +105,11 @@ class RawInput:
 
 
 def name_view(config: WeightConfig) -> WeightConfig:
-    """``config`` reading each dimension from the column named like it, without a transform: what scores the
-    :class:`~calibrate.data.load.Accounts` :func:`load_with_spec` returns, whichever way a scorer reads columns."""
-    dims = [d.model_copy(update={"column": d.name, "transform": None}) for d in config.dimensions]
+    """``config`` reading each dimension from the column named like it, without a transform, higher-is-healthier:
+    what scores the healthy-oriented :class:`~calibrate.data.load.Accounts` :func:`load_with_spec` returns (with
+    this config), whichever way a scorer reads columns. Same scores as ``config`` on the raw columns."""
+    dims = [d.model_copy(update={"column": d.name, "transform": None, "direction": "higher_is_healthier"})
+            for d in config.dimensions]
     return config.model_copy(update={"dimensions": dims, "content_hash": None})
 
 
@@ -191,14 +202,16 @@ def outcome_column(raw: pd.DataFrame, outcome: Outcome, where: str, *, locate: C
     return renewed.reindex(values.index)  # NaN where the outcome is missing
 
 
-def _derive(raw: pd.DataFrame, spec: Spec, signals: list[Signal], transforms: dict[str, Transform | None],
-            where: str) -> dict[str, np.ndarray]:
+def _derive(raw: pd.DataFrame, signals: list[Signal], transforms: dict[str, Transform | None],
+            directions: dict[str, str], where: str) -> dict[str, np.ndarray]:
+    """Each signal's healthy-oriented 0–100 sub-score (``100 − value`` when lower is healthier)."""
     out = {}
     for s in signals:
         if s.kind == "categorical":
-            out[s.name] = _categories(raw[s.column], s)
+            value = _categories(raw[s.column], s)
         else:
-            out[s.name] = apply_transform(_numeric(raw[s.column], s, where), transforms.get(s.name))
+            value = apply_transform(_numeric(raw[s.column], s, where), transforms.get(s.name))
+        out[s.name] = 100.0 - value if directions[s.name] == "lower_is_healthier" else value
     return out
 
 
@@ -259,10 +272,12 @@ def load_with_spec(
         stored = (config.provenance.options.get("input", {}) if config.provenance is not None else {}) or {}
         signals = [_as_fitted(by_name[d.name], stored.get("signals", {}).get(d.name, {})) for d in config.dimensions]
         transforms: dict[str, Transform | None] = {d.name: d.transform for d in config.dimensions}
+        directions = {d.name: d.direction for d in config.dimensions}
         fill: dict[str, float] | None = dict(stored.get("fill", {}))
     else:
         signals = spec.used
         transforms = {}
+        directions = {s.name: s.direction for s in signals}
         fill = None
     absent = [s.column for s in signals if s.column not in raw.columns]
     absent += [c for c in spec.keys.mapping().values() if c not in raw.columns]
@@ -282,7 +297,7 @@ def load_with_spec(
     if config is None:
         transforms = {s.name: fit_signal_transform(_numeric(raw[s.column], s, where), s)
                       for s in signals if s.kind == "numeric"}
-    derived = _derive(raw, spec, signals, transforms, where)
+    derived = _derive(raw, signals, transforms, directions, where)
     names = [s.name for s in signals]
     for name in names:
         frame[name] = derived[name]
@@ -296,7 +311,7 @@ def load_with_spec(
         refit = _training_rows(frame, names, train_until, where)
         transforms = {s.name: fit_signal_transform(_numeric(raw[s.column], s, where)[refit], s)
                       for s in signals if s.kind == "numeric"}
-        derived = _derive(raw, spec, signals, transforms, where)
+        derived = _derive(raw, signals, transforms, directions, where)
         for name in names:
             frame[name] = derived[name]
     imputed, kept, fill = _missing(frame, spec, signals, rules, where, fill)
