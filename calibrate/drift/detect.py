@@ -478,7 +478,7 @@ def fit_reference_config(
     """
     from calibrate.fit.weights import fit_weights
     from calibrate.fit.draft import build_config
-    from calibrate.validation.separation import validation_baseline
+    from calibrate.validation.baseline import validation_baseline
     from calibrate.validation.separation import validate
 
     fit = fit_weights(data, train_until=train_until)

@@ -29,7 +29,7 @@ from calibrate.data.load import Accounts
 from calibrate.systems.rules import parse_document, read_document
 from calibrate.score.scorer import score_frame
 
-__all__ = ["Signal", "Branch", "MetricTree", "MetricTreeFit", "load_metric_tree", "fit_metric_tree",
+__all__ = ["Signal", "Branch", "MetricTree", "MetricTreeFit", "read_metric_tree", "fit_metric_tree",
            "Explanation", "explain", "ActionList", "action_list", "DEFAULT_OWNERS"]
 
 DEFAULT_OWNERS = {"usage": "Customer Success", "engagement": "Customer Success", "support": "Support",
@@ -80,7 +80,7 @@ class MetricTree(_Frozen):
         return [(b, s) for b in self.branches for s in b.signals]
 
 
-def load_metric_tree(source: str | os.PathLike[str] | dict[str, Any] | MetricTree = "metric_book") -> MetricTree:
+def read_metric_tree(source: str | os.PathLike[str] | dict[str, Any] | MetricTree = "metric_book") -> MetricTree:
     """Read a metric tree file, built-in name (default ``"metric_book"``) or dict."""
     if isinstance(source, MetricTree):
         return source
@@ -237,7 +237,7 @@ def fit_metric_tree(
     """
     from calibrate.fit.weights import fit_weights, simplex_mle
 
-    tree = load_metric_tree(tree)
+    tree = read_metric_tree(tree)
     frame = data.frame
     if train_until is not None:
         frame = frame.loc[frame["snapshot_date"] <= pd.Timestamp(train_until)]

@@ -23,12 +23,12 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from calibrate.config.model import ValidationBaseline, WeightConfig
+from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
 from calibrate.validation.redbook import CsmJudgment, RedBook, _f, csm_judgment, red_book
 from calibrate.score.scorer import score_frame
 
-__all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask", "validation_baseline"]
+__all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask"]
 
 By = Literal["segment", "period"]
 
@@ -496,18 +496,4 @@ def validate(
         as_of=as_of,
         by=by,
         red_metrics=red_metrics,
-    )
-
-
-def validation_baseline(v: Validation) -> ValidationBaseline:
-    """The figures a published config keeps of its own validation (the drift and gate baseline)."""
-    d = v.to_dict()
-    return ValidationBaseline.model_validate(
-        {
-            "n": d["n"],
-            "bands": [{k: b[k] for k in ("name", "n", "renewed", "renewal_rate", "ci_low", "ci_high", "share")} for b in d["bands"]],
-            "spread": {k: d["spread"][k] for k in ("value", "ci_low", "ci_high")},
-            "auc": {k: d["auc"][k] for k in ("value", "ci_low", "ci_high")},
-            "brier": None if np.isnan(v.brier) else v.brier,
-        }
     )
