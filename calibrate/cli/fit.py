@@ -153,4 +153,7 @@ def _signals_text(checks: list[Any], raw_input: Any) -> str:
              f"  U-shaped (not monotone): {names(lambda c: c.shape == 'u_shape')}"]
     if flipped:
         lines.append(f"  flipped by --orient auto (recorded in the config's provenance): {', '.join(flipped)}")
+    if raw_input is not None and raw_input.spec is not None:
+        lower = [s.name for s in raw_input.spec.used if raw_input.direction(s.name, s.direction) == "lower_is_healthier"]
+        lines.append(f"  lower is healthier (inverted before the fit, stored in the config): {', '.join(lower) or 'none'}")
     return "\n".join(lines)
