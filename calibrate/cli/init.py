@@ -6,16 +6,16 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import cli, emit, json_option, seed_option
+from calibrate.cli.options import churned_value_option, cli, emit, id_option, json_option, outcome_option, seed_option
 
 
 @cli.command()
 @click.option("--data", "data", required=True, metavar="PATH|URL", help="The raw export (CSV, Parquet or database URL).")
 @click.option("--query", metavar="SQL", help="SELECT to run when --data is a database URL.")
-@click.option("--outcome", required=True, metavar="COL", help="The outcome column.")
-@click.option("--churned-value", metavar="LABEL", help="The outcome label that means churned (every other: renewed).")
+@outcome_option(required=True)
+@churned_value_option
 @click.option("--renewed-value", metavar="LABEL", help="The outcome label that means renewed (every other: churned).")
-@click.option("--id", "id_column", metavar="COL", help="Account id column (default: each row an account, numbered).")
+@id_option
 @click.option("--snapshot-date", metavar="COL", help="Snapshot date column.")
 @click.option("--renewal-date", metavar="COL", help="Renewal date column.")
 @click.option("--segment", metavar="COL", help="Segment column.")

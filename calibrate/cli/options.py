@@ -69,6 +69,18 @@ class SpecArgs:
         return any(v is not None for v in (self.outcome, self.churned_value, self.id, self.missing))
 
 
+def outcome_option(*, required: bool = False) -> Any:
+    """``--outcome COL``: the outcome column of a raw export."""
+    return click.option("--outcome", required=required, metavar="COL",
+                        help="Outcome column of a raw export (with --churned-value).")
+
+
+churned_value_option = click.option("--churned-value", metavar="LABEL",
+                                    help="The outcome label that means churned (every other label: renewed).")
+id_option = click.option("--id", "id_column", metavar="COL",
+                         help="Account id column (default: each row is an account, numbered in file order).")
+
+
 def spec_options(f: Any) -> Any:
     """``--spec FILE`` and the common-case flags, passed to the command as one ``spec_args`` (:class:`SpecArgs`)."""
     @functools.wraps(f)
@@ -81,9 +93,9 @@ def spec_options(f: Any) -> Any:
         click.option("--spec", "spec_file", metavar="FILE",
                      help="Project spec (calibrate.yaml: keys, labels, transforms; default: ./calibrate.yaml or the "
                           "nearest ancestor's, when --data is given). Raw exports go straight in."),
-        click.option("--outcome", metavar="COL", help="Outcome column (with --churned-value)."),
-        click.option("--churned-value", metavar="LABEL", help="The outcome label that means churned."),
-        click.option("--id", "id_column", metavar="COL", help="Account id column (default: rows numbered in file order)."),
+        outcome_option(),
+        churned_value_option,
+        id_option,
         click.option("--missing", "missing_rule", type=click.Choice(["error", "median", "keep"]),
                      help="Missing sub-scores: refuse, impute the median (reported) or keep."),
     ]):
