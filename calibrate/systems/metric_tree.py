@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from calibrate.config.direction import healthy
 from calibrate.config.model import Band, Calibration, Dimension, WeightConfig, default_bands
 from calibrate.errors import DataError, FitError
 from calibrate.data.load import Accounts
@@ -100,7 +101,7 @@ def signal_scores(frame: pd.DataFrame, tree: MetricTree) -> np.ndarray:
             rows = ", ".join(str(i + 1) for i in np.flatnonzero(np.isnan(x))[:5])
             raise DataError(f"column {s.source!r}: missing values (rows {rows}); fill them before scoring the metric tree")
         t = (x - s.lo) / (s.hi - s.lo)
-        cols.append(100.0 * np.clip(t if s.direction == "higher_is_healthier" else 1.0 - t, 0.0, 1.0))
+        cols.append(100.0 * np.clip(healthy(t, s.direction, top=1.0), 0.0, 1.0))
     return np.column_stack(cols)
 
 
