@@ -25,6 +25,7 @@ from calibrate.config.model import (
     write_config,
 )
 from calibrate.data.load import Accounts
+from calibrate.data.spec_load import RawInput
 from calibrate.drift.detect import build_reference
 from calibrate.errors import VersionExistsError
 from calibrate.fit.draft import build_config
@@ -183,6 +184,7 @@ def recalibrate(
     fit_options: Mapping[str, Any] | None = None,
     command: str = "run",
     n_boot_weights: int = 200,
+    raw_input: RawInput | None = None,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run.
 
@@ -210,6 +212,9 @@ def recalibrate(
         The command recorded in the MLflow run's tags (``run`` or ``fit``).
     n_boot_weights : int, default 200
         Account-level refits for the weights' intervals (and the drift's weight refit).
+    raw_input : RawInput, optional
+        The data came through a project spec (:func:`calibrate.data.spec_load.load_with_spec`): the config is
+        re-pointed at the raw columns with the fitted transforms, and the input's record kept in its provenance.
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -285,7 +290,8 @@ def recalibrate(
                 "reference": build_reference(data, draft, until=train_until),
                 "created_at": utc_now(),
             }
-        ).sealed()
+        )
+        config = (config if raw_input is None else raw_input.attach(config)).sealed()
         result = RunResult(
             config=config, config_path=target, report_path=report_path, mlflow_run_id=run_id, fit=fit,
             validation=validation, current=current, current_validation=current_validation,

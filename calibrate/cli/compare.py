@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
-    n_boot_option, read_optional_config, seed_option)
+    n_boot_option, read_optional_config, seed_option, spec_options)
 
 
 @cli.command()
 @data_options
+@spec_options
 @dims_option
 @current_option
 @click.option("--new", "new", metavar="CONFIG", help="The challenger config; needs --current, gives adopt/keep.")
@@ -19,7 +22,7 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 @n_boot_option
 @seed_option
 @json_option
-def compare(data: str | None, query: str | None, dimensions: str | None, current: str | None, new: str | None,
+def compare(data: str | None, query: str | None, spec_args: Any, dimensions: str | None, current: str | None, new: str | None,
             scheme: str, k: int, n_boot: int, seed: int, as_json: bool) -> int:
     """Compare weighting methods on held-out data; with --current and --new, say adopt or keep current."""
     from calibrate.compare.champion import champion_challenger
@@ -29,7 +32,7 @@ def compare(data: str | None, query: str | None, dimensions: str | None, current
     if new is not None and current is None:
         raise click.UsageError("--new needs --current (the config in production to compare it with)",
                                ctx=click.get_current_context())
-    accounts = load_data(data, dimensions, query=query)
+    accounts = load_data(data, dimensions, query=query, spec_args=spec_args)
     current_cfg, new_cfg = read_optional_config(current), read_optional_config(new)
     # the same steps as calibrate.compare.champion.compare_with_current, which takes no --scheme/--folds yet
     folds = validation_folds(accounts, scheme=scheme, k=k, seed=seed)

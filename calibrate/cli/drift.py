@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from calibrate.cli.options import (cli, config_option, data_options, date_option, emit, json_option, policy_option,
-                                   seed_option)
+                                   seed_option, spec_options)
 
 
 @cli.command()
 @data_options
+@spec_options
 @config_option("The config in production (with its drift reference).", required=True)
 @date_option("--since", "First snapshot date of the new window (default: after the reference period).")
 @click.option("--recent-periods", type=click.IntRange(min=1), default=2, show_default=True,
@@ -24,6 +27,7 @@ from calibrate.cli.options import (cli, config_option, data_options, date_option
 def drift(
     data: str | None,
     query: str | None,
+    spec_args: Any,
     config_file: str,
     since: str | None,
     recent_periods: int,
@@ -37,14 +41,18 @@ def drift(
 
     Exit 1 when the verdict reaches --fail-on (default: recalibrate).
     """
-    from calibrate.cli.options import data_source
+    from calibrate.cli.options import data_source, load_scored
     from calibrate.config.model import read_config
     from calibrate.drift.detect import detect_drift, load_drift_data
     from calibrate.drift.policy import VERDICTS, read_drift_policy
 
     policy = read_drift_policy(policy_file) if policy_file else None  # a bad policy fails before any work
     config = read_config(config_file)
-    accounts = load_drift_data(data_source(data), config, query=query)
+    through_spec = load_scored(data, query, spec_args, config, allow_pending=True, require_outcome=False)
+    if through_spec is not None:
+        accounts, config = through_spec
+    else:
+        accounts = load_drift_data(data_source(data), config, query=query)
     report = detect_drift(accounts, config, since=since, recent_periods=recent_periods, weight_drift=not no_refit,
                           seed=seed, policy=policy)
     emit(report.to_dict(), report.summary(), as_json=as_json)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from calibrate.cli.options import cli, config_option, configs_option, data_options, emit, json_option
+from calibrate.cli.options import cli, config_option, configs_option, data_options, emit, json_option, spec_options
 
 @cli.group("config")
 def config_group() -> None:
@@ -65,17 +67,21 @@ def diff(old: str, new: str, data: str | None, query: str | None, as_json: bool)
 
 @cli.command()
 @data_options(required=True, help="Accounts to score (CSV, Parquet or database URL).")
+@spec_options
 @config_option("The weight config to score with.", required=True)
 @click.option("--out", required=True, metavar="FILE", help="Output .csv or .parquet.")
 @json_option
-def score(data: str, query: str | None, config_file: str, out: str, as_json: bool) -> int:
+def score(data: str, query: str | None, spec_args: Any, config_file: str, out: str, as_json: bool) -> int:
     """Score accounts with a config: score, band, code, renewal probability and each dimension's contribution."""
+    from calibrate.cli.options import load_scored
     from calibrate.config.model import read_config
     from calibrate.publish.export import output_path, score_accounts, write_scores
 
     output_path(out)
     cfg = read_config(config_file)
-    scores = score_accounts(data, cfg, query=query)
+    through_spec = load_scored(data, query, spec_args, cfg, require_outcome=False)
+    scores = (score_accounts(data, cfg, query=query) if through_spec is None
+              else score_accounts(through_spec[0], through_spec[1]))
     path = write_scores(scores, out)
     mix = scores["band"].value_counts().reindex(cfg.band_names, fill_value=0)
     payload = {"out": str(path), "rows": len(scores), "config": cfg.name, "version": cfg.version,

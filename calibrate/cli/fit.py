@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
-    publish_options, quiet_option, read_optional_config, seed_option)
+from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
+    publish_options, quiet_option, read_optional_config, seed_option, spec_options)
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -33,7 +33,11 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 @cli.command()
 @data_options
+@spec_options
 @dims_option
+@click.option("--orient", type=click.Choice(["spec", "auto"]), default="spec", show_default=True,
+              help="auto: flip a dimension that points the wrong way (significant reverse association), recorded "
+                   "in the config's provenance; spec: keep the declared directions.")
 @click.option("--method", type=click.Choice(["simplex", "logit"]), default="simplex", show_default=True,
               help="Constrained maximum likelihood on the simplex, or logistic regression with a coefficient table.")
 @click.option("--floor", callback=_weight_spec, metavar="X|NAME=X,...", help="Least weight per dimension (logit: the on-negative floor weight).")
@@ -55,7 +59,9 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 def fit(
     data: str | None,
     query: str | None,
+    spec_args: Any,
     dimensions: str | None,
+    orient: str,
     method: str,
     floor: Any,
     cap: Any,
@@ -79,17 +85,80 @@ def fit(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
-    accounts = load_data(data, dimensions, query=query)
+    accounts, raw_input = load_training(data, dimensions, query, spec_args, publish["train_until"])
     cfg = read_optional_config(current)
+    accounts, directions, checks, raw_input = _orient(accounts, raw_input, cfg, orient, publish["train_until"], seed)
     options: dict[str, Any] = {"method": method, "floor": floor, "cap": cap, "fixed": fixed, "seed": seed}
     if weight_by is not None:
         options["weight_by"] = weight_by
+    if raw_input is not None:  # a spec's healthy-oriented sub-scores, or --orient auto's flips
+        options["directions"] = directions
     if method == "logit":
         options |= {"on_negative": on_negative, "alpha": alpha, "penalty": penalty}
     if stability is not None:
         options |= {"stability": stability, "current": cfg}
     # publish: n_boot, train_until and the configs/reports/mlflow directories, as for `calibrate run`
-    result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", **publish)
-    payload = result.to_dict() | {"fit": result.fit.to_dict()}
-    emit(payload, result.fit.summary() + "\n" + result.summary(), as_json=as_json, quiet=quiet)
+    result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", raw_input=raw_input,
+                         **publish)
+    payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}
+    emit(payload, result.fit.summary() + "\n" + _signals_text(checks, raw_input) + "\n" + result.summary(),
+         as_json=as_json, quiet=quiet)
     return 0 if result.predictive else 1
+
+
+def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,
+            seed: int) -> tuple[Any, dict[str, str], list[Any], Any]:
+    """The accounts and directions to fit with, each dimension's direction/shape check on the training rows, and
+    with ``orient="auto"`` the wrong-way ones flipped (recorded in ``raw_input.oriented``).
+
+    Through a spec the sub-scores are already healthy-oriented (every direction fits as higher-is-healthier; a flip
+    reverses the sub-score and :meth:`~calibrate.data.spec_load.RawInput.attach` the config's direction); otherwise
+    the directions are the current config's (else higher-is-healthier) and a flip reverses the direction fitted.
+    """
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from calibrate.data.profile import assess_signals
+    from calibrate.data.spec_load import RawInput
+
+    directions = {d: "higher_is_healthier" for d in accounts.dimensions}
+    if current is not None and raw_input is None:
+        directions |= {d.name: d.direction for d in current.dimensions if d.name in directions}
+    frame = accounts.frame
+    if train_until is not None and "snapshot_date" in frame:
+        frame = frame[frame["snapshot_date"] <= pd.Timestamp(train_until)]
+    checks = assess_signals(frame, directions, seed=seed)
+    flips = {c.name: f"flipped by --orient auto: AUC {c.auc:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}] as "
+                     f"{directions[c.name]}" for c in checks if c.verdict == "wrong_way"} if orient == "auto" else {}
+    if not flips:
+        return accounts, directions, checks, raw_input
+    if raw_input is not None and raw_input.spec is not None:
+        accounts = replace(accounts, frame=accounts.frame.assign(**{n: 100.0 - accounts.frame[n] for n in flips}))
+    else:
+        directions |= {n: "lower_is_healthier" if directions[n] == "higher_is_healthier" else "higher_is_healthier"
+                       for n in flips}
+    return accounts, directions, checks, replace(raw_input if raw_input is not None else RawInput(spec=None),
+                                                 oriented=flips)
+
+
+def _signals_text(checks: list[Any], raw_input: Any) -> str:
+    """The dimensions told apart: wrong way, no detectable effect, threshold/U shape (and what --orient flipped)."""
+    def names(pred: Any) -> str:
+        found = [f"{c.name} (AUC {c.auc:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}])" for c in checks if pred(c)]
+        return ", ".join(found) or "none"
+
+    flipped = raw_input.oriented if raw_input is not None else {}
+    lines = ["signals (each dimension alone, as oriented, against renewal; 95 % DeLong interval):",
+             f"  wrong way (significant reverse association): {names(lambda c: c.verdict == 'wrong_way')}"
+             + ("" if flipped or not any(c.verdict == "wrong_way" for c in checks)
+                else " — flip with --orient auto or fix the direction"),
+             f"  no detectable effect: {names(lambda c: c.verdict == 'no_effect')}",
+             f"  threshold-shaped: {names(lambda c: c.shape == 'threshold')}",
+             f"  U-shaped (not monotone): {names(lambda c: c.shape == 'u_shape')}"]
+    if flipped:
+        lines.append(f"  flipped by --orient auto (recorded in the config's provenance): {', '.join(flipped)}")
+    if raw_input is not None and raw_input.spec is not None:
+        lower = [s.name for s in raw_input.spec.used if raw_input.direction(s.name, s.direction) == "lower_is_healthier"]
+        lines.append(f"  lower is healthier (inverted before the fit, stored in the config): {', '.join(lower) or 'none'}")
+    return "\n".join(lines)

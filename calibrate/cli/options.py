@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,152 @@ def data_source(data: str | None) -> str:
     return data if data is not None else str(bundled_data_path())
 
 
-def load_data(data: str | None, dimensions: str | None, query: str | None = None, **spec: Any) -> Any:
-    """Load ``--data`` (the bundled history when omitted) with the ``--dimensions`` mapping and ``--query``."""
+def load_data(data: str | None, dimensions: str | None, query: str | None = None, *,
+              spec_args: SpecArgs | None = None) -> Any:
+    """Load ``--data`` (the bundled history when omitted) with the ``--dimensions`` mapping and ``--query``,
+    or through a project spec (:func:`resolve_spec`)."""
     from calibrate.data.load import DEFAULT_DIMENSIONS, DataSpec, load_accounts
 
+    if spec_args is not None:
+        return load_training(data, dimensions, query, spec_args)[0]
+
     dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
-    accounts = load_accounts(data_source(data), spec=DataSpec(dimensions=dims, **spec), query=query)
+    accounts = load_accounts(data_source(data), spec=DataSpec(dimensions=dims), query=query)
     for note in accounts.notes:  # an inferred date format, a column set aside: said, never silent
         click.echo(f"calibrate: note: {note}", err=True)
     return accounts
+
+
+@dataclass(frozen=True)
+class SpecArgs:
+    """``--spec`` and the flags for the common cases (``--outcome``, ``--churned-value``, ``--id``, ``--missing``)."""
+
+    path: str | None = None
+    outcome: str | None = None
+    churned_value: str | None = None
+    id: str | None = None
+    missing: str | None = None
+
+    @property
+    def flags(self) -> bool:
+        """Any of the common-case flags was given."""
+        return any(v is not None for v in (self.outcome, self.churned_value, self.id, self.missing))
+
+
+def outcome_option(*, required: bool = False) -> Any:
+    """``--outcome COL``: the outcome column of a raw export."""
+    return click.option("--outcome", required=required, metavar="COL",
+                        help="Outcome column of a raw export (with --churned-value).")
+
+
+churned_value_option = click.option("--churned-value", metavar="LABEL",
+                                    help="The outcome label that means churned (every other label: renewed).")
+id_option = click.option("--id", "id_column", metavar="COL",
+                         help="Account id column (default: each row is an account, numbered in file order).")
+
+
+def spec_options(f: Any) -> Any:
+    """``--spec FILE`` and the common-case flags, passed to the command as one ``spec_args`` (:class:`SpecArgs`)."""
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["spec_args"] = SpecArgs(*(kwargs.pop(k) for k in ("spec_file", "outcome", "churned_value", "id_column",
+                                                                 "missing_rule")))
+        return f(*args, **kwargs)
+
+    for option in reversed([
+        click.option("--spec", "spec_file", metavar="FILE",
+                     help="Project spec (calibrate.yaml: keys, labels, transforms; default: ./calibrate.yaml or the "
+                          "nearest ancestor's, when --data is given). Raw exports go straight in."),
+        outcome_option(),
+        churned_value_option,
+        id_option,
+        click.option("--missing", "missing_rule", type=click.Choice(["error", "median", "keep"]),
+                     help="Missing sub-scores: refuse, impute the median (reported) or keep."),
+    ]):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def resolve_spec(args: SpecArgs | None, data: str | None, dimensions: str | None = None) -> Any:
+    """The :class:`~calibrate.data.spec.Spec` a command reads its data with, or ``None`` (calibrate's own columns).
+
+    An explicit ``--spec``; else ``calibrate.yaml`` found from the current directory up when ``--data`` is given
+    (named on stderr); the common-case flags override it, or alone make a spec of the ``--dimensions`` columns.
+    """
+    if args is None:
+        return None
+    from calibrate.data.spec import Outcome, Signal, Spec, find_spec, read_spec
+
+    if args.outcome is not None and args.churned_value is None:
+        raise click.UsageError("--outcome needs --churned-value (the label that means churned)")
+    path = args.path
+    found = find_spec() if path is None and data is not None else None
+    path = str(found) if found is not None else path
+    if path is None and not args.flags:
+        return None
+    if args.churned_value is not None and args.outcome is None and path is None:
+        raise click.UsageError("--churned-value needs --outcome (the column it labels)")
+    if path is not None:
+        if dimensions:
+            raise click.UsageError("--dimensions does not combine with a spec; set `use:` on the spec's signals")
+        spec = read_spec(path)
+    else:
+        dims = [d.strip() for d in (dimensions or "usage,engagement,support,commercial").split(",")]
+        spec = Spec(outcome=Outcome(column="renewed", renewed_value=1),
+                    signals=[Signal(name=d, column=d, kind="numeric", transform="none") for d in dims])
+    update: dict[str, Any] = {}
+    if args.outcome is not None:
+        update["outcome"] = Outcome(column=args.outcome, churned_value=args.churned_value)
+    elif args.churned_value is not None:
+        update["outcome"] = Outcome(column=spec.outcome.column, churned_value=args.churned_value)
+    if args.id is not None:
+        update["keys"] = spec.keys.model_copy(update={"account_id": args.id})
+    if args.missing is not None:
+        update["missing"] = args.missing
+        update["signals"] = [s.model_copy(update={"missing": None}) for s in spec.signals]
+    spec = spec.model_copy(update=update) if update else spec
+    if found is not None:
+        _NOTES.append(f"calibrate: using spec {path} (pass --spec to choose another)")
+    return spec
+
+
+_NOTES: list[str] = []
+
+
+def _loaded(result: Any) -> Any:
+    """Say on stderr which spec was found, once the data read through it (a failure keeps to its one line)."""
+    while _NOTES:
+        click.echo(_NOTES.pop(0), err=True)
+    return result
+
+
+def load_training(data: str | None, dimensions: str | None, query: str | None, spec_args: SpecArgs | None,
+                  train_until: str | None = None) -> tuple[Any, Any]:
+    """Accounts to fit on, and the :class:`~calibrate.data.spec_load.RawInput` when a spec was used (else ``None``).
+
+    With a spec, ``--data`` omitted reads the spec's ``source``; the transforms are fitted on the rows up to
+    ``train_until``.
+    """
+    spec = resolve_spec(spec_args, data, dimensions)
+    if spec is None:
+        return load_data(data, dimensions, query=query, spec_args=None), None
+    from calibrate.data.spec_load import load_with_spec
+
+    return _loaded(load_with_spec(data, spec, query=query, train_until=train_until))
+
+
+def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None, config: Any, *,
+                allow_pending: bool = False, require_outcome: bool = True) -> tuple[Any, Any] | None:
+    """With a spec: ``data`` read through it with ``config``'s stored transforms and directions, and the view of
+    ``config`` that scores those accounts (:func:`~calibrate.data.spec_load.name_view`); else ``None``."""
+    spec = resolve_spec(spec_args, data)
+    if spec is None:
+        return None
+    from calibrate.data.spec_load import load_with_spec, name_view
+
+    accounts = load_with_spec(data, spec, query=query, config=config, allow_pending=allow_pending,
+                              require_outcome=require_outcome)[0]
+    return _loaded((accounts, name_view(config)))
 
 
 def read_optional_config(path: str | None) -> Any:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
-    publish_options, quiet_option, read_optional_config, seed_option)
+from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
+    publish_options, quiet_option, read_optional_config, seed_option, spec_options)
 
 
 @cli.command()
 @data_options
+@spec_options
 @dims_option
 @current_option
 @seed_option
@@ -20,6 +23,7 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 def run(
     data: str | None,
     query: str | None,
+    spec_args: Any,
     dimensions: str | None,
     current: str | None,
     seed: int,
@@ -40,10 +44,14 @@ def run(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
-    accounts = load_data(data, dimensions, query=query)
+    accounts, raw_input = load_training(data, dimensions, query, spec_args, train_until)
+    current_cfg = read_optional_config(current)
+    # through a spec the sub-scores are healthy-oriented: fitted as higher-is-healthier, whatever the current config says
+    fit_options = None if raw_input is None else {"directions": {d: "higher_is_healthier" for d in accounts.dimensions}}
     result = recalibrate(
-        accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
-        configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir,
+        accounts, current=current_cfg, seed=seed, n_boot=n_boot, train_until=train_until,
+        configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
+        raw_input=raw_input,
     )
     if pdf:
         from calibrate.report.html import write_pdf

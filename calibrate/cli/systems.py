@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from calibrate.cli.options import (cli, config_option, data_options, date_option, emit, json_option, load_data,
-    min_spread_option, n_boot_option, read_optional_config, seed_option, test_from_option, tree_option)
+    load_training, min_spread_option, n_boot_option, read_optional_config, seed_option, spec_options, test_from_option, tree_option)
 
 scorer_option = config_option(
     "Weight config that scores the accounts (default: the built-in metric tree fitted on the data).")
@@ -18,10 +18,23 @@ def _emit_two(a_name: str, a, b_name: str, b, passed: bool, as_json: bool) -> in
     return 0 if passed else 1
 
 
-def _scorer(accounts, config_file: str | None):
+def _with_config(data, query, spec_args, config_file: str | None, *, require_outcome: bool = True):
+    """The accounts and the ``--config`` (or ``None``). Through a spec, the config's stored transforms and directions
+    derive the sub-scores, and the config is handed on reading them (:func:`calibrate.data.spec_load.name_view`)."""
+    from calibrate.cli.options import load_scored
+
+    config = read_optional_config(config_file)
+    if config is not None:
+        through_spec = load_scored(data, query, spec_args, config, require_outcome=require_outcome)
+        if through_spec is not None:
+            return through_spec
+    return load_data(data, None, query=query, spec_args=spec_args), config
+
+
+def _scorer(accounts, config):
     from calibrate.systems.metric_tree import fit_metric_tree
 
-    return read_optional_config(config_file) if config_file else fit_metric_tree(accounts)
+    return config if config is not None else fit_metric_tree(accounts)
 
 
 @cli.group()
@@ -35,16 +48,17 @@ cli.add_command(click.Group("rules", commands=tree.commands, help=f"Alias of `ca
 
 @tree.command("validate")
 @data_options
+@spec_options
 @tree_option
 @min_spread_option
 @n_boot_option
 @seed_option
 @json_option
-def tree_validate(data, query, tree_file, min_spread, n_boot, seed, as_json) -> int:
+def tree_validate(data, query, spec_args, tree_file, min_spread, n_boot, seed, as_json) -> int:
     """Renewal rate per outcome class, spread and AUC; exit 1 if a check fails."""
     from calibrate.systems.rules import validate_tree
 
-    result = validate_tree(load_data(data, None, query=query), tree_file, min_spread=min_spread or 0.0,
+    result = validate_tree(load_data(data, None, query=query, spec_args=spec_args), tree_file, min_spread=min_spread or 0.0,
                            n_boot=n_boot, seed=seed)
     emit(result.to_dict(), result.summary(), as_json=as_json)
     return 0 if result.passed else 1
@@ -52,6 +66,7 @@ def tree_validate(data, query, tree_file, min_spread, n_boot, seed, as_json) -> 
 
 @tree.command("tune")
 @data_options
+@spec_options
 @tree_option
 @test_from_option
 @click.option("--min-share", type=float, default=0.05, show_default=True, help="Least share of the top and red class.")
@@ -59,13 +74,13 @@ def tree_validate(data, query, tree_file, min_spread, n_boot, seed, as_json) -> 
 @n_boot_option
 @seed_option
 @json_option
-def tree_tune(data, query, tree_file, test_from, min_share, out_file, n_boot, seed, as_json) -> int:
+def tree_tune(data, query, spec_args, tree_file, test_from, min_share, out_file, n_boot, seed, as_json) -> int:
     """Tune thresholds before --test-from, judge after; exit 1 unless the gain's interval is above 0."""
     from pathlib import Path
 
     from calibrate.systems.rules_tune import tune_tree
 
-    result = tune_tree(load_data(data, None, query=query), tree_file, test_from=test_from, min_share=min_share,
+    result = tune_tree(load_data(data, None, query=query, spec_args=spec_args), tree_file, test_from=test_from, min_share=min_share,
                        n_boot=n_boot, seed=seed)
     if out_file:
         Path(out_file).write_text(result.tuned.to_json(), encoding="utf-8")
@@ -75,14 +90,15 @@ def tree_tune(data, query, tree_file, test_from, min_share, out_file, n_boot, se
 
 @tree.command("classify")
 @data_options
+@spec_options
 @tree_option
 @click.option("--out", "out_file", metavar="CSV", help="Write account_id, snapshot_date and the outcome here.")
 @json_option
-def tree_classify(data, query, tree_file, out_file, as_json) -> int:
+def tree_classify(data, query, spec_args, tree_file, out_file, as_json) -> int:
     """Classify every row; print the outcome counts."""
     from calibrate.systems.rules import classify, read_tree
 
-    accounts = load_data(data, None, query=query)
+    accounts = load_data(data, None, query=query, spec_args=spec_args)
     t = read_tree(tree_file)
     out = classify(accounts.frame, t)
     if out_file:
@@ -95,34 +111,40 @@ def tree_classify(data, query, tree_file, out_file, as_json) -> int:
 
 @cli.command()
 @data_options
+@spec_options
 @click.option("--column", default="csm_contacts_per_month", show_default=True, help="Contacts per month column.")
 @click.option("--loud", "loud_per_month", type=float, default=4.0, show_default=True, help="Loud above this many a month.")
 @n_boot_option
 @seed_option
 @json_option
-def tiers(data, query, column, loud_per_month, n_boot, seed, as_json) -> int:
+def tiers(data, query, spec_args, column, loud_per_month, n_boot, seed, as_json) -> int:
     """Activity tiers (Loud/Active/Lazarus) and a direction check per signal; exit 1 if a tier check fails or a signal
     points the wrong way."""
     from calibrate.systems.tiers import activity_tiers, direction_checks
 
-    accounts = load_data(data, None, query=query)
+    accounts, raw_input = load_training(data, None, query, spec_args)
     t = activity_tiers(accounts, column=column, loud_per_month=loud_per_month, n_boot=n_boot, seed=seed)
-    d = direction_checks(accounts, n_boot=min(n_boot, 1000), seed=seed)
+    if raw_input is not None:  # the spec's signals, each oriented the way the spec declares
+        d = direction_checks(accounts, columns=list(accounts.dimensions), n_boot=min(n_boot, 1000), seed=seed,
+                             expected={d: "higher_is_healthier" for d in accounts.dimensions})  # healthy-oriented
+    else:
+        d = direction_checks(accounts, n_boot=min(n_boot, 1000), seed=seed)
     return _emit_two("tiers", t, "directions", d, t.passed and d.passed, as_json)
 
 
 @cli.command()
 @data_options
+@spec_options
 @scorer_option
 @date_option("--snapshot", "Snapshot date (default: the latest).")
 @tree_option
 @json_option
-def playbook(data, query, config_file, snapshot, tree_file, as_json) -> int:
+def playbook(data, query, spec_args, config_file, snapshot, tree_file, as_json) -> int:
     """Accounts that entered red, red metrics, and the post-mortem of churned red accounts; exit 1 if a benchmark fails."""
     from calibrate.systems.playbook import post_mortem, red_playbook
 
-    accounts = load_data(data, None, query=query)
-    model = _scorer(accounts, config_file)
+    accounts, config = _with_config(data, query, spec_args, config_file)
+    model = _scorer(accounts, config)
     p = red_playbook(model, accounts.frame, snapshot=snapshot)
     pm = post_mortem(model, accounts.frame, tree=tree_file)
     return _emit_two("playbook", p, "post_mortem", pm, p.passed, as_json)
@@ -130,34 +152,37 @@ def playbook(data, query, config_file, snapshot, tree_file, as_json) -> int:
 
 @cli.command()
 @data_options
+@spec_options
 @scorer_option
 @click.option("--account", required=True, metavar="ID", help="Account to explain.")
 @date_option("--before", "Earlier snapshot (default: the account's second-to-last).")
 @date_option("--after", "Later snapshot (default: the account's last).")
 @json_option
-def explain(data, query, config_file, account, before, after, as_json) -> int:
+def explain(data, query, spec_args, config_file, account, before, after, as_json) -> int:
     """Which branch and signal moved an account's score between two snapshots."""
     from calibrate.systems.metric_tree import explain as explain_account
 
-    accounts = load_data(data, None, query=query)
-    result = explain_account(_scorer(accounts, config_file), accounts.frame, account, before=before, after=after)
+    accounts, config = _with_config(data, query, spec_args, config_file, require_outcome=False)
+    result = explain_account(_scorer(accounts, config), accounts.frame, account, before=before, after=after)
     emit(result.to_dict(), result.summary(), as_json=as_json)
     return 0
 
 
 @cli.command()
 @data_options
+@spec_options
 @config_option("Weighted score (default: fitted before --test-from).")
 @tree_option
 @test_from_option
 @n_boot_option
 @seed_option
 @json_option
-def systems(data, query, config_file, tree_file, test_from, n_boot, seed, as_json) -> int:
+def systems(data, query, spec_args, config_file, tree_file, test_from, n_boot, seed, as_json) -> int:
     """Weighted score vs rule tree (seed, tuned) vs activity tiers on the same later snapshots."""
     from calibrate.systems.comparison import compare_systems
 
-    result = compare_systems(load_data(data, None, query=query), read_optional_config(config_file),
+    accounts, config = _with_config(data, query, spec_args, config_file)
+    result = compare_systems(accounts, config,
                              tree=tree_file, test_from=test_from,
                              n_boot=n_boot, seed=seed)
     emit(result.to_dict(), result.summary(), as_json=as_json)

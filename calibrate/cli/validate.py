@@ -7,25 +7,31 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, policy_option, config_option, data_options, date_option, emit, json_option, min_spread_option,
-    n_boot_option, seed_option)
+    n_boot_option, seed_option, spec_options)
 
 
 def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
-                n_boot: int, seed: int) -> Any:
-    """Load ``--data`` with the config's columns (pending renewals kept apart) and validate it."""
+                n_boot: int, seed: int, spec_args: Any = None) -> Any:
+    """Load ``--data`` with the config's columns, or through the spec (pending renewals kept apart), and validate it."""
+    from calibrate.cli.options import load_scored
     from calibrate.config.model import read_config
     from calibrate.publish.export import scoring_spec
     from calibrate.data.load import load_accounts
     from calibrate.validation.separation import validate
 
     cfg = read_config(config_file)
-    accounts = load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True)
+    through_spec = load_scored(data, query, spec_args, cfg, allow_pending=True)
+    if through_spec is not None:
+        accounts, cfg = through_spec
+    else:
+        accounts = load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True)
     return validate(accounts, cfg, n_boot=n_boot, seed=seed, as_of=as_of, by=by)
 
 
 def _common(f: Any) -> Any:
     for option in reversed([
         data_options(required=True, help="Accounts with outcomes (CSV, Parquet or database URL)."),
+        spec_options,
         config_option("The weight config to validate.", required=True),
         date_option("--as-of", "The data's as-of date: renewals after it are pending, not outcomes."),
         n_boot_option,
@@ -39,10 +45,10 @@ def _common(f: Any) -> Any:
 @cli.command("validate")
 @_common
 @click.option("--by", type=click.Choice(["segment", "period"]), help="Also validate each segment / snapshot quarter.")
-def validate_command(data: str, query: str | None, config_file: str, as_of: str | None, n_boot: int, seed: int,
+def validate_command(data: str, query: str | None, spec_args: Any, config_file: str, as_of: str | None, n_boot: int, seed: int,
                      as_json: bool, by: str | None) -> int:
     """Band renewal rates, spread, AUC, calibration, red book: does the score separate renewals?"""
-    result = _validation(data, query, config_file, by, as_of, n_boot, seed)
+    result = _validation(data, query, config_file, by, as_of, n_boot, seed, spec_args)
     emit(result.to_dict(), result.summary(), as_json=as_json)
     return 0
 
@@ -59,7 +65,7 @@ def validate_command(data: str, query: str | None, config_file: str, as_of: str 
 @policy_option
 @click.option("--junit", "junit_file", metavar="FILE", help="Write JUnit XML, one test case per check.")
 @click.option("--allow-inconclusive", is_flag=True, default=None, help="Let checks with too few accounts to decide pass.")
-def check_command(data: str, query: str | None, config_file: str, as_of: str | None, n_boot: int, seed: int,
+def check_command(data: str, query: str | None, spec_args: Any, config_file: str, as_of: str | None, n_boot: int, seed: int,
                   as_json: bool, min_spread: float | None, min_auc: float | None, min_red_multiple: float | None,
                   require_monotone: bool | None, max_trend_p: float | None, max_red_share: float | None,
                   policy_file: str | None, junit_file: str | None, allow_inconclusive: bool | None) -> int:
@@ -68,7 +74,7 @@ def check_command(data: str, query: str | None, config_file: str, as_of: str | N
 
     policy = read_policy(policy_file) if policy_file else None  # a bad policy fails before any work
     result = check(
-        _validation(data, query, config_file, None, as_of, n_boot, seed), policy,
+        _validation(data, query, config_file, None, as_of, n_boot, seed, spec_args), policy,
         min_spread=min_spread, min_auc=min_auc, min_red_multiple=min_red_multiple,
         require_monotone=require_monotone, max_trend_p=max_trend_p, max_red_share=max_red_share,
         allow_inconclusive=allow_inconclusive,

@@ -69,12 +69,14 @@ class Transform(_Frozen):
 
     ``kind="percentile"``: the knots are quantiles of the training sample and ``values`` their
     mid-rank percentile (0–100). ``kind="minmax"``: two knots, the raw values at the clipping
-    percentiles, mapped to 0 and 100. Either way the sub-score is
+    percentiles, mapped to 0 and 100. ``kind="log"``: knots on the raw scale whose values follow
+    ``log1p`` between the clipping percentiles; ``kind="step"``: 0 below a threshold, 100 from it on
+    (two knots a hair apart). Either way the sub-score is
     ``numpy.interp(raw, knots, values)`` (a missing raw value stays missing); the dimension's
     ``direction`` then applies as usual, so a transform is always increasing in the raw value.
     """
 
-    kind: Literal["percentile", "minmax"]
+    kind: Literal["percentile", "minmax", "log", "step"]
     knots: list[float] = Field(min_length=2)
     values: list[float] = Field(min_length=2)
     options: dict[str, float] = Field(default_factory=dict)
