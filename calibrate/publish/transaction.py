@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from calibrate.config.model import WeightConfig, atomic_write_text, config_path, default_dirs
-from calibrate.errors import CalibrateError
+from calibrate.config.model import WeightConfig, atomic_write_text, config_path, default_dirs, write_config
+from calibrate.errors import CalibrateError, ConfigError
 from calibrate.publish.lock import publish_lock
 from calibrate.publish.versions import VersionLine, version_line
 
-__all__ = ["STAGES", "PublishError", "Stores", "Publication", "publish_session", "recover"]
+__all__ = ["STAGES", "PublishError", "Stores", "Publication", "publish_session", "publish_config", "recover"]
 
 STAGES = ("begin", "run", "staged", "logged", "registered", "finished", "report", "config")
 """The stage boundaries of a publish, in order (:func:`_checkpoint` is called after each)."""
@@ -334,3 +334,32 @@ def publish_session(stores: Stores) -> Iterator[Session]:
     """Hold the publish lock of the three stores and clean up interrupted publishes first."""
     with publish_lock(stores.configs, stores.reports, stores.mlflow):
         yield Session(stores=stores, notes=recover(stores))
+
+
+def publish_config(config: WeightConfig, stores: Stores) -> tuple[Path, str, list[str]]:
+    """Publish a config file alone (``calibrate config publish``: no report, run or registration).
+
+    Under the publish lock: a config equal to the latest published version apart from the envelope
+    publishes nothing; version 0 takes the next number of the version line; a version already
+    issued anywhere is refused.
+
+    Returns
+    -------
+    tuple
+        The config's path, ``"published"`` or ``"identical"``, and what :func:`recover` cleaned.
+
+    Raises
+    ------
+    ConfigError
+        The config's version was issued before.
+    """
+    with publish_session(stores) as session:
+        line = stores.line(config.name)
+        if (same := line.identical_to(config)) is not None:
+            return config_path(stores.configs, config.name, same), "identical", session.notes
+        version = config.version if config.version >= 1 else line.next
+        if version <= line.highest:
+            raise ConfigError(f"{config.name} v{version} was issued already (highest issued v{line.highest}) and a "
+                              "number is never reused; set \"version\": 0 in the file to take the next one")
+        path = write_config(config.model_copy(update={"version": version, "content_hash": None}), stores.configs)
+        return path, "published", session.notes
