@@ -117,8 +117,8 @@ def test_a_moved_or_copied_project_writes_only_inside_itself(tmp_path):
     before = sorted((p.relative_to(moved), p.stat().st_mtime_ns) for p in moved.rglob("*"))
     register_scorer(write_config(make_config(3, (0.3, 0.3, 0.2, 0.2)), copy / "configs"), mlflow_dir=copy / "mlflow")
     assert sorted((p.relative_to(moved), p.stat().st_mtime_ns) for p in moved.rglob("*")) == before
-    run_dirs = {p.name for p in (copy / "mlflow" / "artifacts").iterdir()}
-    assert len(run_dirs - {p.name for p in (moved / "mlflow" / "artifacts").iterdir()}) == 1  # the new run, in the copy
+    models = {p.name for p in (copy / "mlflow" / "artifacts" / "models").iterdir()}
+    assert len(models - {p.name for p in (moved / "mlflow" / "artifacts" / "models").iterdir()}) == 1  # in the copy
 
 
 def test_four_scorers_agree_on_100k_rows(tmp_path, postgres_url):  # noqa: F811
