@@ -152,7 +152,7 @@ def test_a_held_lock_makes_a_publisher_exit_2(small_csv, workdir, monkeypatch, c
 
 
 def test_identical_rerun_dry_run_and_moving_configs_away(small_csv, workdir, capsys):
-    args = ["run", "--data", str(small_csv), "--n-boot", "1000", "--quiet"]
+    args = ["run", "--data", str(small_csv), "--n-boot", "1000"]  # not --quiet: the summary is checked
     code, out, _ = run_cli([*args, "--dry-run"], capsys)
     assert code == 0 and "dry run: would publish account-health v1; nothing written" in out
     assert "recommendation: no current config to compare." in out and "adopt" not in out
