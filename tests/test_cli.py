@@ -285,7 +285,8 @@ def test_an_output_that_cannot_be_written_is_exit_2(tmp_path, capsys, workdir):
 def test_a_missing_optional_dependency_is_exit_2(monkeypatch, capsys, workdir):
     import sys
 
-    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if mlflow were not installed
+    for name in [m for m in sys.modules if m == "mlflow" or m.startswith("mlflow.")] + ["mlflow"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if mlflow were not installed (also if imported before)
     code, _, err = run_cli(["promote", "--mlflow", "store"], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith("calibrate: error: missing optional dependency 'mlflow' (") and "pip install mlflow" in err

@@ -164,7 +164,8 @@ def score_frame(
         ``transform`` is applied to it), or from the column named like the dimension (data loaded by
         :func:`calibrate.load_accounts`, already on 0–100). The mapped column always wins: with
         ``"name"``, a dimension whose ``column`` is in ``frame`` (and is no other dimension's name) is
-        still read from that column, as the SQL export and the MLflow scorer read it.
+        still read from that column, as the SQL export and the MLflow scorer read it (when it holds numbers; a text
+        column, a spec's category, is read under the dimension's name).
     keys : sequence of str, default ()
         Columns of ``frame`` copied in front of the result (e.g. ``account_id``, ``snapshot_date``),
         so the output says which account each score belongs to. Absent keys are skipped.
@@ -187,7 +188,9 @@ def score_frame(
     1   25.0    red
     """
     names = {d.name for d in config.dimensions}
-    raw = [by == "column" or (d.column in frame.columns and d.column not in names) for d in config.dimensions]
+    # with by="name" a mapped numeric column wins; a text column (a spec's category) is read by its loaded name
+    raw = [by == "column" or (d.column in frame.columns and d.column not in names
+                              and pd.api.types.is_numeric_dtype(frame[d.column])) for d in config.dimensions]
     columns = [d.column if r else d.name for d, r in zip(config.dimensions, raw)]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
