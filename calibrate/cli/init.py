@@ -22,11 +22,14 @@ from calibrate.cli.options import churned_value_option, cli, emit, id_option, js
 @click.option("--arr", metavar="COL", help="ARR column.")
 @click.option("--out", "out", default="calibrate.yaml", show_default=True, metavar="FILE", help="Spec file to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing spec file.")
+@click.option("--transforms", type=click.Choice(["fixed", "learned"]), default="fixed", show_default=True,
+              help="fixed: a percentile/minmax/log/step/categories transform per signal; learned: binned points per "
+                   "signal, fitted from the outcomes by `calibrate fit` (shape chosen by the data).")
 @seed_option
 @json_option
 def init(data: str, query: str | None, outcome: str, churned_value: str | None, renewed_value: str | None,
          id_column: str | None, snapshot_date: str | None, renewal_date: str | None, segment: str | None,
-         arr: str | None, out: str, force: bool, seed: int, as_json: bool) -> int:
+         arr: str | None, out: str, force: bool, transforms: str, seed: int, as_json: bool) -> int:
     """Profile a raw export and write a commented spec: keys, labels, and per signal its type, share missing,
     direction (univariate AUC with interval), proposed 0-100 transform, missing rule and warnings."""
     import os
@@ -56,6 +59,8 @@ def init(data: str, query: str | None, outcome: str, churned_value: str | None, 
     signals = profile_export(raw, outcome=label, keys=keys, renewed=renewed, seed=seed)
     if not signals:
         raise DataError(f"{where}: no candidate signal besides the keys and the outcome; export the signal columns too")
+    if transforms == "learned":
+        signals = [_learned(s, raw[s.column], renewed) for s in signals]
     local = "://" not in data and query is None
     source = os.path.relpath(os.path.abspath(data), os.path.abspath(target.parent)) if local else None
     spec = Spec(source=source, keys=keys, outcome=label, drop_duplicates=dupes > 0, signals=signals,
@@ -75,6 +80,32 @@ def init(data: str, query: str | None, outcome: str, churned_value: str | None, 
                                "dropped_duplicates": dupes if dupes else 0}
     emit(payload, _table(rows, target, len(spec.used)), as_json=as_json)
     return 0
+
+
+def _learned(s: Any, raw: Any, renewed: Any) -> Any:
+    """A profiled signal proposed with a learned transform: it orients itself, and one that learns flat on the whole
+    export (no bin renews detectably differently) is proposed unused, as is a signal the profile flagged."""
+    from calibrate.data.spec import Signal
+    from calibrate.data.spec_load import signal_values
+    from calibrate.errors import FitError
+    from calibrate.fit.learned import fit_learned
+
+    doc = s.model_dump()
+    warnings = [w for w in (doc["profile"] or {}).get("warnings", [])  # the learned transform takes these shapes
+                if not w.startswith(("U shape", "threshold shape"))]
+    if s.use:
+        categorical = s.kind == "categorical"
+        try:
+            shape = fit_learned(signal_values(raw, s, s.column), renewed, categorical=categorical, column=s.column).shape
+        except FitError as exc:
+            shape = f"flat ({exc})"
+        if shape.startswith("flat"):
+            doc["use"] = False
+            warnings.append("learned transform is flat on this export (no bin renews detectably differently): unused")
+    if doc["profile"] is not None:
+        doc["profile"]["warnings"] = warnings
+    return Signal.model_validate({**doc, "transform": "learned", "direction": "higher_is_healthier",
+                                  "threshold": None, "points": None})
 
 
 def _row(s: Any) -> dict[str, Any]:

@@ -171,8 +171,9 @@ def load_training(data: str | None, dimensions: str | None, query: str | None, s
     if spec is None:
         return load_data(data, dimensions, query=query, spec_args=None), None
     from calibrate.data.spec_load import load_with_spec
+    from calibrate.fit.learned import spec_learner
 
-    return _loaded(load_with_spec(data, spec, query=query, train_until=train_until))
+    return _loaded(load_with_spec(data, spec, query=query, train_until=train_until, learn=spec_learner))
 
 
 def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None, config: Any, *,

@@ -33,10 +33,11 @@ SPEC_FILE_NAME = "calibrate.yaml"
 SCHEMA_FILE = Path(__file__).parent / "schema" / "calibrate-spec.schema.json"
 
 Direction = Literal["higher_is_healthier", "lower_is_healthier"]
-TransformKind = Literal["none", "percentile", "minmax", "log", "step", "categories"]
+TransformKind = Literal["none", "percentile", "minmax", "log", "step", "categories", "learned"]
+LearnedShape = Literal["auto", "increasing", "decreasing", "peak", "trough", "step"]
 MissingRule = Literal["error", "median", "keep"]
 Label = str | int | float | bool
-NUMERIC_TRANSFORMS = frozenset({"none", "percentile", "minmax", "log", "step"})
+NUMERIC_TRANSFORMS = frozenset({"none", "percentile", "minmax", "log", "step", "learned"})
 
 
 class _Model(BaseModel):
@@ -112,13 +113,21 @@ class Signal(_Model):
     threshold: float | None = Field(default=None, description="step: raw values >= threshold score 100, below 0.")
     points: dict[str, float] | None = Field(default=None, description="categories: label -> points 0-100; "
                                             "a label not listed counts as missing.")
+    shape: LearnedShape = Field(default="auto", description="learned: the shape the points may take (auto: chosen "
+                                "by the data, AIC); learned points are fitted from outcomes by `calibrate fit`.")
     missing: MissingRule | None = Field(default=None, description="Missing values (default: the spec's `missing`).")
     profile: SignalProfile | None = None
 
     @model_validator(mode="after")
     def _transform_fits_kind(self) -> Signal:
-        if self.kind == "categorical" and self.transform != "categories":
-            raise ValueError(f"signal {self.name!r}: a categorical signal needs transform 'categories' (with points)")
+        if self.kind == "categorical" and self.transform not in ("categories", "learned"):
+            raise ValueError(f"signal {self.name!r}: a categorical signal needs transform 'categories' (with points) "
+                             "or 'learned'")
+        if self.transform == "learned" and self.direction != "higher_is_healthier":
+            raise ValueError(f"signal {self.name!r}: a learned transform orients itself (its best bin scores 100); "
+                             "set direction: higher_is_healthier")
+        if self.shape != "auto" and (self.transform != "learned" or self.kind == "categorical"):
+            raise ValueError(f"signal {self.name!r}: shape is for a numeric signal with transform 'learned'")
         if self.kind == "numeric" and self.transform not in NUMERIC_TRANSFORMS:
             raise ValueError(f"signal {self.name!r}: transform {self.transform!r} is for categorical signals")
         if self.transform == "step" and self.threshold is None:
@@ -334,7 +343,8 @@ def render_spec(spec: Spec, *, header: list[str] | None = None) -> str:
         f"missing: {_scalar(spec.missing)}  # default rule for missing sub-scores: error | median | keep",
         f"drop_duplicates: {_scalar(spec.drop_duplicates)}",
         "# transform: none (already 0-100) | percentile | minmax (clip percentiles) | log | step (threshold) |",
-        "#            categories (points per label); direction: higher_is_healthier | lower_is_healthier",
+        "#            categories (points per label) | learned (binned points fitted from outcomes; shape: auto |",
+        "#            increasing | decreasing | peak | trough | step); direction: higher_is_healthier | lower_is_healthier",
         "signals:",
     ]
     fields = ("name", "column", "kind", "use", "direction", "transform", "clip", "threshold", "missing")
@@ -342,6 +352,8 @@ def render_spec(spec: Spec, *, header: list[str] | None = None) -> str:
         lines += _signal_comment(s)
         for i, key in enumerate(fields):
             lines.append(f"  {'- ' if i == 0 else '  '}{key}: {_scalar(getattr(s, key))}")
+        if s.transform == "learned" and s.kind == "numeric":
+            lines.append(f"    shape: {_scalar(s.shape)}")
         if s.points is not None:
             lines.append("    points:")
             lines += [f"      {_scalar(k)}: {_scalar(v)}" for k, v in s.points.items()]

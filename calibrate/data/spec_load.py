@@ -25,7 +25,12 @@ from calibrate.data.spec import Outcome, Signal, Spec, label_key
 from calibrate.data.transforms import apply_transform, fit_transform
 from calibrate.errors import ConfigError, DataError
 
-__all__ = ["RawInput", "load_with_spec", "name_view", "fit_signal_transform", "read_source", "outcome_column"]
+__all__ = ["RawInput", "Learner", "load_with_spec", "name_view", "fit_signal_transform", "signal_values",
+           "read_source", "outcome_column"]
+
+Learner = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Signal], tuple[Transform, np.ndarray]]
+"""Fits a ``learned`` signal: ``(raw values, renewed, training rows, account ids, signal)`` → the final transform and
+each row's sub-score, out of fold on the training rows (:func:`calibrate.fit.learned.spec_learner`)."""
 
 
 @dataclass(frozen=True)
@@ -140,16 +145,22 @@ def _numeric(raw: pd.Series, signal: Signal, where: str) -> np.ndarray:
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
+def signal_values(raw: pd.Series, signal: Signal, where: str) -> np.ndarray:
+    """A signal's raw column as its transform reads it: floats (blanks missing, other text refused) for a numeric
+    signal, the labels as objects for a categorical one."""
+    return raw.to_numpy(dtype=object) if signal.kind == "categorical" else _numeric(raw, signal, where)
+
+
 def fit_signal_transform(values: np.ndarray, signal: Signal) -> Transform | None:
     """The signal's raw → 0–100 transform learnt on ``values`` (a training sample; missing ignored).
 
-    ``none`` gives no transform; ``percentile`` and ``minmax`` are
+    ``none`` (and ``learned``, fitted from outcomes by a :data:`Learner`) gives no transform; ``percentile`` and ``minmax`` are
     :func:`calibrate.data.transforms.fit_transform`; ``log`` places knots at the sample's quantiles with values
     ``100·(log1p(x − lo) / log1p(hi − lo))`` between the ``clip`` percentiles ``lo`` and ``hi``; ``step`` is 0 below
     ``threshold`` and 100 from it on.
     """
     kind = signal.transform
-    if kind == "none" or kind == "categories":
+    if kind in ("none", "categories", "learned"):  # a learned transform needs outcomes: the fit's Learner
         return None
     clip = (float(signal.clip[0]), float(signal.clip[1]))
     if kind in ("percentile", "minmax"):
@@ -207,7 +218,9 @@ def _derive(raw: pd.DataFrame, signals: list[Signal], transforms: dict[str, Tran
     """Each signal's healthy-oriented 0–100 sub-score (``100 − value`` when lower is healthier)."""
     out = {}
     for s in signals:
-        if s.kind == "categorical":
+        if s.kind == "categorical" and s.transform == "learned":
+            value = apply_transform(raw[s.column].to_numpy(dtype=object), transforms.get(s.name))
+        elif s.kind == "categorical":
             value = _categories(raw[s.column], s)
         else:
             value = apply_transform(_numeric(raw[s.column], s, where), transforms.get(s.name))
@@ -224,6 +237,7 @@ def load_with_spec(
     train_until: str | None = None,
     require_outcome: bool = True,
     allow_pending: bool = False,
+    learn: Learner | None = None,
 ) -> tuple[Accounts, RawInput]:
     """Read a raw export with a spec.
 
@@ -241,6 +255,9 @@ def load_with_spec(
         Fit the transforms on snapshots up to this date only (needs ``keys.snapshot_date``).
     require_outcome, allow_pending : bool
         As :func:`calibrate.data.load.load_accounts`.
+    learn : Learner, optional
+        Fits the ``learned`` signals from the outcome (without a ``config``): each training row's sub-score comes out
+        of fold (cross-fitting), any later row's from the final transform, which the config stores.
 
     Returns
     -------
@@ -294,11 +311,15 @@ def load_with_spec(
     if require_outcome or has_outcome:
         frame["renewed"] = outcome_column(raw, spec.outcome, where, locate=lambda f: spec.where("outcome", f))
 
+    names = [s.name for s in signals]
+    out_of_fold: dict[str, np.ndarray] = {}
     if config is None:
         transforms = {s.name: fit_signal_transform(_numeric(raw[s.column], s, where), s)
                       for s in signals if s.kind == "numeric"}
-    derived = _derive(raw, signals, transforms, directions, where)
-    names = [s.name for s in signals]
+        train = _training_rows(frame, names, train_until, where) if train_until is not None else None
+        out_of_fold = _learn(raw, frame, spec, [s for s in signals if s.transform == "learned"], train, learn, where)
+        transforms |= {name: t for name, (t, _) in out_of_fold.items()}
+    derived = _derive(raw, signals, transforms, directions, where) | {n: v for n, (_, v) in out_of_fold.items()}
     for name in names:
         frame[name] = derived[name]
     # the raw columns stay too (a signal's raw column unless a derived or key column took its name)
@@ -310,8 +331,8 @@ def load_with_spec(
     if config is None and train_until is not None:
         refit = _training_rows(frame, names, train_until, where)
         transforms = {s.name: fit_signal_transform(_numeric(raw[s.column], s, where)[refit], s)
-                      for s in signals if s.kind == "numeric"}
-        derived = _derive(raw, signals, transforms, directions, where)
+                      for s in signals if s.kind == "numeric"} | {name: t for name, (t, _) in out_of_fold.items()}
+        derived = _derive(raw, signals, transforms, directions, where) | {n: v for n, (_, v) in out_of_fold.items()}
         for name in names:
             frame[name] = derived[name]
     imputed, kept, fill = _missing(frame, spec, signals, rules, where, fill)
@@ -322,6 +343,22 @@ def load_with_spec(
     fitted = {k: v for k, v in transforms.items() if v is not None}
     return accounts, RawInput(spec=spec, transforms=fitted, imputed=imputed, kept_missing=kept, fill=fill,
                               dropped_duplicates=dropped)
+
+
+def _learn(raw: pd.DataFrame, frame: pd.DataFrame, spec: Spec, signals: list[Signal], train: np.ndarray | None,
+           learn: Learner | None, where: str) -> dict[str, tuple[Transform, np.ndarray]]:
+    """Each ``learned`` signal's final transform and out-of-fold sub-scores, fitted by ``learn`` on the training rows
+    with an outcome."""
+    if not signals:
+        return {}
+    if learn is None or "renewed" not in frame:
+        raise ConfigError(f"{spec.signal_where(signals[0].name, 'transform')}: signal {signals[0].name!r} has a learned "
+                          "transform, which is fitted from outcomes: fit it with `calibrate fit --spec` (the outcome "
+                          "column must be in the data), then score with the config")
+    renewed = frame["renewed"].to_numpy(dtype=float)
+    rows = ~np.isnan(renewed) if train is None else np.asarray(train, dtype=bool) & ~np.isnan(renewed)
+    ids = frame["account_id"].to_numpy(dtype=object)
+    return {s.name: learn(signal_values(raw[s.column], s, where), renewed, rows, ids, s) for s in signals}
 
 
 def _as_fitted(signal: Signal, stored: dict[str, Any]) -> Signal:

@@ -45,6 +45,7 @@ __all__ = [
     "apply_spec",
     "attach_transforms",
     "apply_transform",
+    "category_key",
 ]
 
 _TIE_FLANK = 1e-6
@@ -99,14 +100,36 @@ class RawSpec:
         return tuple(d.name for d in self.dimensions)
 
 
-def apply_transform(raw: np.ndarray, transform: Transform | None) -> np.ndarray:
-    """A raw column as a 0–100 sub-score: ``numpy.interp`` over the transform's knots (NaN stays NaN).
+def category_key(value: object) -> str | None:
+    """A category label as a learned transform stores it: the text, stripped; ``None`` for a missing or blank value.
 
-    Without a transform the values are returned as floats, unchanged.
+    The SQL export compares ``TRIM(CAST(column AS text))`` with the same keys.
     """
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def apply_transform(raw: np.ndarray, transform: Transform | None) -> np.ndarray:
+    """A raw column as a 0–100 sub-score (the one place a stored transform is applied in Python).
+
+    The interpolating kinds are ``numpy.interp`` over the transform's knots (NaN stays NaN). A ``binned`` transform
+    gives each value its bin's points (``numpy.searchsorted`` on the cut-points, ``side="right"``: a value equal to a
+    cut is in the bin it starts), a categorical one each label's points (:func:`category_key`; an unlisted label is
+    missing), and a missing value the transform's ``missing`` points (or NaN). Without a transform the values are
+    returned as floats, unchanged.
+    """
+    if transform is not None and transform.kind == "binned" and transform.categories is not None:
+        keys = [category_key(v) for v in np.asarray(raw, dtype=object)]
+        gap = np.nan if transform.missing is None else transform.missing
+        return np.array([gap if k is None else transform.categories.get(k, gap) for k in keys], dtype=float)
     raw = np.asarray(raw, dtype=float)
     if transform is None:
         return raw
+    if transform.kind == "binned":
+        out = np.asarray(transform.values, dtype=float)[np.searchsorted(transform.knots, raw, side="right")]
+        return np.where(np.isnan(raw), np.nan if transform.missing is None else transform.missing, out)
     return np.interp(raw, transform.knots, transform.values)
 
 

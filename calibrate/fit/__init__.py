@@ -1,4 +1,4 @@
-"""Fitting: weights on the simplex (constrained MLE), the logistic regression with inference, bootstrap intervals, cut-points, folds and the scikit-learn estimator.
+"""Fitting: weights on the simplex (constrained MLE), the logistic regression with inference, bootstrap intervals, cut-points, folds, learned sub-score transforms and the scikit-learn estimator.
 """
 
 import lazy_loader as _lazy
@@ -15,5 +15,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "simplex": ["simplex_mle", "solve_simplex"],
         "heldout": ["isotonic_calibration"],
         "draft": ["build_config"],
+        "learned": ["LearnOptions", "fit_learned", "cross_fit", "points_table"],
     },
 )

@@ -19,7 +19,10 @@ escapes, identifier quoting). It mirrors :func:`calibrate.score.scorer.score_val
 * ``p_renew = 1 / (1 + exp(−(intercept + slope · score)))`` (NULL without a calibration); an isotonic
   calibration is the same clamped linear interpolation over its knots as ``numpy.interp``;
 * a dimension with a ``transform`` reads its raw column through a ``CASE`` over the stored knots
-  (clamped linear interpolation, exactly :func:`calibrate.data.transforms.apply_transform`) before anything else.
+  (clamped linear interpolation, exactly :func:`calibrate.data.transforms.apply_transform`) before anything else;
+  a learned (``binned``) transform through a ``CASE WHEN x < cut`` over its cut-points, or ``WHEN TRIM(x) = 'label'``
+  over its categories, with its missing points for a NULL (and its sub-score, not the raw column, decides
+  whether the dimension is present).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import pandas as pd
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 
-from calibrate.config.model import Dimension, WeightConfig
+from calibrate.config.model import Dimension, Transform, WeightConfig
 from calibrate.data.load import Accounts, DataSpec, load_accounts
 from calibrate.data.transforms import apply_transform
 from calibrate.errors import ConfigError, DataError
@@ -110,8 +113,10 @@ def load_for_scoring(
     if transforms:
         source = source.copy()
         for column, transform in transforms.items():
-            if column in source and pd.api.types.is_numeric_dtype(source[column]):
-                source[column] = apply_transform(source[column].to_numpy(dtype=float, na_value=float("nan")), transform)
+            if column in source and (pd.api.types.is_numeric_dtype(source[column]) or transform.categories is not None):
+                values = source[column].to_numpy(dtype=object) if transform.categories is not None else \
+                    source[column].to_numpy(dtype=float, na_value=float("nan"))
+                source[column] = apply_transform(values, transform)
     return load_accounts(source, spec=spec, query=query, require_outcome=False)
 
 
@@ -228,6 +233,22 @@ def _interp(x: Callable[[], exp.Expression], xs: list[float], ys: list[float]) -
     return exp.paren(exp.Case(ifs=ifs, default=_num(ys[-1])))
 
 
+def _binned(column: Callable[[], exp.Expression], t: Transform) -> exp.Expression:
+    """A learned (``binned``) transform as SQL, exactly :func:`calibrate.data.transforms.apply_transform`: the points
+    of the bin ``CAST(x AS DOUBLE)`` falls in (``x < cut``, cut-points ascending), or of the label
+    ``TRIM(CAST(x AS TEXT))`` (an unlisted or blank label as missing); a NULL scores the missing points (or NULL)."""
+    gap = exp.cast(exp.null(), exp.DataType.Type.DOUBLE) if t.missing is None else _num(t.missing)
+    ifs = [exp.If(this=column().is_(exp.null()), true=gap)]
+    if t.categories is not None:
+        key = lambda: exp.Trim(this=exp.cast(column(), exp.DataType.Type.TEXT))  # noqa: E731
+        ifs += [exp.If(this=exp.EQ(this=key(), expression=exp.Literal.string(label)), true=_num(points))
+                for label, points in t.categories.items()]
+        return exp.paren(exp.Case(ifs=ifs, default=gap))
+    x = lambda: exp.cast(column(), exp.DataType.Type.DOUBLE)  # noqa: E731
+    ifs += [exp.If(this=x() < _num(cut), true=_num(points)) for cut, points in zip(t.knots, t.values)]
+    return exp.paren(exp.Case(ifs=ifs, default=_num(t.values[-1])))
+
+
 def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str], exp.Identifier]) -> exp.Select:
     """The scoring SELECT as one sqlglot expression (dialect-free but for the identifiers ``ident`` makes)."""
     col = lambda name, of: exp.column(ident(name), table=ident(of))  # noqa: E731
@@ -235,12 +256,21 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
     def raw(d: Dimension) -> exp.Expression:
         return exp.cast(col(d.column, "src"), exp.DataType.Type.DOUBLE)
 
+    def sub_score(d: Dimension) -> exp.Expression:
+        if d.transform is None:
+            return raw(d)
+        if d.transform.kind == "binned":
+            return _binned(lambda: col(d.column, "src"), d.transform)
+        return _interp(lambda: raw(d), d.transform.knots, d.transform.values)
+
     def healthy(d: Dimension) -> exp.Expression:
-        value = raw(d) if d.transform is None else _interp(lambda: raw(d), d.transform.knots, d.transform.values)
+        value = sub_score(d)
         return exp.paren(_num(100) - value) if d.direction == "lower_is_healthier" else value
 
     def weight_if_present(d: Dimension) -> exp.Expression:
-        return exp.Case(ifs=[exp.If(this=col(d.column, "src").is_(exp.null()), true=_num(0))], default=_num(d.weight))
+        binned = d.transform is not None and d.transform.kind == "binned"  # a learned transform may score a NULL
+        present = (sub_score(d) if binned else col(d.column, "src")).is_(exp.null())
+        return exp.Case(ifs=[exp.If(this=present, true=_num(0))], default=_num(d.weight))
 
     contributions = []
     for d in config.dimensions:
@@ -322,7 +352,7 @@ def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str 
 
     Examples
     --------
-    >>> from calibrate.config.model import Dimension, WeightConfig, default_bands
+    >>> from calibrate.config.model import Dimension, Transform, WeightConfig, default_bands
     >>> cfg = WeightConfig(dimensions=[Dimension(name="a", column="a", weight=0.5),
     ...                                Dimension(name="b", column="b", weight=0.5)], bands=default_bands())
     >>> print(export_sql(cfg).splitlines()[0])

@@ -195,10 +195,14 @@ def score_frame(
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"column(s) {missing} not in the data; the config scores {columns} — map them in the data spec")
-    values = frame[columns].to_numpy(dtype=float, na_value=np.nan, copy=True)  # a view is read-only under copy-on-write
+    labelled = [raw[j] and d.transform is not None and d.transform.categories is not None
+                for j, d in enumerate(config.dimensions)]  # a learned categorical transform reads the labels
+    numeric = [c for c, text in zip(columns, labelled) if not text]
+    values = np.empty((len(frame), len(columns)))
+    values[:, [j for j, text in enumerate(labelled) if not text]] = frame[numeric].to_numpy(dtype=float, na_value=np.nan)
     for j, d in enumerate(config.dimensions):
         if raw[j] and d.transform is not None:
-            values[:, j] = apply_transform(values[:, j], d.transform)
+            values[:, j] = apply_transform(frame[columns[j]].to_numpy() if labelled[j] else values[:, j], d.transform)
     score, contrib = score_values(values, config)
     idx = band_index(score, config)
     names = np.array([b.name for b in config.bands] + [None], dtype=object)

@@ -1,0 +1,419 @@
+"""Learned sub-scores: a shape-constrained, binned "points" map per raw signal, fitted from outcomes.
+
+A credit-scorecard characteristic for a health score. :func:`fit_learned` turns one raw column (numbers, or
+category labels) and the renewal outcome into a :class:`~calibrate.config.model.Transform` of kind ``"binned"``:
+cut-points and the points (0–100, healthy-oriented: the bin that renews best scores 100, the worst 0) of each bin,
+stored in the config as data and applied by :func:`calibrate.data.transforms.apply_transform` (and the SQL export's
+``CASE``).
+
+The rule, in order:
+
+1. **Pre-bins.** A numeric column with at most ``max_bins`` distinct values gets one pre-bin per value; otherwise
+   cuts at its quantiles (``max_bins`` of them, ties kept together). A categorical column gets one pre-bin per label,
+   ordered by renewal rate. A pre-bin with fewer than ``min_bin_share`` of the accounts or ``min_event_share`` of the
+   churn events is merged with the neighbour whose renewal rate is closer, until every pre-bin holds both; every
+   final bin, a union of pre-bins, holds them too.
+2. **Shapes.** The pre-bins' renewal rates are fitted (weighted by their counts, scikit-learn's
+   ``isotonic_regression``) as increasing, decreasing, single-peaked and single-troughed (the turning point chosen by
+   likelihood); a categorical column, ordered by rate, as increasing only.
+3. **Complexity.** Within each shape, adjacent bins are merged (pooling their counts) while that lowers the
+   information criterion ``−2·loglik + penalty·(bins + turning point)`` (default ``penalty=2``: the AIC, which on the
+   real exports of docs/learned-transforms.md loses less held-out AUC than the BIC's ``ln n``); the shape with the
+   lowest criterion wins (ties: the simpler shape). One bin left is ``"flat"`` (the signal carries no detectable
+   information), two is a ``"step"``.
+4. **Points.** Each bin's smoothed renewal log-odds ``logit((renewed + ½) / (n + 1))``, scaled linearly so the worst
+   bin scores 0 and the best 100 (rounded to 0.01): within a signal, points are proportional to the weight of
+   evidence, so the simplex weight of the signal is its scorecard scale.
+5. **Missing values** are their own bin (in the scaling, outside the shape) when they hold the minimum shares;
+   otherwise they stay missing and the signal's declared ``missing`` rule applies. An unseen category is missing.
+
+:func:`cross_fit` is the honest version for a fit: each account's sub-score comes from a transform learnt on the
+other folds (grouped by account, :data:`N_FOLDS` folds assigned by a hash of the account id, so deterministic), and
+the final transform is refitted on every training row. :func:`points_table` lays a fitted transform out as the
+table a CS leader reads, with each bin's renewal rate and its Wilson interval.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from calibrate._params import Interval, Options, validate_params
+from calibrate.config.model import Transform
+from calibrate.data.spec import Signal
+from calibrate.data.transforms import apply_transform, category_key
+from calibrate.errors import FitError
+
+__all__ = ["LearnOptions", "SHAPES", "fit_learned", "cross_fit", "spec_learner", "points_table", "bin_labels", "fold_of",
+           "N_FOLDS"]
+
+Shape = Literal["auto", "increasing", "decreasing", "peak", "trough", "step"]
+SHAPES: tuple[str, ...] = ("auto", "increasing", "decreasing", "peak", "trough", "step")
+"""Shapes a learned transform may be held to (``auto``: the data choose, by BIC)."""
+
+N_FOLDS = 5
+"""Folds of :func:`cross_fit`."""
+
+_SIMPLER = ("flat", "step", "increasing", "decreasing", "peak", "trough")
+"""Tie order of the shapes: the first with the lowest BIC wins."""
+
+
+@dataclass(frozen=True)
+class LearnOptions:
+    """How a learned transform is fitted (module docstring).
+
+    Attributes
+    ----------
+    shape : {"auto", "increasing", "decreasing", "peak", "trough", "step"}
+        ``auto`` lets the BIC choose among all; ``step`` is an increasing or decreasing map with two bins.
+    max_bins : int
+        Pre-bins of a numeric column (quantile cuts).
+    min_bin_share : float
+        Least share of the (non-missing) accounts in a bin.
+    min_event_share : float
+        Least share of the churn events in a bin (at least one event).
+    penalty : float
+        Information-criterion cost of each bin (and of a turning point): 2 is the AIC, ``ln n`` the BIC.
+    """
+
+    shape: Shape = "auto"
+    max_bins: int = 40
+    min_bin_share: float = 0.02
+    min_event_share: float = 0.02
+    penalty: float = 2.0
+
+
+def _loglik(r: np.ndarray, n: np.ndarray) -> float:
+    p = np.clip(r / n, 1e-12, 1 - 1e-12)
+    return float(np.sum(r * np.log(p) + (n - r) * np.log1p(-p)))
+
+
+def _blocks(fitted: np.ndarray) -> list[int]:
+    """Start index of each run of equal fitted values (the isotonic fit's pooled blocks)."""
+    return [0] + [i for i in range(1, len(fitted)) if not math.isclose(fitted[i], fitted[i - 1], rel_tol=1e-12,
+                                                                            abs_tol=1e-15)]
+
+
+def _iso(r: np.ndarray, n: np.ndarray, increasing: bool) -> list[int]:
+    from sklearn.isotonic import isotonic_regression
+
+    if len(r) == 1:
+        return [0]
+    return _blocks(isotonic_regression(r / n, sample_weight=n, increasing=increasing))
+
+
+def _pooled(starts: list[int], r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ends = starts[1:] + [len(r)]
+    return (np.array([r[a:b].sum() for a, b in zip(starts, ends)]), np.array([n[a:b].sum() for a, b in zip(starts, ends)]))
+
+
+def _monotone(rates: np.ndarray) -> bool:
+    d = np.diff(rates)
+    return bool((d >= -1e-15).all() or (d <= 1e-15).all())
+
+
+def _unimodal(starts: list[int], r: np.ndarray, n: np.ndarray, peak: bool) -> list[int]:
+    """The best single-peaked (or -troughed) block partition: increasing up to a turning point, decreasing after."""
+    best, best_ll = [0], -np.inf
+    for p in range(1, len(r)):
+        left, right = _iso(r[:p], n[:p], peak), _iso(r[p:], n[p:], not peak)
+        cand = left + [p + s for s in right]
+        ll = _loglik(*_pooled(cand, r, n))
+        if ll > best_ll + 1e-12:
+            best, best_ll = cand, ll
+    return best
+
+
+def _simplify(starts: list[int], r: np.ndarray, n: np.ndarray, extra: int, penalty: float,
+              keep: int | None = None) -> tuple[list[int], float]:
+    """Merge adjacent blocks while that lowers the criterion (or down to ``keep`` blocks); the blocks and criterion."""
+    starts = list(starts)
+
+    def bic(s: list[int]) -> float:
+        return -2 * _loglik(*_pooled(s, r, n)) + (len(s) + (extra if len(s) > 2 else 0)) * penalty
+
+    current = bic(starts)
+    while len(starts) > 1:
+        options = [starts[:i] + starts[i + 1:] for i in range(1, len(starts))]
+        scores = [bic(o) for o in options]
+        i = int(np.argmin(scores))
+        if scores[i] >= current and (keep is None or len(starts) <= keep):
+            break
+        starts, current = options[i], scores[i]
+    return starts, current
+
+
+def _prebins(n: np.ndarray, r: np.ndarray, n_min: float, e_min: float) -> list[int]:
+    """Start index of each pre-bin over ordered units, merged until each holds ``n_min`` accounts and ``e_min`` events."""
+    starts = list(range(len(n)))
+    while len(starts) > 1:
+        rr, nn = _pooled(starts, r, n)
+        weak = (nn < n_min) | (nn - rr < e_min)
+        if not weak.any():
+            break
+        j = int(np.flatnonzero(weak)[np.argmin(nn[weak])])
+        rate = rr / nn
+        if j == 0:
+            k = 1
+        elif j == len(starts) - 1:
+            k = j - 1
+        else:
+            k = j - 1 if abs(rate[j - 1] - rate[j]) <= abs(rate[j + 1] - rate[j]) else j + 1
+        del starts[max(j, k)]
+    return starts
+
+
+def _scale(log_odds: np.ndarray) -> np.ndarray:
+    lo, hi = float(log_odds.min()), float(log_odds.max())
+    if hi - lo <= 1e-12:
+        return np.full(log_odds.shape, 50.0)
+    return np.round(100.0 * (log_odds - lo) / (hi - lo), 2)
+
+
+def _logit(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+    p = (r + 0.5) / (n + 1.0)
+    return np.log(p / (1.0 - p))
+
+
+def _shape_fit(r: np.ndarray, n: np.ndarray, shape: str, ordered: bool, penalty: float) -> tuple[list[int], str]:
+    """The block partition of the pre-bins and the shape it has, under the requested ``shape``."""
+    if not ordered:  # categories, ordered by rate: increasing
+        starts, _ = _simplify(_iso(r, n, True), r, n, 0, penalty)
+        return starts, "flat" if len(starts) == 1 else "step" if len(starts) == 2 else "categories"
+    candidates: dict[str, tuple[list[int], float]] = {}
+    wanted = ("increasing", "decreasing", "peak", "trough") if shape == "auto" else \
+        ("increasing", "decreasing") if shape == "step" else (shape,)
+    for name in wanted:
+        raw = _iso(r, n, name == "increasing") if name in ("increasing", "decreasing") else \
+            _unimodal([0], r, n, name == "peak")
+        candidates[name] = _simplify(raw, r, n, 1 if name in ("peak", "trough") else 0, penalty,
+                                     keep=2 if shape == "step" else None)
+    best = min(candidates, key=lambda k: candidates[k][1])
+    starts = candidates[best][0]
+    label = best
+    if len(starts) == 1:
+        label = "flat"
+    elif len(starts) == 2 or (shape == "step"):
+        label = "step"
+    elif best in ("peak", "trough") and _monotone(_pooled(starts, r, n)[0] / _pooled(starts, r, n)[1]):
+        label = "increasing" if np.diff(_pooled(starts, r, n)[0] / _pooled(starts, r, n)[1])[0] > 0 else "decreasing"
+    return starts, label
+
+
+@validate_params({"shape": [Options(*SHAPES)], "max_bins": [Interval(int, 2, None)],
+                  "min_bin_share": [Interval(float, 0, 0.5, closed="right")],
+                  "min_event_share": [Interval(float, 0, 0.5, closed="right")],
+                  "penalty": [Interval(float, 0, None)]})
+def fit_learned(
+    raw: np.ndarray | pd.Series,
+    renewed: np.ndarray | pd.Series,
+    *,
+    categorical: bool = False,
+    shape: Shape = "auto",
+    max_bins: int = 40,
+    min_bin_share: float = 0.02,
+    min_event_share: float = 0.02,
+    penalty: float = 2.0,
+    column: str = "column",
+) -> Transform:
+    """Learn a shape-constrained binned raw → 0–100 points map from outcomes (module docstring).
+
+    Parameters
+    ----------
+    raw : array_like
+        The raw values: numbers (NaN missing), or labels when ``categorical`` (None/NaN/blank missing).
+    renewed : array_like
+        1 renewed, 0 churned; rows with a missing outcome are ignored.
+    categorical : bool, default False
+    shape, max_bins, min_bin_share, min_event_share, penalty
+        See :class:`LearnOptions`.
+    column : str
+        Named in error messages.
+
+    Returns
+    -------
+    Transform
+        ``kind="binned"``: ``knots`` the cut-points (a value ``x`` is in bin ``j`` when
+        ``knots[j-1] <= x < knots[j]``), ``values`` the points of each bin, ``missing`` the points of a missing value
+        (``None``: the declared rule applies); for a categorical column ``categories`` (label → points) instead of
+        knots. ``shape`` names the shape chosen.
+
+    Raises
+    ------
+    FitError
+        No row with both a value and an outcome, or no churn event (or no renewal) among them.
+    """
+    y = np.asarray(renewed, dtype=float)
+    keep = ~np.isnan(y)
+    y = y[keep]
+    if categorical:
+        keys = np.array([category_key(v) for v in np.asarray(raw, dtype=object)[keep]], dtype=object)
+        missing = np.array([k is None for k in keys])
+    else:
+        x = np.asarray(raw, dtype=float)[keep]
+        missing = np.isnan(x)
+    n_all, present = y.size, ~missing
+    if present.sum() == 0 or y[present].min() == y[present].max():
+        raise FitError(f"column {column!r}: a learned transform needs rows with a value, churn events and renewals; "
+                       "this sample has "
+                       f"{int(present.sum())} rows with a value and {int((y[present] == 0).sum())} churn events")
+    n_min = min_bin_share * present.sum()
+    e_min = max(1.0, min_event_share * float((y == 0).sum()))
+    if categorical:
+        labels, inverse = np.unique(keys[present].astype(str), return_inverse=True)
+    else:
+        labels, inverse = np.unique(x[present], return_inverse=True)
+    n_u = np.bincount(inverse).astype(float)
+    r_u = np.bincount(inverse, weights=y[present]).astype(float)
+    if categorical:
+        order = np.lexsort((labels, _logit(r_u, n_u)))  # by rate, ties by label
+    else:
+        order = np.arange(len(labels))
+        if len(labels) > max_bins:  # quantile pre-bins: a cut where the cumulative share passes j / max_bins
+            cum = np.cumsum(n_u) / n_u.sum()
+            group = np.minimum(np.floor(np.concatenate([[0.0], cum[:-1]]) * max_bins + 1e-9), max_bins - 1).astype(int)
+            first = np.flatnonzero(np.diff(group, prepend=-1) > 0)
+            n_u, r_u = np.add.reduceat(n_u, first), np.add.reduceat(r_u, first)
+            labels, order = labels[first], np.arange(len(first))
+    n_o, r_o = n_u[order], r_u[order]
+    pre = _prebins(n_o, r_o, n_min, e_min)
+    r_p, n_p = _pooled(pre, r_o, n_o)
+    from sklearn import config_context
+
+    with config_context(skip_parameter_validation=True, assume_finite=True):  # hundreds of tiny isotonic fits
+        starts, label = _shape_fit(r_p, n_p, shape, not categorical, penalty)
+    r_b, n_b = _pooled(starts, r_p, n_p)
+    logits = _logit(r_b, n_b)
+    n_miss, r_miss = float(missing.sum()), float(y[missing].sum())
+    own = n_miss >= min_bin_share * n_all and n_miss - r_miss >= e_min
+    points = _scale(np.append(logits, _logit(np.array([r_miss]), np.array([n_miss]))) if own else logits)
+    missing_points = float(points[-1]) if own else None
+    points = points[:-1] if own else points
+    bins = {"n": [*map(int, n_b)] + ([int(n_miss)] if own else []),
+            "renewed": [*map(int, r_b)] + ([int(r_miss)] if own else [])}
+    if categorical:
+        block_of = np.searchsorted(starts, np.arange(len(pre)), side="right") - 1  # pre-bin -> block
+        pre_of = np.searchsorted(pre, np.arange(len(order)), side="right") - 1  # ordered label -> pre-bin
+        cats = {str(labels[order[i]]): float(points[block_of[pre_of[i]]]) for i in range(len(order))}
+        return Transform(kind="binned", knots=[], values=[float(v) for v in points], shape=label,
+                         categories=dict(sorted(cats.items())), missing=missing_points, bins=bins)
+    edges = [float(labels[order[pre[s]]]) for s in starts[1:]]
+    return Transform(kind="binned", knots=edges, values=[float(v) for v in points], shape=label,
+                     missing=missing_points, bins=bins)
+
+
+def fold_of(ids: Sequence[object] | np.ndarray | pd.Series, k: int = N_FOLDS) -> np.ndarray:
+    """Each row's cross-fitting fold: a CRC-32 of its account id modulo ``k`` (grouped, deterministic, seed-free)."""
+    return np.array([zlib.crc32(str(i).encode()) % k for i in np.asarray(ids, dtype=object)], dtype=int)
+
+
+def cross_fit(
+    raw: np.ndarray | pd.Series,
+    renewed: np.ndarray | pd.Series,
+    *,
+    groups: np.ndarray | pd.Series,
+    train: np.ndarray | None = None,
+    categorical: bool = False,
+    options: LearnOptions = LearnOptions(),
+    column: str = "column",
+) -> tuple[Transform, np.ndarray]:
+    """The final transform (learnt on every training row) and each row's out-of-fold sub-score.
+
+    Parameters
+    ----------
+    raw, renewed : array_like
+        As :func:`fit_learned`.
+    groups : array_like
+        Account ids: an account's rows share a fold.
+    train : ndarray of bool, optional
+        The training rows (default: all). A training row's sub-score comes from the transform learnt on the other
+        folds' training rows; any other row's from the final transform.
+    categorical : bool, default False
+    options : LearnOptions
+    column : str
+
+    Returns
+    -------
+    (Transform, ndarray)
+    """
+    values = np.asarray(raw, dtype=object if categorical else float)
+    y = np.asarray(renewed, dtype=float)
+    train = np.ones(len(y), dtype=bool) if train is None else np.asarray(train, dtype=bool)
+    kw = dict(categorical=categorical, shape=options.shape, max_bins=options.max_bins,
+              min_bin_share=options.min_bin_share, min_event_share=options.min_event_share, penalty=options.penalty,
+              column=column)
+    final = fit_learned(values[train], y[train], **kw)
+    out = apply_transform(values, final)
+    fold = fold_of(groups)
+    for f in range(N_FOLDS):
+        held = train & (fold == f)
+        if held.any():
+            out[held] = apply_transform(values[held], fit_learned(values[train & (fold != f)], y[train & (fold != f)],
+                                                                  **kw))
+    return final, out
+
+
+def bin_labels(transform: Transform, *, decimals: int = 6) -> list[str]:
+    """Readable bin names: ``< 4``, ``[4, 7)``, ``>= 7``; the category labels of each points level; ``missing``."""
+    if transform.categories is not None:
+        names = [", ".join(k for k, v in transform.categories.items() if v == p) for p in transform.values]
+    else:
+        fmt = lambda v: f"{round(v, decimals):g}"  # noqa: E731
+        cuts = transform.knots
+        if not cuts:
+            names = ["all values"]
+        else:
+            names = [f"< {fmt(cuts[0])}"] + [f"[{fmt(a)}, {fmt(b)})" for a, b in zip(cuts, cuts[1:])] + \
+                    [f">= {fmt(cuts[-1])}"]
+    return names + (["missing"] if transform.missing is not None else [])
+
+
+def points_table(transform: Transform, raw: np.ndarray | pd.Series | None = None,
+                 renewed: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+    """One row per bin: its name, points, accounts, renewal rate and 95 % Wilson interval.
+
+    The counts are the training counts stored with the transform, or, given ``raw`` and ``renewed``, those of that
+    data (each row put in its bin by :func:`~calibrate.data.transforms.apply_transform`).
+    """
+    from calibrate._stats import wilson_interval
+
+    labels = bin_labels(transform)
+    points = list(transform.values) + ([transform.missing] if transform.missing is not None else [])
+    if raw is not None and renewed is not None:
+        sub = apply_transform(np.asarray(raw, dtype=object if transform.categories is not None else float), transform)
+        y = np.asarray(renewed, dtype=float)
+        n = [int(np.sum((sub == p) & ~np.isnan(y))) for p in points]
+        r = [int(np.sum((sub == p) & (y == 1))) for p in points]
+    else:
+        stored = transform.bins or {}
+        n, r = list(stored.get("n", [0] * len(points))), list(stored.get("renewed", [0] * len(points)))
+    rows = []
+    for name, p, nn, rr in zip(labels, points, n, r):
+        lo, hi = map(float, wilson_interval(rr, nn)) if nn else (float("nan"), float("nan"))
+        rows.append({"bin": name, "points": p, "n": nn, "renewed": rr,
+                     "renewal_rate": rr / nn if nn else float("nan"), "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def spec_learner(raw: np.ndarray, renewed: np.ndarray, train: np.ndarray, groups: np.ndarray,
+                 signal: Signal) -> tuple[Transform, np.ndarray]:
+    """:func:`cross_fit` for a spec's ``learned`` signal (a :data:`calibrate.data.spec_load.Learner`).
+
+    Raises
+    ------
+    FitError
+        The signal's learned transform is flat: no bin renews detectably differently (by the criterion).
+    """
+    final, out = cross_fit(raw, renewed, groups=groups, train=train, categorical=signal.kind == "categorical",
+                           options=LearnOptions(shape=signal.shape), column=signal.column)
+    if final.shape == "flat":
+        raise FitError(f"signal {signal.name!r} (column {signal.column!r}): its learned transform is flat — no bin "
+                       "renews detectably differently; set `use: false` for it in the spec, or give it a fixed "
+                       "transform")
+    return final, out
