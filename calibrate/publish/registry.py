@@ -99,11 +99,21 @@ def _client(mlflow_dir: str | os.PathLike[str] | None) -> Any:
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+def _labelled(dimension: Any) -> bool:
+    """The dimension reads category labels (a learned categorical transform)."""
+    return dimension.transform is not None and dimension.transform.categories is not None
+
+
+def _example(dimension: Any) -> Any:
+    """A value of the dimension's column for the input example: 50, or its first label."""
+    return next(iter(dimension.transform.categories)) if _labelled(dimension) else 50.0
+
+
 def _signature(config: WeightConfig) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    inputs = Schema([ColSpec("double", d.column) for d in config.dimensions])
+    inputs = Schema([ColSpec("string" if _labelled(d) else "double", d.column) for d in config.dimensions])
     outputs = Schema(
         [ColSpec("double", "score"), ColSpec("string", "band"), ColSpec("string", "band_code"),
          ColSpec("long", "band_index"), ColSpec("double", "p_renew")]
@@ -158,7 +168,7 @@ def register_scorer(
         return mlflow.pyfunc.log_model(
             name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_path).resolve())},
             signature=_signature(config), pip_requirements=_requirements(),
-            input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}),
+            input_example=pd.DataFrame({d.column: [_example(d)] for d in config.dimensions}),
         )
 
     if mlflow.active_run() is not None:
