@@ -169,7 +169,8 @@ def test_leaderboard_rows_match_independent_refits(history):
 
     current = _config({"usage": 0.1, "engagement": 0.1, "support": 0.1, "commercial": 0.7})
     board = leaderboard(history, current=current, n_boot=300, seed=4)
-    assert [m.method for m in board.methods] == ["current", "equal", "logit", "simplex", "ceiling"]
+    assert [m.method for m in board.methods] == ["current", "equal", "logit", "simplex", "ceiling", "logit_free",
+                                                "learned", "additive"]
     train, test = out_of_time_split(history).split(history)
     y = test.frame["renewed"].to_numpy()
     fit = fit_weights(train)
@@ -185,7 +186,7 @@ def test_leaderboard_rows_match_independent_refits(history):
     assert board["simplex"].auc[0] > board["current"].auc[0]
     assert board.best in {"logit", "simplex"}
     frame = board.to_frame()
-    assert list(frame.columns[:4]) == ["method", "auc", "auc_low", "auc_high"] and len(frame) == 5
+    assert list(frame.columns[:4]) == ["method", "auc", "auc_low", "auc_high"] and len(frame) == 8
     json.dumps(board.to_dict(), allow_nan=False)
     assert board.plot(metric="log_loss").get_xlabel() == "held-out log-loss"
     assert "ceiling" in board.summary()
@@ -220,7 +221,7 @@ def test_leaderboard_on_grouped_folds_without_dates_is_deterministic():
     b = leaderboard(data, k=3, n_boot=200, seed=2)
     assert a.folds == ("group:1/3", "group:2/3", "group:3/3") and a.n_test == 900
     assert a.to_dict() == b.to_dict()
-    assert [m.method for m in a.methods] == ["equal", "logit", "simplex", "ceiling"]
+    assert [m.method for m in a.methods] == ["equal", "logit", "simplex", "ceiling", "logit_free", "learned", "additive"]
 
 
 def test_compare_with_current(history):

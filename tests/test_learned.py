@@ -324,3 +324,39 @@ def test_a_learned_spec_without_a_learner_says_how_to_fit_it(tmp_path):
     with pytest.raises(ConfigError, match="has a learned transform, which is fitted from outcomes: fit it with "
                                           "`calibrate fit --spec`"):
         load_with_spec(pd.read_csv(data), read_spec(tmp_path / "calibrate.yaml"))
+
+
+def test_leaderboard_rows_free_logit_learned_and_additive_ceiling_match_independent_refits():
+    from dataclasses import replace
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from conftest import logistic_book
+
+    from calibrate.compare.methods import leaderboard
+    from calibrate.data.load import load_accounts
+    from calibrate.fit.folds import out_of_time_split
+    from calibrate.fit.weights import fit_weights
+
+    data = load_accounts(logistic_book(600, seed=9, snapshots=3))
+    dims = list(data.dimensions)
+    board = leaderboard(data, scheme="time", n_boot=200, seed=1)
+    train, test = out_of_time_split(data).split(data)
+    x_tr, x_te = train.frame[dims].to_numpy(dtype=float), test.frame[dims].to_numpy(dtype=float)
+    y_tr, y_te = train.frame["renewed"].to_numpy(dtype=int), test.frame["renewed"].to_numpy(dtype=int)
+    free = LogisticRegression(C=np.inf, max_iter=1000).fit(x_tr / 100, y_tr).predict_proba(x_te / 100)[:, 1]
+    assert board["logit_free"].auc[0] == pytest.approx(roc_auc_score(y_te, free), abs=1e-9)
+    additive = HistGradientBoostingClassifier(interaction_cst="no_interactions", random_state=1).fit(x_tr, y_tr)
+    assert board["additive"].auc[0] == pytest.approx(roc_auc_score(y_te, additive.predict_proba(x_te)[:, 1]), abs=1e-12)
+    ts = {d: fit_learned(x_tr[:, j], y_tr) for j, d in enumerate(dims)}
+    kept = [d for d in dims if ts[d].shape != "flat"]
+    w = fit_weights(replace(train, dimensions=tuple(kept), frame=train.frame.assign(
+        **{d: apply_transform(x_tr[:, dims.index(d)], ts[d]) for d in kept}))).weights
+    score = sum(w[d] * apply_transform(x_te[:, dims.index(d)], ts[d]) for d in kept)
+    assert board["learned"].auc[0] == pytest.approx(roc_auc_score(y_te, score), abs=1e-12)
+    assert board.best not in {"logit_free", "additive", "ceiling"}
+    share = (board["simplex"].auc[0] - 0.5) / (board["additive"].auc[0] - 0.5)
+    assert board.share_of_additive("simplex") == pytest.approx(share)
+    assert f"the fitted score goes {share:.0%} of the way from chance to it" in board.summary()

@@ -8,7 +8,9 @@
 * ``logit`` — weights proportional to the positive statsmodels ``Logit`` coefficients
   (:func:`logit_weights_fallback`, a stand-in until the fitting module exposes its logit path);
 * ``simplex`` — :func:`calibrate.fit.weights.fit_weights`, the constrained maximum likelihood;
-* ``ceiling`` — scikit-learn ``HistGradientBoostingClassifier`` on the same dimensions, unconstrained.
+* ``ceiling`` — scikit-learn ``HistGradientBoostingClassifier`` on the same dimensions, unconstrained;
+* ``logit_free``, ``learned``, ``additive`` — an unconstrained logistic regression, the simplex on learned
+  sub-scores, and the additive (no-interaction) ceiling (:mod:`calibrate.compare.additive`).
 
 The weighted scores get their probability from a logistic link fitted on the training rows
 (:mod:`calibrate.fit.heldout`); the link's slope is held ≥ 0, so a score that points the wrong way gets a
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate._params import Interval, validate_params
+from calibrate.compare.additive import ADDITIVE_METHODS, additive_rows
 from calibrate.fit import heldout as _heldout
 from calibrate.config.model import WeightConfig, default_bands
 from calibrate.errors import FitError
@@ -49,7 +52,10 @@ _LABELS = {
     "logit": "logit-derived weights",
     "simplex": "simplex weights (fitted)",
     "ceiling": "gradient boosting (ceiling)",
+    **ADDITIVE_METHODS,
 }
+_NOT_A_SCORE = frozenset({"ceiling", "logit_free", "additive"})
+"""Rows that are models, not a weighted 0–100 score (never the leaderboard's best score)."""
 
 
 def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
@@ -136,13 +142,17 @@ class Leaderboard:
     @property
     def best(self) -> str:
         """The weighted-score method with the highest held-out AUC (the ceiling excluded)."""
-        weighted = [m for m in self.methods if m.method != "ceiling"]
+        weighted = [m for m in self.methods if m.method not in _NOT_A_SCORE]
         return max(weighted, key=lambda m: m.auc[0]).method
 
     @property
     def gap_to_ceiling(self) -> float:
         """Held-out AUC of the ceiling minus that of the best weighted score."""
         return self["ceiling"].auc[0] - self[self.best].auc[0]
+
+    def share_of_additive(self, method: str) -> float:
+        """How much of the way from chance (AUC 0.5) to the additive ceiling ``method``'s held-out AUC goes."""
+        return (self[method].auc[0] - 0.5) / (self["additive"].auc[0] - 0.5)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method: each metric with ``_low``/``_high`` columns."""
@@ -178,6 +188,7 @@ class Leaderboard:
             ],
             "best": self.best,
             "gap_to_ceiling": clean(self.gap_to_ceiling),
+            "share_of_additive": {m: clean(self.share_of_additive(m)) for m in ("simplex", "learned")},
             "folds": list(self.folds),
             "n_test": self.n_test,
             "n_accounts": self.n_accounts,
@@ -212,6 +223,9 @@ class Leaderboard:
             f"{self.gap_to_ceiling:+.3f} AUC. AUC of each weighted method's score (the ceiling's of its "
             f"probability). Intervals: {self.interval}."
         )
+        lines.append(f"additive ceiling (a sum of one free shape per dimension): AUC {self['additive'].auc[0]:.3f}; the "
+                     f"fitted score goes {self.share_of_additive('simplex'):.0%} of the way from chance to it, the "
+                     f"simplex on learned sub-scores {self.share_of_additive('learned'):.0%}")
         return "\n".join(lines + list(self.notes))
 
     def plot(self, ax: Any = None, *, metric: str = "auc") -> Any:
@@ -286,12 +300,12 @@ def leaderboard(
     template = current or WeightConfig(
         dimensions=[{"name": d, "column": d, "weight": 1 / len(names)} for d in names], bands=default_bands()
     )
-    methods = (["current"] if current is not None else []) + ["equal", "logit", "simplex", "ceiling"]
+    methods = (["current"] if current is not None else []) + ["equal", "logit", "simplex", "ceiling", *ADDITIVE_METHODS]
     p: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     ranked: dict[str, list[np.ndarray]] = {m: [] for m in methods}  # what the AUC ranks: the score (ceiling: p)
     flat = dict.fromkeys(methods, 0)
     band: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    weights: dict[str, list[dict[str, float]]] = {m: [] for m in methods if m != "ceiling"}
+    weights: dict[str, list[dict[str, float]]] = {m: [] for m in methods if m not in {"ceiling", *ADDITIVE_METHODS}}
     test_rows = []
     for fold in folds:
         train, test = fold.split(data)
@@ -320,6 +334,10 @@ def leaderboard(
         p["ceiling"].append(p_hgb)
         ranked["ceiling"].append(p_hgb)
         band["ceiling"].append(_matched_bands(p_hgb, band["simplex"][-1], len(template.bands)))
+        for method, (p_m, ranked_m) in additive_rows(train, test, names, seed=seed).items():
+            p[method].append(p_m)
+            ranked[method].append(ranked_m)
+            band[method].append(_matched_bands(ranked_m, band["simplex"][-1], len(template.bands)))
         test_rows.append(fold.test)
     rows = np.concatenate(test_rows)
     frame = data.frame.iloc[rows]
@@ -342,11 +360,12 @@ def leaderboard(
                 brier=_heldout.account_mean_interval(groups, (pm - y) ** 2, n_boot=n_boot, seed=seed),
                 spread=(spread.value, spread.ci_low, spread.ci_high),
                 weights=mean_w,
-                auc_of="probability" if method == "ceiling" else "score",
+                auc_of="probability" if method in _NOT_A_SCORE else "score",
                 flat_link_folds=int(flat[method]),
             )
         )
-    notes = ("weights shown are the mean over folds; the ceiling's bands match the simplex score's band shares",)
+    notes = ("weights shown are the mean over folds; the ceilings' (and the free logit's and learned score's) bands "
+             "match the simplex score's band shares",)
     return Leaderboard(
         methods=tuple(scores),
         folds=tuple(f.name for f in folds),

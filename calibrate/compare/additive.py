@@ -1,0 +1,58 @@
+"""The leaderboard rows that make the comparison with learned sub-scores honest (issue 14).
+
+Per fold, on the same training and held-out rows as :func:`calibrate.compare.methods.leaderboard`:
+
+* ``logit_free`` — an unconstrained logistic regression on the same sub-scores (scikit-learn, ``C=inf``: no penalty):
+  any sign, any scale — what the simplex gives up by keeping weights that sum to 1;
+* ``learned`` — the simplex fit on *learned* sub-scores: each dimension's binned points map
+  (:func:`calibrate.fit.learned.fit_learned`) learnt on the fold's training rows, the weights fitted on them;
+  a dimension that learns flat gets no weight. Its held-out AUC is honest (the held-out rows saw neither step);
+* ``additive`` — the additive ceiling: scikit-learn ``HistGradientBoostingClassifier`` with
+  ``interaction_cst="no_interactions"``, a sum of one free shape per dimension: the best any health score
+  (a sum of sub-scores) can do on these dimensions, beside the full ceiling's interactions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from calibrate.data.load import Accounts
+from calibrate.data.transforms import apply_transform
+from calibrate.fit import heldout as _heldout
+from calibrate.fit.learned import fit_learned
+from calibrate.fit.weights import fit_weights
+
+__all__ = ["ADDITIVE_METHODS", "additive_rows"]
+
+ADDITIVE_METHODS: dict[str, str] = {
+    "logit_free": "logistic regression, free",
+    "learned": "simplex, learned sub-scores",
+    "additive": "gradient boosting, additive",
+}
+"""Method → leaderboard label, in row order."""
+
+
+def additive_rows(train: Accounts, test: Accounts, names: tuple[str, ...], *, seed: int = 0) -> dict[str, Any]:
+    """Each extra method's held-out ``(probability, ranked value)`` on one fold (module docstring)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    y = train.frame["renewed"].to_numpy(dtype=int)
+    x_tr = train.frame[list(names)].to_numpy(dtype=float)
+    x_te = test.frame[list(names)].to_numpy(dtype=float)
+    free = LogisticRegression(C=np.inf, max_iter=1000).fit(x_tr / 100.0, y).predict_proba(x_te / 100.0)[:, 1]
+    with threadpool_limits(1, user_api="openmp"):  # as the full ceiling: OpenMP spin-waits on shared machines
+        additive = HistGradientBoostingClassifier(interaction_cst="no_interactions", random_state=seed)
+        p_add = additive.fit(x_tr, y).predict_proba(x_te)[:, 1]
+    transforms = {d: fit_learned(x_tr[:, j], y, column=d) for j, d in enumerate(names)}
+    kept = [d for d in names if transforms[d].shape != "flat"]
+    learned_tr = {d: apply_transform(x_tr[:, names.index(d)], transforms[d]) for d in kept}
+    learned_te = np.column_stack([apply_transform(x_te[:, names.index(d)], transforms[d]) for d in kept])
+    fitted = fit_weights(replace(train, frame=train.frame.assign(**learned_tr), dimensions=tuple(kept)))
+    score = learned_te @ np.array([fitted.weights[d] for d in kept])
+    p_learned = _heldout.link_probability(score, (fitted.intercept, fitted.slope))
+    return {"logit_free": (free, free), "learned": (p_learned, score), "additive": (p_add, p_add)}
