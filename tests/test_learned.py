@@ -360,3 +360,41 @@ def test_leaderboard_rows_free_logit_learned_and_additive_ceiling_match_independ
     share = (board["simplex"].auc[0] - 0.5) / (board["additive"].auc[0] - 0.5)
     assert board.share_of_additive("simplex") == pytest.approx(share)
     assert f"the fitted score goes {share:.0%} of the way from chance to it" in board.summary()
+
+
+def test_explain_points_prints_each_learned_signal_and_refuses_without_a_config(tmp_path):
+    cfg, _ = _learned_config()
+    path = write_config(cfg, tmp_path)
+    res = cli("explain", "--config", str(path), "--points", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)["points"]
+    assert set(got) == {"calls", "tenure", "contract"}
+    for d in cfg.dimensions:
+        expected = points_table(d.transform)
+        assert [r["points"] for r in got[d.name]["bins"]] == expected["points"].tolist()
+        assert [r["n"] for r in got[d.name]["bins"]] == expected["n"].tolist()
+    text = cli("explain", "--config", str(path), "--points", cwd=tmp_path).stdout
+    assert "calls (Service Calls): step, weight 0.300" in text and ">= 4" in text
+    for args, message in ((["--points"], "--points reads the learned sub-scores of a config: pass --config FILE"),
+                          (["--config", str(path)], "give --account ID, or --points with --config")):
+        bad = cli("explain", *args, cwd=tmp_path)
+        assert bad.returncode == 2 and message in bad.stderr and bad.stdout == ""
+
+
+def test_the_report_section_and_plot_show_points_and_renewal_rates():
+    from types import SimpleNamespace
+
+    from calibrate.plots import new_axes, plot_points
+    from calibrate.report.html import SECTIONS
+
+    cfg, _ = _learned_config()
+    section = SECTIONS["points"](SimpleNamespace(config=cfg), None)
+    assert section.title == "Learned sub-scores: points per signal"
+    assert section.body.count("<h3>") == 3 and "calls (Service Calls): step, weight 0.300" in section.body
+    assert section.body.count("<img") == 3 and "Month-to-month" in section.body
+    plain = cfg.model_copy(update={"dimensions": [d.model_copy(update={"transform": None}) for d in cfg.dimensions]})
+    assert SECTIONS["points"](SimpleNamespace(config=plain), None) is None
+    table = points_table(cfg.dimensions[0].transform)
+    ax = plot_points(table, ax=new_axes())
+    assert [b.get_height() for b in ax.patches] == table["points"].tolist()
+    assert [t.get_text() for t in ax.get_xticklabels()] == table["bin"].tolist()

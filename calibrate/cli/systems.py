@@ -154,18 +154,43 @@ def playbook(data, query, spec_args, config_file, snapshot, tree_file, as_json) 
 @data_options
 @spec_options
 @scorer_option
-@click.option("--account", required=True, metavar="ID", help="Account to explain.")
+@click.option("--account", metavar="ID", help="Account to explain.")
+@click.option("--points", is_flag=True, help="Print the points table of each learned sub-score of --config (bins, "
+                                            "points, accounts, renewal rate with its interval); no data needed.")
 @date_option("--before", "Earlier snapshot (default: the account's second-to-last).")
 @date_option("--after", "Later snapshot (default: the account's last).")
 @json_option
-def explain(data, query, spec_args, config_file, account, before, after, as_json) -> int:
-    """Which branch and signal moved an account's score between two snapshots."""
-    from calibrate.systems.metric_tree import explain as explain_account
+def explain(data, query, spec_args, config_file, account, points, before, after, as_json) -> int:
+    """Which branch and signal moved an account's score between two snapshots; with --points, how each learned
+    sub-score turns its raw signal into points."""
+    if account is None and not points:
+        raise click.UsageError("give --account ID, or --points with --config")
+    if points and config_file is None:
+        raise click.UsageError("--points reads the learned sub-scores of a config: pass --config FILE")
+    payload, text = {}, []
+    if points:
+        payload["points"], table = _points(read_optional_config(config_file))
+        text.append(table)
+    if account is not None:
+        from calibrate.systems.metric_tree import explain as explain_account
 
-    accounts, config = _with_config(data, query, spec_args, config_file, require_outcome=False)
-    result = explain_account(_scorer(accounts, config), accounts.frame, account, before=before, after=after)
-    emit(result.to_dict(), result.summary(), as_json=as_json)
+        accounts, config = _with_config(data, query, spec_args, config_file, require_outcome=False)
+        result = explain_account(_scorer(accounts, config), accounts.frame, account, before=before, after=after)
+        payload |= result.to_dict()
+        text.append(result.summary())
+    emit(payload, "\n\n".join(text), as_json=as_json)
     return 0
+
+
+def _points(config):
+    """Each learned dimension's points table: as JSON rows and as text."""
+    from calibrate.fit.learned import points_table, points_text
+
+    learned = [d for d in config.dimensions if d.transform is not None and d.transform.kind == "binned"]
+    rows = {d.name: {"column": d.column, "weight": d.weight, "shape": d.transform.shape,
+                     "bins": points_table(d.transform).to_dict(orient="records")} for d in learned}
+    text = "\n\n".join(points_text(d.name, d.transform, weight=d.weight, column=d.column) for d in learned)
+    return rows, text or f"config {config.name} v{config.version} has no learned sub-scores (no binned transform)"
 
 
 @cli.command()

@@ -51,8 +51,8 @@ from calibrate.data.spec import Signal
 from calibrate.data.transforms import apply_transform, category_key
 from calibrate.errors import FitError
 
-__all__ = ["LearnOptions", "SHAPES", "fit_learned", "cross_fit", "spec_learner", "points_table", "bin_labels", "fold_of",
-           "N_FOLDS"]
+__all__ = ["LearnOptions", "SHAPES", "fit_learned", "cross_fit", "spec_learner", "points_table", "points_text",
+           "bin_labels", "fold_of", "N_FOLDS"]
 
 Shape = Literal["auto", "increasing", "decreasing", "peak", "trough", "step"]
 SHAPES: tuple[str, ...] = ("auto", "increasing", "decreasing", "peak", "trough", "step")
@@ -420,3 +420,18 @@ def spec_learner(raw: np.ndarray, renewed: np.ndarray, train: np.ndarray, groups
                        "renews detectably differently; set `use: false` for it in the spec, or give it a fixed "
                        "transform")
     return final, out
+
+
+def points_text(name: str, transform: Transform, *, weight: float | None = None, column: str = "",
+                current: float | None = None) -> str:
+    """A learned signal's points table as text (``calibrate explain``); ``current`` marks the bin scoring it."""
+    table = points_table(transform)
+    head = f"{name}" + (f" ({column})" if column and column != name else "") + f": {transform.shape}"
+    head += f", weight {weight:.3f} (a bin adds weight x points to the score)" if weight is not None else ""
+    width = max(8, *(len(b) for b in table["bin"]))
+    lines = [head, f"  {'bin':<{width}}  points  accounts  renewal [95% CI]"]
+    for row in table.itertuples():
+        mark = "  <- this account" if current is not None and row.points == current else ""
+        rate = f"{row.renewal_rate:.1%} [{row.ci_low:.1%}, {row.ci_high:.1%}]" if row.n else "n/a"
+        lines.append(f"  {row.bin:<{width}}  {row.points:6.2f}  {row.n:8,}  {rate}{mark}")
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Plots, one module per stage (bands, comparison, systems, drift). Each function draws on the ``ax`` it is given (or a new one) and returns the Axes.
+"""Plots, one module per stage (bands, comparison, systems, drift, learned). Each function draws on the ``ax`` it is given (or a new one) and returns the Axes.
 
 Nothing here calls ``show()`` or ``savefig()``; matplotlib is imported inside the functions so
 that importing calibrate stays cheap. :func:`figure_png` turns an Axes' figure into PNG bytes
@@ -33,6 +33,7 @@ from calibrate.plots.drift import (
     plot_drift_psi,
     plot_drift_trend,
 )
+from calibrate.plots.learned import plot_points
 
 __all__ = [
     "ensure_axes",
@@ -57,4 +58,5 @@ __all__ = [
     "plot_directions",
     "plot_drift_psi",
     "plot_drift_trend",
+    "plot_points",
 ]

@@ -464,3 +464,6 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
                         f"--print-to-pdf={out.resolve()}", src.as_uri()],
                        check=True, capture_output=True, timeout=timeout)
     return out if out.exists() and out.stat().st_size > 0 else None
+
+
+from calibrate.report import points as _points  # noqa: E402,F401  (registers the learned-points section)
