@@ -304,6 +304,26 @@ def weights_section(result: RunResult, data: Accounts) -> Section:
     return Section("Weights: current vs new", table_html(header, rows) + note + img_tag(axes, "Dimension weights"))
 
 
+@register_section("points")
+def points_section(result: RunResult, data: Accounts) -> Section | None:
+    """Each learned sub-score (issue 14): bins, points, what a bin adds to the score, training accounts and renewal
+    rate with its Wilson interval, and the curve; no section without a learned (``binned``) transform."""
+    from calibrate.fit.learned import points_table
+    from calibrate.plots import new_axes, plot_points
+
+    parts = ['<p>A learned sub-score gives each bin of its raw signal points from 0 (the bin that renews worst) to 100 '
+             '(best), fitted from outcomes under a shape constraint; a bin adds weight × points to the score.</p>']
+    for d in (d for d in result.config.dimensions if d.transform is not None and d.transform.kind == "binned"):
+        table = points_table(d.transform)
+        rows = [[r.bin, f"{r.points:.2f}", f"{d.weight * r.points:.2f}", f"{r.n:,}",
+                 f"{r.renewal_rate:.1%} ({r.ci_low:.1%}–{r.ci_high:.1%})" if r.n else ""] for r in table.itertuples()]
+        parts += [f"<h3>{html.escape(d.name)} ({html.escape(d.column)}): {d.transform.shape}, weight {d.weight:.3f}</h3>",
+                  table_html(["bin", "points", "adds to score", "accounts", "renewal rate (95 %)"], rows),
+                  img_tag(plot_points(table, ax=new_axes((6.0, 3.0)), title=f"{d.name}: points and renewal rate"),
+                          f"Points of {d.name}")]
+    return Section("Learned sub-scores: points per signal", "\n".join(parts)) if len(parts) > 1 else None
+
+
 @register_section("current")
 def current_section(result: RunResult, data: Accounts) -> Section | None:
     """The current config's bands on the same data (only with a current config)."""
@@ -464,6 +484,3 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
                         f"--print-to-pdf={out.resolve()}", src.as_uri()],
                        check=True, capture_output=True, timeout=timeout)
     return out if out.exists() and out.stat().st_size > 0 else None
-
-
-from calibrate.report import points as _points  # noqa: E402,F401  (registers the learned-points section)
