@@ -398,3 +398,27 @@ def test_the_report_section_and_plot_show_points_and_renewal_rates():
     ax = plot_points(table, ax=new_axes())
     assert [b.get_height() for b in ax.patches] == table["points"].tolist()
     assert [t.get_text() for t in ax.get_xticklabels()] == table["bin"].tolist()
+
+
+def test_pava_matches_scikit_learn_isotonic_regression():
+    from sklearn.isotonic import IsotonicRegression
+
+    from calibrate.fit.learned import pava
+
+    rng = np.random.default_rng(23)
+    for _ in range(300):
+        k = int(rng.integers(1, 45))
+        v, w, up = rng.uniform(size=k), rng.integers(1, 500, k).astype(float), bool(rng.integers(2))
+        ref = IsotonicRegression(increasing=up).fit_transform(np.arange(k), v, sample_weight=w)
+        np.testing.assert_allclose(pava(v, w, increasing=up), ref, rtol=0, atol=1e-12)
+
+
+def test_folds_are_the_fnv1a_hash_of_the_account_id():
+    def fnv1a(text: str) -> int:
+        h = 0xCBF29CE484222325
+        for b in text.encode():
+            h = ((h ^ b) * 0x100000001B3) % 2**64
+        return h
+
+    ids = ["A1", "IR-00012", "Ünïcode", 123, "A1", "a-much-longer-account-id-0001"]
+    assert fold_of(ids).tolist() == [fnv1a(str(i)) % N_FOLDS for i in ids]

@@ -13,8 +13,8 @@ The rule, in order:
    ordered by renewal rate. A pre-bin with fewer than ``min_bin_share`` of the accounts or ``min_event_share`` of the
    churn events is merged with the neighbour whose renewal rate is closer, until every pre-bin holds both; every
    final bin, a union of pre-bins, holds them too.
-2. **Shapes.** The pre-bins' renewal rates are fitted (weighted by their counts, scikit-learn's
-   ``isotonic_regression``) as increasing, decreasing, single-peaked and single-troughed (the turning point chosen by
+2. **Shapes.** The pre-bins' renewal rates are fitted (weighted by their counts, pool-adjacent-violators
+   isotonic regression, :func:`pava`) as increasing, decreasing, single-peaked and single-troughed (the turning point chosen by
    likelihood); a categorical column, ordered by rate, as increasing only.
 3. **Complexity.** Within each shape, adjacent bins are merged (pooling their counts) while that lowers the
    information criterion ``−2·loglik + penalty·(bins + turning point)``, by default the Hannan–Quinn penalty
@@ -37,7 +37,6 @@ table a CS leader reads, with each bin's renewal rate and its Wilson interval.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -51,7 +50,7 @@ from calibrate.data.spec import Signal
 from calibrate.data.transforms import apply_transform, category_key
 from calibrate.errors import FitError
 
-__all__ = ["LearnOptions", "SHAPES", "fit_learned", "cross_fit", "spec_learner", "points_table", "points_text",
+__all__ = ["LearnOptions", "SHAPES", "fit_learned", "pava", "cross_fit", "spec_learner", "points_table", "points_text",
            "bin_labels", "fold_of", "N_FOLDS"]
 
 Shape = Literal["auto", "increasing", "decreasing", "peak", "trough", "step"]
@@ -102,12 +101,23 @@ def _blocks(fitted: np.ndarray) -> list[int]:
                                                                             abs_tol=1e-15)]
 
 
-def _iso(r: np.ndarray, n: np.ndarray, increasing: bool) -> list[int]:
-    from sklearn.isotonic import isotonic_regression
+def pava(values: np.ndarray, weights: np.ndarray, *, increasing: bool = True) -> np.ndarray:
+    """Weighted isotonic regression by pool-adjacent-violators (the pre-bins are few; checked against
+    scikit-learn's ``IsotonicRegression`` in the tests)."""
+    sign = 1.0 if increasing else -1.0
+    means, sizes, counts = [], [], []
+    for v, w in zip(sign * np.asarray(values, dtype=float), np.asarray(weights, dtype=float)):
+        means.append(v), sizes.append(w), counts.append(1)
+        while len(means) > 1 and means[-2] >= means[-1]:
+            w2, c2, m2 = sizes.pop(), counts.pop(), means.pop()
+            total = sizes[-1] + w2
+            means[-1] = (means[-1] * sizes[-1] + m2 * w2) / total
+            sizes[-1], counts[-1] = total, counts[-1] + c2
+    return sign * np.repeat(means, counts)
 
-    if len(r) == 1:
-        return [0]
-    return _blocks(isotonic_regression(r / n, sample_weight=n, increasing=increasing))
+
+def _iso(r: np.ndarray, n: np.ndarray, increasing: bool) -> list[int]:
+    return [0] if len(r) == 1 else _blocks(pava(r / n, n, increasing=increasing))
 
 
 def _pooled(starts: list[int], r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,15 +261,34 @@ def fit_learned(
     FitError
         No row with both a value and an outcome, or no churn event (or no renewal) among them.
     """
-    y = np.asarray(renewed, dtype=float)
-    keep = ~np.isnan(y)
-    y = y[keep]
+    labels, code = _encode(raw, categorical)
+    return _fit_codes(labels, code, np.asarray(renewed, dtype=float), categorical=categorical, shape=shape,
+                      max_bins=max_bins, min_bin_share=min_bin_share, min_event_share=min_event_share,
+                      penalty=penalty, column=column)
+
+
+def _encode(raw: np.ndarray | pd.Series, categorical: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values (sorted numbers, or label texts) and each row's index into them (−1: missing)."""
     if categorical:
-        keys = np.array([category_key(v) for v in np.asarray(raw, dtype=object)[keep]], dtype=object)
-        missing = np.array([k is None for k in keys])
+        keys = np.array([category_key(v) for v in np.asarray(raw, dtype=object)], dtype=object)
+        present = np.array([k is not None for k in keys], dtype=bool)
+        values = keys[present].astype(str)
     else:
-        x = np.asarray(raw, dtype=float)[keep]
-        missing = np.isnan(x)
+        x = np.asarray(raw, dtype=float)
+        present = ~np.isnan(x)
+        values = x[present]
+    labels, inverse = np.unique(values, return_inverse=True)
+    code = np.full(present.size, -1, dtype=np.int64)
+    code[present] = inverse
+    return labels, code
+
+
+def _fit_codes(labels: np.ndarray, code: np.ndarray, y: np.ndarray, *, categorical: bool, shape: str, max_bins: int,
+               min_bin_share: float, min_event_share: float, penalty: float | None, column: str) -> Transform:
+    """:func:`fit_learned` on encoded values (:func:`_encode`), so the cross-fitting folds sort a column once."""
+    keep = ~np.isnan(y)
+    code, y = code[keep], y[keep]
+    missing = code < 0
     n_all, present = y.size, ~missing
     if present.sum() == 0 or y[present].min() == y[present].max():
         raise FitError(f"column {column!r}: a learned transform needs rows with a value, churn events and renewals; "
@@ -267,12 +296,10 @@ def fit_learned(
                        f"{int(present.sum())} rows with a value and {int((y[present] == 0).sum())} churn events")
     n_min = min_bin_share * present.sum()
     e_min = max(1.0, min_event_share * float((y == 0).sum()))
-    if categorical:
-        labels, inverse = np.unique(keys[present].astype(str), return_inverse=True)
-    else:
-        labels, inverse = np.unique(x[present], return_inverse=True)
-    n_u = np.bincount(inverse).astype(float)
-    r_u = np.bincount(inverse, weights=y[present]).astype(float)
+    n_u = np.bincount(code[present], minlength=len(labels)).astype(float)
+    r_u = np.bincount(code[present], weights=y[present], minlength=len(labels)).astype(float)
+    seen = n_u > 0  # a fold's sample holds some of the values
+    labels, n_u, r_u = labels[seen], n_u[seen], r_u[seen]
     if categorical:
         order = np.lexsort((labels, _logit(r_u, n_u)))  # by rate, ties by label
     else:
@@ -286,11 +313,8 @@ def fit_learned(
     n_o, r_o = n_u[order], r_u[order]
     pre = _prebins(n_o, r_o, n_min, e_min)
     r_p, n_p = _pooled(pre, r_o, n_o)
-    from sklearn import config_context
-
-    with config_context(skip_parameter_validation=True, assume_finite=True):  # hundreds of tiny isotonic fits
-        starts, label = _shape_fit(r_p, n_p, shape, not categorical,
-                                   2.0 * math.log(math.log(max(n_all, 3))) if penalty is None else penalty)
+    starts, label = _shape_fit(r_p, n_p, shape, not categorical,
+                               2.0 * math.log(math.log(max(n_all, 3))) if penalty is None else penalty)
     r_b, n_b = _pooled(starts, r_p, n_p)
     logits = _logit(r_b, n_b)
     n_miss, r_miss = float(missing.sum()), float(y[missing].sum())
@@ -312,8 +336,19 @@ def fit_learned(
 
 
 def fold_of(ids: Sequence[object] | np.ndarray | pd.Series, k: int = N_FOLDS) -> np.ndarray:
-    """Each row's cross-fitting fold: a CRC-32 of its account id modulo ``k`` (grouped, deterministic, seed-free)."""
-    return np.array([zlib.crc32(str(i).encode()) % k for i in np.asarray(ids, dtype=object)], dtype=int)
+    """Each row's cross-fitting fold: the 64-bit FNV-1a hash of its account id's UTF-8 text, modulo ``k`` — grouped
+    (an account's rows share a fold), deterministic and seed-free (vectorised over the bytes)."""
+    raw = np.array([str(i).encode() for i in np.asarray(ids, dtype=object)], dtype=bytes)
+    if raw.size == 0:
+        return np.zeros(0, dtype=int)
+    octets = raw.view(np.uint8).reshape(raw.size, -1)
+    h = np.full(raw.size, 0xCBF29CE484222325, dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
+    with np.errstate(over="ignore"):
+        for j in range(octets.shape[1]):
+            byte = octets[:, j].astype(np.uint64)
+            h = np.where(byte > 0, (h ^ byte) * prime, h)  # the zero padding after a shorter id is not hashed
+    return (h % np.uint64(k)).astype(int)
 
 
 def cross_fit(
@@ -351,14 +386,15 @@ def cross_fit(
     kw = dict(categorical=categorical, shape=options.shape, max_bins=options.max_bins,
               min_bin_share=options.min_bin_share, min_event_share=options.min_event_share, penalty=options.penalty,
               column=column)
-    final = fit_learned(values[train], y[train], **kw)
+    labels, code = _encode(values, categorical)
+    final = _fit_codes(labels, code[train], y[train], **kw)
     out = apply_transform(values, final)
     fold = fold_of(groups)
     for f in range(N_FOLDS):
         held = train & (fold == f)
         if held.any():
-            out[held] = apply_transform(values[held], fit_learned(values[train & (fold != f)], y[train & (fold != f)],
-                                                                  **kw))
+            fitted = _fit_codes(labels, code[train & (fold != f)], y[train & (fold != f)], **kw)
+            out[held] = apply_transform(values[held], fitted)
     return final, out
 
 
