@@ -12,6 +12,7 @@ Production loads ``models:/account-health-score@champion``, which scores exactly
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,31 +100,6 @@ def _client(mlflow_dir: str | os.PathLike[str] | None) -> Any:
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def _signature(config: WeightConfig) -> Any:
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    inputs = Schema([ColSpec("double", d.column) for d in config.dimensions])
-    outputs = Schema(
-        [ColSpec("double", "score"), ColSpec("string", "band"), ColSpec("string", "band_code"),
-         ColSpec("long", "band_index"), ColSpec("double", "p_renew")]
-        + [ColSpec("double", f"contribution_{d.name}") for d in config.dimensions]
-    )
-    return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    reqs = []
-    for pkg in ("calibrate", "mlflow", "pandas", "numpy", "pydantic", "jsonschema"):
-        try:
-            reqs.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:  # pragma: no cover - a source tree without install
-            reqs.append(pkg)
-    return reqs
-
-
 def register_scorer(
     config_path: str | os.PathLike[str],
     *,
@@ -152,14 +128,17 @@ def register_scorer(
     import mlflow
     import pandas as pd
 
+    from calibrate.publish.scorer_code import scorer_requirements, scorer_signature, stage_scorer_code
     from calibrate.publish.track import mlflow_run, registry_chatter_dropped
 
     def log() -> Any:
-        return mlflow.pyfunc.log_model(
-            name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_path).resolve())},
-            signature=_signature(config), pip_requirements=_requirements(),
-            input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}),
-        )
+        with tempfile.TemporaryDirectory() as code:
+            return mlflow.pyfunc.log_model(
+                name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_path).resolve())},
+                code_paths=stage_scorer_code(Path(code)), model_config={"content_hash": config.content_hash},
+                signature=scorer_signature(config), pip_requirements=scorer_requirements(),
+                input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}),
+            )
 
     if mlflow.active_run() is not None:
         info, run_id = log(), mlflow.active_run().info.run_id
