@@ -2,9 +2,10 @@
 
 The model below *is* the contract (contract.md §2). Its JSON Schema is generated from it
 (:func:`json_schema`), committed as ``calibrate/config/schema/weight-config.schema.json`` and checked
-to be current by the tests. A config is untrusted input: :func:`read_config` validates it
-against the schema and the model, and checks its ``content_hash`` so a hand-edited file is
-caught. :func:`write_config` never overwrites a published version.
+to be current by the tests. A config is untrusted input: :func:`read_config` parses it strictly and
+within bounds, validates it against the schema and the model, and refuses it unless it is sealed
+(:func:`calibrate.config.seal.check_seal`: a ``content_hash`` matching its content). :func:`write_config`,
+the only sealer, never overwrites a published version.
 """
 
 from __future__ import annotations
