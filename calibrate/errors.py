@@ -11,7 +11,8 @@ check is a value in a result, never an exception.
     │   └── LeakageError     an outcome decided before the snapshot it is predicted from
     ├── ConfigError          a weight config that is malformed, tampered with or unknown
     │   └── VersionExistsError  an attempt to overwrite a published config version
-    └── FitError             the data cannot support a fit (separation, constant dimension, too few events)
+    ├── FitError             the data cannot support a fit (separation, constant dimension, too few events)
+    └── ParameterError       an option outside what it may be (also a ValueError, as in scikit-learn)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigError",
     "VersionExistsError",
     "FitError",
+    "ParameterError",
 ]
 
 
@@ -48,3 +50,7 @@ class VersionExistsError(ConfigError):
 
 class FitError(CalibrateError):
     """The data cannot support the requested fit; the message says what to change."""
+
+
+class ParameterError(CalibrateError, ValueError):
+    """An option of a public function is outside what it may be (:mod:`calibrate._params` words the message)."""

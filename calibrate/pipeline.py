@@ -29,7 +29,8 @@ from calibrate.drift.detect import build_reference
 from calibrate.errors import VersionExistsError
 from calibrate.fit.draft import build_config
 from calibrate.fit.weights import FitResult, fit_weights
-from calibrate.validation.separation import Validation, validate, validation_baseline
+from calibrate.validation.baseline import validation_baseline
+from calibrate.validation.separation import Validation, validate
 
 if TYPE_CHECKING:
     from calibrate.compare.champion import ChampionChallenger

@@ -3,7 +3,7 @@
 ``initdb`` into a temporary directory, ``pg_ctl start`` on a free local port (unix socket in
 the same directory), password authentication for a user ``calibrate``. PostgreSQL refuses to
 run as root, so as root the server runs as the ``postgres`` user (``runuser``). Where no
-PostgreSQL binaries exist (``.ci/postgres.sh`` installs them) the tests skip with the reason.
+PostgreSQL binaries exist (``.ci/system-packages.sh`` installs them) the tests skip with the reason.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def postgres_url() -> Iterator[str]:
     """``postgresql://calibrate:<pw>@127.0.0.1:<port>/postgres`` of a server started for this session."""
     bindir = _bin_dir()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (no initdb); run .ci/postgres.sh to install it")
+        pytest.skip("PostgreSQL is not installed (no initdb); run .ci/system-packages.sh to install it")
     if os.geteuid() == 0:
         import pwd
 

@@ -78,7 +78,8 @@ def test_train_until_uses_earlier_snapshots_only():
 
 
 def test_unknown_method_message():
-    with pytest.raises(FitError, match=r"The 'method' parameter must be one of \{'simplex', 'logit'\}. Got 'magic' instead."):
+    with pytest.raises(ValueError, match=r"^The 'method' parameter of fit_weights must be one of \{'simplex', 'logit'\}\. "
+                                         r"Got 'magic' instead\.$"):
         fit_weights(load_accounts(logistic_book(500, seed=1)), method="magic")
 
 

@@ -8,7 +8,6 @@ import pytest
 import statsmodels.api as sm
 from conftest import DIMS, TRUE_W, logistic_book
 
-from calibrate.errors import FitError
 from calibrate.fit.bootstrap import bootstrap_weights
 from calibrate.data.load import load_accounts
 
@@ -66,7 +65,8 @@ def test_all_accounts_per_resample_is_the_ordinary_bootstrap():
     same = bootstrap_weights(data, n_boot=20, seed=3, accounts_per_resample=5000)
     assert (plain.draws == same.draws).all() and same.accounts_per_resample is None
     assert plain.to_dict()["method"] == "percentile bootstrap over accounts"
-    with pytest.raises(FitError, match="accounts_per_resample must be >= 2"):
+    with pytest.raises(ValueError, match=r"^The 'accounts_per_resample' parameter of bootstrap_weights must be an int "
+                                         r"in the range \[2, inf\) or None\. Got 1 instead\.$"):
         bootstrap_weights(data, n_boot=20, accounts_per_resample=1)
 
 

@@ -144,7 +144,8 @@ def test_refusals():
         fit_logit(load_accounts(bad))
     with pytest.raises(FitError, match=r"on_negative='floor' needs a floor weight in \(0, 1\), e.g. --floor 0.05"):
         fit_logit(load_accounts(bad), on_negative="floor")
-    with pytest.raises(FitError, match=r"The 'on_negative' parameter must be one of \{'drop', 'invert', 'floor'\}. Got 'zero'"):
+    with pytest.raises(ValueError, match=r"^The 'on_negative' parameter of fit_logit must be one of "
+                                         r"\{'drop', 'invert', 'floor'\}\. Got 'zero' instead\.$"):
         fit_logit(load_accounts(bad), on_negative="zero")
     with pytest.raises(FitError, match="cap, fixed and stability apply to method='simplex' only"):
         fit_weights(load_accounts(bad), method="logit", cap=0.5)

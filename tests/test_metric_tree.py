@@ -21,7 +21,7 @@ from calibrate.config.model import Dimension, WeightConfig, default_bands
 from calibrate.errors import DataError
 from calibrate.data.load import DataSpec
 from calibrate.systems.metric_tree import (
-    Branch, MetricTree, MetricTreeFit, Signal, action_list, explain, fit_metric_tree, load_metric_tree,
+    Branch, MetricTree, MetricTreeFit, Signal, action_list, explain, fit_metric_tree, read_metric_tree,
 )
 from calibrate.score.scorer import score_frame
 
@@ -146,7 +146,7 @@ def test_action_list_groups_red_accounts_by_owner(book):
 def test_missing_signal_column_is_named(book):
     with pytest.raises(DataError, match=r"branch 'usage' needs column 'adoption_pct', which is not in the data"):
         fit_metric_tree(replace(book, frame=book.frame.drop(columns="adoption_pct")))
-    assert load_metric_tree().name == "metric_book"
+    assert read_metric_tree().name == "metric_book"
 
 
 def test_cli_explain():

@@ -17,7 +17,7 @@ from calibrate.cli.options import bundled_data_path
 from calibrate.config.model import Dimension, WeightConfig, default_bands
 from calibrate.data.load import DataSpec
 from calibrate.systems.playbook import post_mortem, red_playbook, warning_flags
-from calibrate.systems.rules import load_tree
+from calibrate.systems.rules import read_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = WeightConfig(dimensions=[Dimension(name="usage", column="usage", weight=0.5),
@@ -71,7 +71,7 @@ def test_post_mortem_lead_times_by_hand():
 
 
 def test_warning_flags_follow_the_tree():
-    f = warning_flags(_book(), load_tree("seed_001"))
+    f = warning_flags(_book(), read_tree("seed_001"))
     assert list(f.columns) == ["Q1 no: adoption_pct > 60", "Q2 no: days_since_login <= 14", "Q3 no: nps >= 7",
                                "Q4 yes: open_tickets > 3 or oldest_ticket_age_days > 14"]
     assert f["Q3 no: nps >= 7"].sum() == 2

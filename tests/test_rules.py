@@ -15,7 +15,7 @@ import pytest
 from calibrate import load_accounts
 from calibrate.cli.options import bundled_data_path
 from calibrate.errors import ConfigError, DataError
-from calibrate.systems.rules import classify, load_tree, validate_tree
+from calibrate.systems.rules import classify, read_tree, validate_tree
 from calibrate.systems.rules_tune import paired_spread_gain, tune_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +27,11 @@ def book():
 
 
 def _doc() -> dict:
-    return json.loads(load_tree("seed_001").to_json())
+    return json.loads(read_tree("seed_001").to_json())
 
 
 def test_seed_tree_edges_match_the_seed():
-    t = load_tree("seed_001")
+    t = read_tree("seed_001")
     edges = {q: (t.questions[q].yes, t.questions[q].no) for q in t.questions}
     assert edges == {"Q1": ("Q2", "Q3"), "Q2": ("Q3", "Q4"), "Q3": ("Q4", "Q5"), "Q4": ("Q5", "Q6"),
                      "Q5": ("CRITICAL", "AT_RISK"), "Q6": ("NEEDS_ATTENTION", "HEALTHY")}
@@ -55,7 +55,7 @@ def test_classify_matches_a_row_by_row_walk():
     df = pd.DataFrame({"adoption_pct": rng.uniform(0, 100, n).round(), "days_since_login": rng.integers(0, 40, n),
                        "nps": rng.integers(0, 11, n), "open_tickets": rng.integers(0, 7, n),
                        "oldest_ticket_age_days": rng.integers(0, 30, n), "days_to_renewal": rng.integers(10, 200, n)})
-    t = load_tree("seed_001")
+    t = read_tree("seed_001")
     got = classify(df, t, answers=True)
     assert got["outcome"].tolist() == [_walk(r, t) for r in df.to_dict(orient="records")]
     assert set(got["outcome"]) == {"CRITICAL", "AT_RISK", "NEEDS_ATTENTION", "HEALTHY"}
@@ -78,27 +78,27 @@ def test_malformed_tree_is_refused(edit, error, match):
     doc = _doc()
     edit(doc)
     with pytest.raises(error, match=match):
-        load_tree(doc)
+        read_tree(doc)
 
 
 def test_unreachable_outcome_is_refused():
     doc = _doc()
     doc["questions"]["Q5"]["no"] = "CRITICAL"
     with pytest.raises(ConfigError, match=r"\['AT_RISK'\] cannot be reached"):
-        load_tree(doc)
+        read_tree(doc)
 
 
 def test_missing_signal_and_missing_values(book):
     with pytest.raises(DataError, match=r"signal column\(s\) \['nps'\] \(first asked in Q3\) not in the data"):
-        classify(book.frame.drop(columns="nps"), load_tree("seed_001"))
+        classify(book.frame.drop(columns="nps"), read_tree("seed_001"))
     df = book.frame.head(5).copy()
     df["adoption_pct"] = df["adoption_pct"].astype(float)
     df.loc[2, "adoption_pct"] = np.nan
     with pytest.raises(DataError, match=r"question Q1 has missing signal values \(rows 3\)"):
-        classify(df, load_tree("seed_001"))
+        classify(df, read_tree("seed_001"))
     df = book.frame.head(5).copy().astype({"nps": float})
     df.loc[0, "nps"] = np.nan  # Q3 says: no survey answer counts as a "no"
-    assert classify(df, load_tree("seed_001"), answers=True).loc[0, "Q3"] in (False, pd.NA)
+    assert classify(df, read_tree("seed_001"), answers=True).loc[0, "Q3"] in (False, pd.NA)
 
 
 def test_validate_tree_against_hand_counts_and_statsmodels(book):
@@ -138,8 +138,8 @@ def test_tuning_beats_the_seed_out_of_time(book):
     assert r.gain.ci_low > 0 and r.passed  # done-when: tuning improves the out-of-time spread, with its interval
     assert r.gain.spread_a == pytest.approx(r.validation_default.validation.spread)
     assert r.gain.spread_b == pytest.approx(r.validation_tuned.validation.spread)
-    assert set(r.thresholds["threshold"]) == set(load_tree("seed_001").thresholds)
-    load_tree(json.loads(r.tuned.to_json()))  # the tuned tree is a valid tree file
+    assert set(r.thresholds["threshold"]) == set(read_tree("seed_001").thresholds)
+    read_tree(json.loads(r.tuned.to_json()))  # the tuned tree is a valid tree file
     json.dumps(r.to_dict())
 
 

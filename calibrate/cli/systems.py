@@ -79,10 +79,10 @@ def tree_tune(data, query, tree_file, test_from, min_share, out_file, n_boot, se
 @json_option
 def tree_classify(data, query, tree_file, out_file, as_json) -> int:
     """Classify every row; print the outcome counts."""
-    from calibrate.systems.rules import classify, load_tree
+    from calibrate.systems.rules import classify, read_tree
 
     accounts = load_data(data, None, query=query)
-    t = load_tree(tree_file)
+    t = read_tree(tree_file)
     out = classify(accounts.frame, t)
     if out_file:
         keys = [c for c in ("account_id", "snapshot_date") if c in accounts.frame]

@@ -28,10 +28,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, validate_params
 from calibrate.fit import heldout as _heldout
 from calibrate.config.model import WeightConfig
 from calibrate.fit.weights import fit_weights
-from calibrate.fit.folds import Fold, validation_folds
+from calibrate.fit.folds import FOLD_PARAMS, Fold, validation_folds
 from calibrate.compare.methods import Leaderboard, leaderboard
 from calibrate.data.load import Accounts
 
@@ -173,6 +174,7 @@ def _refit_options(config: WeightConfig) -> dict[str, Any]:
     return {"method": config.provenance.method, **options}
 
 
+@validate_params({**FOLD_PARAMS, "n_boot": [Interval(int, 1, None)]})
 def champion_challenger(
     data: Accounts,
     new: WeightConfig,

@@ -26,11 +26,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, validate_params
 from calibrate.fit import heldout as _heldout
 from calibrate.config.model import WeightConfig, default_bands
 from calibrate.errors import FitError
 from calibrate.fit.weights import fit_weights
-from calibrate.fit.folds import Fold, validation_folds
+from calibrate.fit.folds import FOLD_PARAMS, Fold, validation_folds
 from calibrate.data.load import Accounts
 
 __all__ = ["Leaderboard", "MethodScore", "leaderboard", "logit_weights_fallback", "METRICS"]
@@ -211,6 +212,7 @@ def _matched_bands(p: np.ndarray, reference: np.ndarray, n_bands: int) -> np.nda
     return out
 
 
+@validate_params({**FOLD_PARAMS, "n_boot": [Interval(int, 1, None)]})
 def leaderboard(
     data: Accounts,
     *,

@@ -29,6 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Options, validate_params
+from calibrate.config.direction import DIRECTIONS, Direction, healthy
 from calibrate.config.model import Transform, WeightConfig
 from calibrate.errors import ConfigError, FitError
 
@@ -42,9 +44,6 @@ __all__ = [
     "attach_transforms",
     "apply_transform",
 ]
-
-Direction = Literal["higher_is_healthier", "lower_is_healthier"]
-
 
 @dataclass(frozen=True)
 class RawDimension:
@@ -125,7 +124,7 @@ def read_raw_spec(path: str | os.PathLike[str]) -> RawSpec:
     except (ValueError, TypeError, KeyError) as exc:
         raise ConfigError(f"{p}: not a valid raw spec ({exc}); see data/iranian-churn/spec.json") from None
     for d in spec.dimensions:
-        if d.transform not in {"percentile", "minmax"} or d.direction not in {"higher_is_healthier", "lower_is_healthier"}:
+        if d.transform not in {"percentile", "minmax"} or d.direction not in DIRECTIONS:
             raise ConfigError(
                 f"{p}: dimension {d.name!r}: transform must be 'percentile' or 'minmax' and direction "
                 f"'higher_is_healthier' or 'lower_is_healthier'; got {d.transform!r}, {d.direction!r}"
@@ -133,6 +132,7 @@ def read_raw_spec(path: str | os.PathLike[str]) -> RawSpec:
     return spec
 
 
+@validate_params({"kind": [Options("percentile", "minmax")]})
 def fit_transform(
     raw: np.ndarray | pd.Series,
     *,
@@ -199,7 +199,7 @@ def apply_spec(frame: pd.DataFrame, spec: RawSpec, transforms: dict[str, Transfo
     out = {}
     for d in spec.dimensions:
         value = apply_transform(frame[d.column].to_numpy(dtype=float, na_value=np.nan), transforms[d.name])
-        out[d.name] = 100.0 - value if d.direction == "lower_is_healthier" else value
+        out[d.name] = healthy(value, d.direction)
     return pd.DataFrame(out, index=frame.index)
 
 

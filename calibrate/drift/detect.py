@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, validate_params
 from calibrate.drift import signals as _drift
 from calibrate.drift.parts import _label_free, _periods, _population, _trend, _weight_drift
 from calibrate.config.model import Reference, WeightConfig
@@ -352,6 +353,9 @@ def _findings(pop, red_share, trend, label_free, weights, validation_auc, opts) 
     return out
 
 
+@validate_params({"recent_periods": [Interval(int, 1, None)], "n_boot": [Interval(int, 1, None)],
+                  "n_sim": [Interval(int, 1, None)], "n_boot_weights": [Interval(int, 2, None)],
+                  "weight_boot_accounts": [Interval(int, 2, None), None]})
 def detect_drift(
     data: Accounts | pd.DataFrame,
     config: WeightConfig,
@@ -414,8 +418,6 @@ def detect_drift(
     if config.reference is None:
         raise ConfigError(f"config {config.name} v{config.version} has no drift reference; refit it with "
                           "`calibrate run` (configs written since drift support carry one)")
-    if recent_periods < 1:
-        raise ValueError(f"recent_periods must be >= 1; got {recent_periods}")
     policy = DriftPolicy() if policy is None else policy
     opts = {**policy.model_dump(), "n_sim": n_sim, "floor": floor}
     ref = config.reference
@@ -478,7 +480,7 @@ def fit_reference_config(
     """
     from calibrate.fit.weights import fit_weights
     from calibrate.fit.draft import build_config
-    from calibrate.validation.separation import validation_baseline
+    from calibrate.validation.baseline import validation_baseline
     from calibrate.validation.separation import validate
 
     fit = fit_weights(data, train_until=train_until)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from calibrate._params import Interval, Options, check_params, validate_params
 from calibrate.config.model import Band
 from calibrate.errors import FitError
 
@@ -51,6 +52,8 @@ def band_separation(score: np.ndarray, renewed: np.ndarray, bands: Sequence[Band
     return float(_g2(n, k))
 
 
+@validate_params({"min_share": [Interval(float, 0, 1)], "max_red_share": [Interval(float, 0, 1)],
+                  "step": [Interval(float, 0, 100, closed="right")]})
 def tune_bands(
     score: np.ndarray,
     renewed: np.ndarray,
@@ -90,12 +93,13 @@ def tune_bands(
     ------
     FitError
         No cut-points satisfy the constraints (the message says which to relax), or the grid is too large.
+    ParameterError
+        ``red_band`` is not one of the bands, or a share or the step is out of range.
     """
     score = np.asarray(score, dtype=float)
     y = np.asarray(renewed, dtype=float)
     names = [b.name for b in bands]
-    if red_band not in names:
-        raise FitError(f"red_band {red_band!r} is not one of the bands {names}")
+    check_params("tune_bands", {"red_band": red_band}, {"red_band": [Options(*names)]})
     grid = np.arange(step, 100.0, step)
     n_cuts = len(bands) - 1
     cell = np.searchsorted(grid, np.round(score, 9), side="right")  # cell j holds [grid[j-1], grid[j])

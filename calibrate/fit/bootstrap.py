@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, Options, validate_params
 from calibrate.data.load import Accounts
-from calibrate.errors import FitError
 from calibrate.fit.result import (
+    FIT_PARAMS,
     _arrays,
     _current_weights,
     _json_option,
@@ -131,6 +132,13 @@ class _AccountRows:
         return np.sort(self.order[offset + np.arange(int(size.sum()))])
 
 
+@validate_params({
+    **FIT_PARAMS,
+    "method": [Options("simplex")],
+    "n_boot": [Interval(int, 2, None)],
+    "level": [Interval(float, 0, 1, closed="neither")],
+    "accounts_per_resample": [Interval(int, 2, None), None],
+})
 def bootstrap_weights(
     data: Accounts,
     *,
@@ -177,12 +185,6 @@ def bootstrap_weights(
     Bickel, P. J., Götze, F. & van Zwet, W. R. (1997). Resampling fewer than n observations:
     gains, losses, and remedies for losses. Statistica Sinica 7, 1–31.
     """
-    if fit_options.get("method", "simplex") != "simplex":
-        raise FitError("bootstrap_weights supports method='simplex' only; drop the method option")
-    if n_boot < 2:
-        raise FitError(f"n_boot must be >= 2; got {n_boot}")
-    if accounts_per_resample is not None and accounts_per_resample < 2:
-        raise FitError(f"accounts_per_resample must be >= 2 (or None for all accounts); got {accounts_per_resample}")
     full = fit_weights(data, **fit_options)
     data = _train_subset(data, fit_options.get("train_until"))
     x, y, groups, _ = _arrays(data)

@@ -15,7 +15,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from calibrate._params import check_params
+from calibrate.config.direction import HIGHER, healthy
+from calibrate.fit.result import FIT_PARAMS
 from calibrate.fit.weights import fit_arrays
+from calibrate.score.scorer import weighted_score
 
 __all__ = ["HealthScoreClassifier"]
 
@@ -93,6 +97,7 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         )
         from sklearn.utils.validation import validate_data
 
+        check_params(type(self).__name__, self.get_params(deep=False), FIT_PARAMS)
         X, y = validate_data(self, X, y, dtype=float)
         check_classification_targets(y)
         kind = type_of_target(y, input_name="y", raise_unknown=True)
@@ -121,9 +126,8 @@ class HealthScoreClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=float, reset=False)
         names = self._names()
-        flip = np.array([self.fit_.directions.get(n) == "lower_is_healthier" for n in names])
         w = np.array([self.weights_[n] for n in names])
-        return np.where(flip, 100.0 - X, X) @ w
+        return weighted_score(healthy(X, [self.fit_.directions.get(n, HIGHER) for n in names]), w, columns=names)[0]
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of renewal: ``intercept_ + slope_ · score``."""

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, Options, validate_params
 from calibrate.data.load import Accounts
 from calibrate.errors import DataError
 
@@ -118,6 +119,11 @@ def out_of_time_split(
     return Fold(name=f"time:{pd.Timestamp(cut).date().isoformat()}", train=train, test=test)
 
 
+FOLD_PARAMS = {"scheme": [Options("auto", "time", "group")], "k": [Interval(int, 2, None)]}
+"""What the fold options of :func:`validation_folds` (and of the comparisons built on it) may be."""
+
+
+@validate_params({"k": FOLD_PARAMS["k"]})
 def grouped_folds(data: Accounts, *, k: int = 5, seed: int = 0) -> list[Fold]:
     """K folds by account, stratified by the outcome (scikit-learn ``StratifiedGroupKFold``).
 
@@ -153,6 +159,7 @@ def grouped_folds(data: Accounts, *, k: int = 5, seed: int = 0) -> list[Fold]:
     ]
 
 
+@validate_params(FOLD_PARAMS)
 def validation_folds(
     data: Accounts,
     *,
@@ -166,8 +173,6 @@ def validation_folds(
     ``scheme="auto"`` uses one out-of-time split when the data has at least two snapshot dates,
     and ``k`` grouped folds otherwise.
     """
-    if scheme not in {"auto", "time", "group"}:
-        raise DataError(f"The 'scheme' parameter must be one of {{'auto', 'time', 'group'}}. Got {scheme!r} instead.")
     has_time = "snapshot_date" in data.frame and data.frame["snapshot_date"].nunique() >= 2
     if scheme == "time" or (scheme == "auto" and has_time):
         return [out_of_time_split(data, test_from=test_from)]

@@ -22,17 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from calibrate._params import validate_params
+from calibrate.config.direction import HIGHER, LOWER, healthy, opposite
 from calibrate.data.load import Accounts
 from calibrate.errors import FitError
 from calibrate.fit.result import (
-    HIGHER,
-    LOWER,
+    LOGIT_PARAMS,
     MAX_SLOPE,
+    ON_NEGATIVE,
     FitResult,
     _arrays,
     _check_fit_data,
@@ -43,7 +45,6 @@ from calibrate.fit.result import (
 
 __all__ = ["LogitResult", "fit_logit", "logit_arrays", "ON_NEGATIVE", "C_GRID"]
 
-ON_NEGATIVE = ("drop", "invert", "floor")
 C_GRID: tuple[float, ...] = tuple(float(c) for c in np.logspace(-4, 2, 13))
 """Inverse regularisation strengths (on standardised dimensions) the cross-validation tries."""
 
@@ -179,6 +180,7 @@ def _flag(name: str, coef: float, p: float, alpha: float, odds10: float, penalis
     return "; ".join(reasons) or None
 
 
+@validate_params(LOGIT_PARAMS)
 def logit_arrays(
     x: np.ndarray,
     y: np.ndarray,
@@ -186,23 +188,17 @@ def logit_arrays(
     *,
     groups: np.ndarray | None = None,
     directions: Mapping[str, str] | None = None,
-    on_negative: str = "drop",
+    on_negative: Literal["drop", "invert", "floor"] = "drop",
     alpha: float = 0.05,
     floor: float | Mapping[str, float] | None = None,
-    penalty: str | None = None,
-    cov_type: str = "auto",
+    penalty: Literal["l1", "l2"] | None = None,
+    cov_type: Literal["auto", "nonrobust", "cluster"] = "auto",
     cv: int = 5,
     seed: int = 0,
 ) -> LogitResult:
     """The logit path on arrays (``x`` in points, 0–100, ``names`` order); see :func:`fit_logit`."""
     import statsmodels.api as sm
 
-    if on_negative not in ON_NEGATIVE:
-        raise FitError(f"The 'on_negative' parameter must be one of {{'drop', 'invert', 'floor'}}. Got {on_negative!r} instead.")
-    if penalty not in (None, "l1", "l2"):
-        raise FitError(f"The 'penalty' parameter must be one of {{None, 'l1', 'l2'}}. Got {penalty!r} instead.")
-    if not 0 < alpha < 1:
-        raise FitError(f"alpha must lie in (0, 1); got {alpha!r}")
     if isinstance(floor, Mapping):
         raise FitError("with method='logit', floor is the single weight on_negative='floor' gives; pass a number")
     floor_w = float(floor or 0.0)
@@ -210,10 +206,7 @@ def logit_arrays(
         raise FitError("on_negative='floor' needs a floor weight in (0, 1), e.g. --floor 0.05")
     names = tuple(names)
     dirs = dict(directions or {n: HIGHER for n in names})
-    xo = np.array(x, dtype=float, copy=True)
-    for j, n in enumerate(names):
-        if dirs[n] == LOWER:
-            xo[:, j] = 100.0 - xo[:, j]
+    xo = healthy(np.asarray(x, dtype=float), [dirs[n] for n in names])
     _check_fit_data(xo / 100.0, y, names)
     repeated = groups is not None and pd.Series(groups).duplicated().any()
     kind = ("cluster" if repeated else "nonrobust") if cov_type == "auto" else cov_type
@@ -255,7 +248,7 @@ def logit_arrays(
         if coef[j] < 0:
             if on_negative == "invert":
                 raw[j] = -coef[j]
-                final_dirs[n] = LOWER if dirs[n] == HIGHER else HIGHER
+                final_dirs[n] = opposite(dirs[n])
                 flags[n] += f"; inverted to {final_dirs[n]}"
             elif on_negative == "floor":
                 floored[j] = True
@@ -287,7 +280,7 @@ def _composite_fit(
     """The link ``logit P = a + slope·score`` refitted on the composite score the weights define."""
     import statsmodels.api as sm
 
-    xo = np.where([dirs[n] == LOWER for n in names], 100.0 - x, x)
+    xo = healthy(x, [dirs[n] for n in names])
     score = xo @ np.array([weights[n] for n in names])
     link = sm.Logit(y, sm.add_constant(score, has_constant="add")).fit(disp=0, method="newton", maxiter=100)
     a, s = (float(v) for v in np.asarray(link.params))
@@ -299,16 +292,17 @@ def _composite_fit(
     )
 
 
+@validate_params(LOGIT_PARAMS)
 def fit_logit(
     data: Accounts,
     *,
     train_until: str | None = None,
     directions: Mapping[str, str] | None = None,
-    on_negative: str = "drop",
+    on_negative: Literal["drop", "invert", "floor"] = "drop",
     alpha: float = 0.05,
     floor: float | None = None,
-    penalty: str | None = None,
-    cov_type: str = "auto",
+    penalty: Literal["l1", "l2"] | None = None,
+    cov_type: Literal["auto", "nonrobust", "cluster"] = "auto",
     cv: int = 5,
     seed: int = 0,
 ) -> LogitResult:

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Interval, MappingOf, Options
+from calibrate.config.direction import DIRECTIONS, HIGHER, LOWER, healthy
 from calibrate.data.load import Accounts
 from calibrate.errors import FitError
 
-__all__ = ["FitResult", "HIGHER", "LOWER", "MAX_SLOPE", "MIN_EVENTS_PER_DIMENSION"]
+__all__ = ["FitResult", "MAX_SLOPE", "MIN_EVENTS_PER_DIMENSION", "ON_NEGATIVE", "LOGIT_PARAMS", "FIT_PARAMS"]
 
 
 MIN_EVENTS_PER_DIMENSION = 10
@@ -21,6 +23,26 @@ MIN_EVENTS_PER_DIMENSION = 10
 
 MAX_SLOPE = 60.0
 """A fitted slope b above this (odds × e^0.6 per score point) means the outcome is (nearly) perfectly separated."""
+
+ON_NEGATIVE = ("drop", "invert", "floor")
+"""What the logit path does with a dimension whose coefficient is negative (:mod:`calibrate.fit.logit`)."""
+
+LOGIT_PARAMS = {
+    "directions": [MappingOf(Options(*DIRECTIONS)), None],
+    "on_negative": [Options(*ON_NEGATIVE)],
+    "penalty": [Options(None, "l1", "l2")],
+    "alpha": [Interval(float, 0, 1, closed="neither")],
+    "cov_type": [Options("auto", "nonrobust", "cluster")],
+    "cv": [Interval(int, 2, None)],
+}
+"""What the logit path's options may be (:func:`calibrate._params.validate_params` constraints)."""
+
+FIT_PARAMS = {
+    "method": [Options("simplex", "logit")],
+    **{k: v for k, v in LOGIT_PARAMS.items() if k not in ("cov_type", "cv")},
+    "stability": [Options("auto"), Interval(float, 0, None, closed="left"), None],
+}
+"""What the options of :func:`calibrate.fit.weights.fit_weights` (and of the estimator) may be."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +105,7 @@ class FitResult:
             {
                 "dimension": names,
                 "weight": [self.weights[n] for n in names],
-                "direction": [self.directions.get(n, "higher_is_healthier") for n in names],
+                "direction": [self.directions.get(n, HIGHER) for n in names],
                 "flag": [self.flags.get(n, "") for n in names],
             }
         )
@@ -92,7 +114,7 @@ class FitResult:
         """A short text table of the weights and the link."""
         lines = [f"{self.method} fit on {self.n:,} rows ({self.n_accounts:,} accounts, {self.n_events:,} churned)"]
         for name, w in self.weights.items():
-            inverted = " (inverted: lower is healthier)" if self.directions.get(name) == "lower_is_healthier" else ""
+            inverted = " (inverted: lower is healthier)" if self.directions.get(name) == LOWER else ""
             flag = f"  <- {self.flags[name]}" if name in self.flags else ""
             lines.append(f"  {name:<14} {w:6.3f}{inverted}{flag}")
         lines.append(f"  link: logit P(renew) = {self.intercept:.3f} + {self.slope:.4f} * score")
@@ -135,9 +157,6 @@ def _check_fit_data(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Non
         )
 
 
-HIGHER, LOWER = "higher_is_healthier", "lower_is_healthier"
-
-
 def _current_weights(current: Any, names: tuple[str, ...]) -> np.ndarray | None:
     """The current weights (a WeightConfig or a mapping) in ``names`` order, normalised."""
     if current is None:
@@ -157,21 +176,14 @@ def _current_weights(current: Any, names: tuple[str, ...]) -> np.ndarray | None:
 def _directions(directions: Mapping[str, str] | None, current: Any, names: tuple[str, ...]) -> dict[str, str]:
     if directions is None and current is not None and hasattr(current, "dimensions"):
         directions = {d.name: d.direction for d in current.dimensions}
-    out = {n: (directions or {}).get(n, HIGHER) for n in names}
-    bad = {n: d for n, d in out.items() if d not in (HIGHER, LOWER)}
-    if bad:
-        raise FitError(f"directions {bad} must be {HIGHER!r} or {LOWER!r}")
-    return out
+    return {n: (directions or {}).get(n, HIGHER) for n in names}  # the values: checked by FIT_PARAMS
 
 
 def _oriented(x: np.ndarray, names: tuple[str, ...], directions: Mapping[str, str], *, copy: bool = True) -> np.ndarray:
     """Sub-scores on 0–1, with lower-is-healthier dimensions flipped (100 − s); in place when ``copy=False``."""
     x = np.array(x, dtype=float, copy=True) if copy else x
     x /= 100.0
-    for j, n in enumerate(names):
-        if directions.get(n) == LOWER:
-            x[:, j] = 1.0 - x[:, j]
-    return x
+    return healthy(x, [directions.get(n, HIGHER) for n in names], top=1.0, inplace=True)
 
 
 def _train_subset(data: Accounts, train_until: str | None) -> Accounts:

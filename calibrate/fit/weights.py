@@ -13,14 +13,16 @@ gives account-level percentile intervals.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from calibrate._params import validate_params
 from calibrate.data.load import Accounts
 from calibrate.errors import FitError
 from calibrate.fit.result import (
+    FIT_PARAMS,
     MAX_SLOPE,
     MIN_EVENTS_PER_DIMENSION,
     FitResult,
@@ -46,8 +48,6 @@ __all__ = [
 
 STABILITY_GRID: tuple[float, ...] = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 """λ values ``stability="auto"`` tries, scored by out-of-time log-loss."""
-
-METHODS = ("simplex", "logit")
 
 
 def _log_loss(x: np.ndarray, y: np.ndarray, v: np.ndarray, a: float) -> float:
@@ -82,12 +82,13 @@ def _auto_stability(
     return chosen, losses
 
 
+@validate_params(FIT_PARAMS)
 def fit_arrays(
     x: np.ndarray,
     y: np.ndarray,
     names: tuple[str, ...],
     *,
-    method: str = "simplex",
+    method: Literal["simplex", "logit"] = "simplex",
     groups: np.ndarray | None = None,
     dates: np.ndarray | None = None,
     directions: Mapping[str, str] | None = None,
@@ -96,9 +97,9 @@ def fit_arrays(
     fixed: Mapping[str, float] | None = None,
     current: Any = None,
     stability: float | str = 0.0,
-    on_negative: str = "drop",
+    on_negative: Literal["drop", "invert", "floor"] = "drop",
     alpha: float = 0.05,
-    penalty: str | None = None,
+    penalty: Literal["l1", "l2"] | None = None,
     seed: int = 0,
     copy: bool = True,
 ) -> FitResult:
@@ -108,8 +109,6 @@ def fit_arrays(
     (account ids) and ``dates`` (snapshot dates) are optional. Options as in :func:`fit_weights`.
     ``copy=False`` lets the simplex path rescale ``x`` in place (saves one n × k copy).
     """
-    if method not in METHODS:
-        raise FitError(f"The 'method' parameter must be one of {{'simplex', 'logit'}}. Got {method!r} instead.")
     names = tuple(names)
     y = np.asarray(y, dtype=float)
     dirs = _directions(directions, current, names)
@@ -137,8 +136,6 @@ def fit_arrays(
             options["stability_grid"] = losses
         else:
             lam = float(stability)
-            if not np.isfinite(lam) or lam < 0:
-                raise FitError(f"stability must be 'auto' or a number >= 0; got {stability!r}")
         options |= {"stability": stability, "stability_lambda": lam,
                     "current_weights": {n: float(w) for n, w in zip(names, target)}}
     v, a, converged, solver = solve_simplex(x01, y, bounds=bounds)
@@ -192,10 +189,11 @@ def _bound_flags(names: tuple[str, ...], w: np.ndarray, bounds: Bounds) -> dict[
     return flags
 
 
+@validate_params(FIT_PARAMS)
 def fit_weights(
     data: Accounts,
     *,
-    method: str = "simplex",
+    method: Literal["simplex", "logit"] = "simplex",
     train_until: str | None = None,
     floor: float | Mapping[str, float] | None = None,
     cap: float | Mapping[str, float] | None = None,
@@ -203,9 +201,9 @@ def fit_weights(
     current: Any = None,
     stability: float | str = 0.0,
     directions: Mapping[str, str] | None = None,
-    on_negative: str = "drop",
+    on_negative: Literal["drop", "invert", "floor"] = "drop",
     alpha: float = 0.05,
-    penalty: str | None = None,
+    penalty: Literal["l1", "l2"] | None = None,
     seed: int = 0,
 ) -> FitResult:
     """Fit the dimension weights of a health score from renewal outcomes.

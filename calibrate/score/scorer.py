@@ -1,30 +1,92 @@
 """The one scoring function. Everything that needs a score or a band calls :func:`score_frame`.
 
 score = Σ wᵢ · sᵢ over the dimensions, where an inverted dimension (``lower_is_healthier``)
-contributes ``wᵢ · (100 − sᵢ)``. Bands are half-open ``[min, max)``; the top band includes 100.
+contributes ``wᵢ · (100 − sᵢ)`` (:func:`calibrate.config.direction.healthy`) and a missing sub-score
+follows the config's ``missing`` rule (:func:`weighted_score`). Bands are half-open ``[min, max)``;
+the top band includes 100.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
+from calibrate._params import Options, validate_params
+from calibrate.config.direction import healthy
 from calibrate.config.model import WeightConfig
 from calibrate.data.transforms import apply_transform
 from calibrate.errors import DataError
 
-__all__ = ["score_frame", "score_values", "band_index", "renewal_probability", "BAND_DECIMALS"]
+__all__ = ["score_frame", "score_values", "weighted_score", "band_index", "renewal_probability", "BAND_DECIMALS",
+           "MISSING_RULES"]
+
+MissingRule = Literal["error", "redistribute"]
+MISSING_RULES: tuple[str, ...] = get_args(MissingRule)
+"""What a missing (NaN) sub-score does: refuse the row, or spread its weight over the present dimensions."""
 
 BAND_DECIMALS = 9
 """Decimals the score is rounded to before it is compared with the band edges."""
 
 
 def healthy_values(values: np.ndarray, config: WeightConfig) -> np.ndarray:
-    flip = np.array([d.direction == "lower_is_healthier" for d in config.dimensions])
-    return np.where(flip, 100.0 - values, values) if flip.any() else values  # no copy when nothing is inverted
+    """``values`` (rows × dimensions, config order) the healthy way round: inverted dimensions count 100 − s."""
+    return healthy(values, [d.direction for d in config.dimensions])
+
+
+@validate_params({"missing": [Options(*MISSING_RULES)]})
+def weighted_score(
+    values: np.ndarray, weights: np.ndarray, *, missing: MissingRule = "error", columns: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted sum of healthy sub-scores under the missing-dimension rule: the one place that rule lives.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, k)
+        Sub-scores on 0–100, already the healthy way round (:func:`calibrate.config.direction.healthy`);
+        NaN marks a missing value.
+    weights : ndarray of shape (k,)
+        The dimensions' weights (summing to 1).
+    missing : {"error", "redistribute"}, default "error"
+        ``"error"``: a missing value is refused (:class:`~calibrate.errors.DataError` naming its column
+        and first row). ``"redistribute"``: a row's weight on a present dimension is
+        ``w / Σ w(present)`` and a missing one contributes 0; a row with every value missing scores NaN.
+    columns : sequence of str, default ()
+        The data column of each dimension, named in the error.
+
+    Returns
+    -------
+    score : ndarray of shape (n,)
+    contributions : ndarray of shape (n, k)
+        Each dimension's share of the score; a row's contributions sum to its score.
+
+    Notes
+    -----
+    The SQL export (:func:`calibrate.publish.export.export_sql`) writes the same rule in SQL (with
+    ``missing="error"`` a NULL sub-score gives a NULL score, as SQL cannot refuse a row), and a load
+    for scoring keeps gaps only when every config redistributes
+    (:func:`calibrate.publish.export.scoring_spec`); a change here is a change there.
+    """
+    present = ~np.isnan(values)
+    if present.all():
+        contributions = values * weights
+        return contributions.sum(axis=1), contributions
+    if missing == "error":
+        row = int(np.flatnonzero(~present.all(axis=1))[0])
+        j = int(np.flatnonzero(~present[row])[0])
+        col = columns[j] if j < len(columns) else f"#{j}"
+        raise DataError(
+            f"column {col!r}: missing sub-score (first at row {row}); fill it, or use a config "
+            "with missing='redistribute' to spread that weight over the present dimensions"
+        )
+    row_weights = np.where(present, weights, 0.0)
+    total = row_weights.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row_weights = np.where(total > 0, row_weights / total, np.nan)
+    contributions = row_weights * np.where(present, values, 0.0)
+    return contributions.sum(axis=1), contributions
 
 
 def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -49,26 +111,8 @@ def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, 
     """
     values = np.asarray(values, dtype=float)
     weights = np.array([d.weight for d in config.dimensions])
-    healthy = healthy_values(values, config)
-    present = ~np.isnan(healthy)
-    if not present.all():
-        if config.missing == "error":
-            row = int(np.flatnonzero(~present.all(axis=1))[0])
-            col = config.dimensions[int(np.flatnonzero(~present[row])[0])].column
-            raise DataError(
-                f"column {col!r}: missing sub-score (first at row {row}); fill it, or use a config "
-                "with missing='redistribute' to spread that weight over the present dimensions"
-            )
-        # Redistribute: a missing dimension's weight is shared pro rata over the present ones.
-        row_weights = np.where(present, weights, 0.0)
-        total = row_weights.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            row_weights = np.where(total > 0, row_weights / total, np.nan)
-        contributions = row_weights * np.where(present, healthy, 0.0)
-    else:
-        contributions = healthy * weights
-    score = contributions.sum(axis=1)
-    return score, contributions
+    return weighted_score(healthy_values(values, config), weights, missing=config.missing,
+                          columns=[d.column for d in config.dimensions])
 
 
 def band_index(score: np.ndarray, config: WeightConfig) -> np.ndarray:
@@ -96,6 +140,7 @@ def renewal_probability(score: np.ndarray, config: WeightConfig) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-eta))
 
 
+@validate_params({"by": [Options("column", "name")]})
 def score_frame(
     frame: pd.DataFrame,
     config: WeightConfig,

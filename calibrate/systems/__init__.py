@@ -6,9 +6,9 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
-        "rules": ["RuleTree", "RuleValidation", "builtin_trees", "classify", "load_tree", "validate_tree"],
+        "rules": ["RuleTree", "RuleValidation", "builtin_trees", "classify", "read_tree", "validate_tree"],
         "rules_tune": ["TreeTuning", "tune_tree"],
-        "metric_tree": ["MetricTree", "MetricTreeFit", "Explanation", "ActionList", "action_list", "explain", "fit_metric_tree", "load_metric_tree"],
+        "metric_tree": ["MetricTree", "MetricTreeFit", "Explanation", "ActionList", "action_list", "explain", "fit_metric_tree", "read_metric_tree"],
         "tiers": ["TierResult", "DirectionReport", "activity_tiers", "assign_tiers", "direction_checks"],
         "playbook": ["Playbook", "PostMortem", "post_mortem", "red_playbook"],
         "comparison": ["SystemComparison", "compare_systems"],

@@ -19,7 +19,7 @@ import pandas as pd
 
 from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
-from calibrate.systems.rules import RuleTree, classify, load_tree, validate_tree
+from calibrate.systems.rules import RuleTree, classify, read_tree, validate_tree
 from calibrate.validation.separation import Validation
 
 __all__ = ["SystemComparison", "compare_systems"]
@@ -126,7 +126,7 @@ def compare_systems(
     from calibrate.systems.tiers import activity_tiers
     from calibrate.validation.separation import validate
 
-    tree = load_tree(tree)
+    tree = read_tree(tree)
     cut = pd.Timestamp(test_from) if test_from else default_test_from(data.frame)
     is_test = (data.frame["snapshot_date"] >= cut).to_numpy()
     train, test = data.subset(~is_test), data.subset(is_test)

@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from calibrate.config.direction import healthy
 from calibrate.config.model import Band, Calibration, Dimension, WeightConfig, default_bands
 from calibrate.errors import DataError, FitError
 from calibrate.data.load import Accounts
 from calibrate.systems.rules import parse_document, read_document
 from calibrate.score.scorer import score_frame
 
-__all__ = ["Signal", "Branch", "MetricTree", "MetricTreeFit", "load_metric_tree", "fit_metric_tree",
+__all__ = ["Signal", "Branch", "MetricTree", "MetricTreeFit", "read_metric_tree", "fit_metric_tree",
            "Explanation", "explain", "ActionList", "action_list", "DEFAULT_OWNERS"]
 
 DEFAULT_OWNERS = {"usage": "Customer Success", "engagement": "Customer Success", "support": "Support",
@@ -80,7 +81,7 @@ class MetricTree(_Frozen):
         return [(b, s) for b in self.branches for s in b.signals]
 
 
-def load_metric_tree(source: str | os.PathLike[str] | dict[str, Any] | MetricTree = "metric_book") -> MetricTree:
+def read_metric_tree(source: str | os.PathLike[str] | dict[str, Any] | MetricTree = "metric_book") -> MetricTree:
     """Read a metric tree file, built-in name (default ``"metric_book"``) or dict."""
     if isinstance(source, MetricTree):
         return source
@@ -100,7 +101,7 @@ def signal_scores(frame: pd.DataFrame, tree: MetricTree) -> np.ndarray:
             rows = ", ".join(str(i + 1) for i in np.flatnonzero(np.isnan(x))[:5])
             raise DataError(f"column {s.source!r}: missing values (rows {rows}); fill them before scoring the metric tree")
         t = (x - s.lo) / (s.hi - s.lo)
-        cols.append(100.0 * np.clip(t if s.direction == "higher_is_healthier" else 1.0 - t, 0.0, 1.0))
+        cols.append(100.0 * np.clip(healthy(t, s.direction, top=1.0), 0.0, 1.0))
     return np.column_stack(cols)
 
 
@@ -237,7 +238,7 @@ def fit_metric_tree(
     """
     from calibrate.fit.weights import fit_weights, simplex_mle
 
-    tree = load_metric_tree(tree)
+    tree = read_metric_tree(tree)
     frame = data.frame
     if train_until is not None:
         frame = frame.loc[frame["snapshot_date"] <= pd.Timestamp(train_until)]

@@ -23,7 +23,7 @@ import pandas as pd
 from calibrate.config.model import WeightConfig
 from calibrate.errors import DataError
 from calibrate.systems.metric_tree import MetricTreeFit, _as_fit, red_or_worse, weakest
-from calibrate.systems.rules import Check, RuleTree, check_lines, load_tree
+from calibrate.systems.rules import Check, RuleTree, check_lines, read_tree
 
 __all__ = ["Playbook", "red_playbook", "PostMortem", "post_mortem", "warning_flags"]
 
@@ -261,7 +261,7 @@ def post_mortem(
     """
     from calibrate import _stats
 
-    fit, tree = _as_fit(model), load_tree(tree)
+    fit, tree = _as_fit(model), read_tree(tree)
     f = _dated(frame).sort_values(["account_id", "snapshot_date"], kind="stable").reset_index(drop=True)
     red = fit.score(f)["band_index"].to_numpy() <= red_or_worse(fit.config)
     flags = warning_flags(f, tree)

@@ -4,7 +4,7 @@ A rule tree (seed 001) is a JSON file: ``questions`` (each asks whether one or m
 comparison with a threshold, combined with ``any``/``all``, and names its ``yes`` and ``no``
 edges), ``outcomes`` (the leaves, least healthy first, each with label, colour and code), an
 ``entry`` question and the ``red_outcome`` the spread is measured against. The seed's tree ships
-as ``calibrate/systems/trees/seed_001.json`` (``load_tree("seed_001")``).
+as ``calibrate/systems/trees/seed_001.json`` (``read_tree("seed_001")``).
 
 A tree is checked when loaded: every edge must lead to a question or an outcome, no path may
 loop, every node must be reachable from the entry. A signal missing from the data is refused at
@@ -32,7 +32,7 @@ from calibrate.data.load import Accounts
 from calibrate.validation.separation import Validation, validate_classes
 
 __all__ = [
-    "Condition", "Question", "Outcome", "RuleTree", "load_tree", "builtin_trees", "classify",
+    "Condition", "Question", "Outcome", "RuleTree", "read_tree", "builtin_trees", "classify",
     "RuleValidation", "validate_tree", "Check", "check_lines",
 ]
 
@@ -121,7 +121,7 @@ class RuleTree(_Frozen):
         return self.model_copy(update={"questions": questions})
 
     def to_json(self) -> str:
-        """The tree as a JSON document (what :func:`load_tree` reads)."""
+        """The tree as a JSON document (what :func:`read_tree` reads)."""
         return json.dumps(self.model_dump(mode="json", exclude_defaults=False), indent=2) + "\n"
 
     def topological_order(self) -> list[str]:
@@ -222,7 +222,7 @@ def parse_document(model: type[BaseModel], doc: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {loc or 'document'}: {err['msg']}; fix that field") from None
 
 
-def load_tree(source: str | os.PathLike[str] | dict[str, Any] | RuleTree) -> RuleTree:
+def read_tree(source: str | os.PathLike[str] | dict[str, Any] | RuleTree) -> RuleTree:
     """Read and check a rule tree.
 
     Parameters
@@ -300,7 +300,7 @@ def classify(frame: pd.DataFrame, tree: RuleTree, *, answers: bool = False) -> p
     Examples
     --------
     >>> import pandas as pd
-    >>> t = load_tree("seed_001")
+    >>> t = read_tree("seed_001")
     >>> df = pd.DataFrame({"adoption_pct": [80, 20], "days_since_login": [3, 40], "nps": [9, 3],
     ...                    "open_tickets": [0, 5], "oldest_ticket_age_days": [0, 30], "days_to_renewal": [200, 30]})
     >>> classify(df, t)["outcome"].tolist()
@@ -487,7 +487,7 @@ def validate_tree(
     -------
     RuleValidation
     """
-    tree = load_tree(tree)
+    tree = read_tree(tree)
     idx = classify(data.frame, tree)["class_index"].to_numpy()
     v, empty = validate_class_index(data.frame, idx, list(tree.outcomes), red=tree.red_outcome,
                                     n_boot=n_boot, seed=seed)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from calibrate.errors import DataError
 from calibrate.data.load import Accounts
-from calibrate.systems.rules import RuleTree, RuleValidation, classify, load_tree, validate_tree
+from calibrate.systems.rules import RuleTree, RuleValidation, classify, read_tree, validate_tree
 
 __all__ = ["TreeTuning", "tune_tree", "default_test_from", "paired_spread_gain", "SpreadGain"]
 
@@ -229,7 +229,7 @@ def tune_tree(
     """
     from calibrate import _stats
 
-    tree = load_tree(tree)
+    tree = read_tree(tree)
     frame = data.frame
     cut = pd.Timestamp(test_from) if test_from else default_test_from(frame)
     is_test = (frame["snapshot_date"] >= cut).to_numpy()

@@ -6,7 +6,8 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
-        "separation": ["BandStat", "Validation", "validate", "validation_baseline"],
+        "separation": ["BandStat", "Validation", "validate"],
+        "baseline": ["validation_baseline"],
         "gate": ["Check", "GateResult", "Policy", "check", "read_policy"],
         "redbook": ["RedBook", "CsmJudgment", "red_book", "csm_judgment"],
     },

@@ -23,14 +23,16 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from calibrate.config.model import ValidationBaseline, WeightConfig
+from calibrate._params import Interval, Options, validate_params
+from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
 from calibrate.validation.redbook import CsmJudgment, RedBook, _f, csm_judgment, red_book
 from calibrate.score.scorer import score_frame
 
-__all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask", "validation_baseline"]
+__all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask"]
 
 By = Literal["segment", "period"]
+_PARAMS = {"by": [Options("segment", "period", None)], "n_boot": [Interval(int, 1, None)]}
 
 
 @dataclass(frozen=True)
@@ -270,17 +272,13 @@ def _violations(bands: Sequence[BandStat]) -> tuple[tuple[str, str], ...]:
 def _group_labels(frame: pd.DataFrame, by: By) -> pd.Series:
     from calibrate.errors import DataError
 
-    if by == "segment":
-        if "segment" not in frame:
-            raise DataError("validate by segment: the data have no 'segment' column; map one or drop --by")
-        return frame["segment"].astype(str)
-    if by == "period":
-        if "snapshot_date" not in frame:
-            raise DataError("validate by period: the data have no 'snapshot_date' column; map one or drop --by")
-        return frame["snapshot_date"].dt.to_period("Q").astype(str)
-    raise ValueError(f"by must be 'segment' or 'period'; got {by!r}")
+    column = "segment" if by == "segment" else "snapshot_date"  # by is "segment" or "period" (validate_params)
+    if column not in frame:
+        raise DataError(f"validate by {by}: the data have no {column!r} column; map one or drop --by")
+    return frame["segment"].astype(str) if by == "segment" else frame["snapshot_date"].dt.to_period("Q").astype(str)
 
 
+@validate_params(_PARAMS)
 def validate_classes(
     frame: pd.DataFrame,
     index: np.ndarray,
@@ -442,6 +440,7 @@ def _group(full: pd.DataFrame, full_index: np.ndarray, classes: Sequence[BandLik
     )
 
 
+@validate_params(_PARAMS)
 def validate(
     data: Accounts,
     config: WeightConfig,
@@ -496,18 +495,4 @@ def validate(
         as_of=as_of,
         by=by,
         red_metrics=red_metrics,
-    )
-
-
-def validation_baseline(v: Validation) -> ValidationBaseline:
-    """The figures a published config keeps of its own validation (the drift and gate baseline)."""
-    d = v.to_dict()
-    return ValidationBaseline.model_validate(
-        {
-            "n": d["n"],
-            "bands": [{k: b[k] for k in ("name", "n", "renewed", "renewal_rate", "ci_low", "ci_high", "share")} for b in d["bands"]],
-            "spread": {k: d["spread"][k] for k in ("value", "ci_low", "ci_high")},
-            "auc": {k: d["auc"][k] for k in ("value", "ci_low", "ci_high")},
-            "brier": None if np.isnan(v.brier) else v.brier,
-        }
     )
