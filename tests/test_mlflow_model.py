@@ -20,7 +20,7 @@ from calibrate.config import Dimension, default_bands
 from calibrate.config.model import Calibration
 from calibrate.publish.export import score_accounts
 from calibrate.publish.registry import champion_uri, promote, register_scorer
-from calibrate.publish.scorer_code import SCORER_MODULES, scorer_requirements, stage_scorer_code
+from calibrate.publish.scorer_code import SCORER_DATA, scorer_modules, scorer_requirements, stage_scorer_code
 from calibrate.publish.track import tracking_uri
 
 COLUMNS = ("usage", "engagement", "support", "commercial")
@@ -80,7 +80,8 @@ def test_model_carries_code_not_pickles_and_resolvable_requirements(champion):
     local = _model_dir(champion)
     files = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))]
-    assert {f"code/calibrate/{m}" for m in SCORER_MODULES} <= set(files)
+    assert {f"code/calibrate/{m}" for m in [*scorer_modules(), *SCORER_DATA]} <= set(files)
+    assert {"code/calibrate/score/scorer.py", "code/calibrate/config/seal.py"} <= set(files)
     assert "code/calibrate/__init__.py" not in files  # a namespace package: nothing else of calibrate is pulled in
     requirements = (local / "requirements.txt").read_text().split()
     assert [r.split("==")[0] for r in requirements] == ["mlflow", "pandas", "numpy", "pydantic", "pyyaml"]
@@ -90,20 +91,28 @@ def test_model_carries_code_not_pickles_and_resolvable_requirements(champion):
 
 
 def test_vendored_modules_are_the_installed_ones_and_import_nothing_else(tmp_path):
+    """Byte-identical copies; third-party imports only of what MLflow brings (jsonschema is optional)."""
     [root] = stage_scorer_code(tmp_path)
     package = Path(__file__).resolve().parents[1] / "calibrate"
-    allowed = {"numpy", "pandas", "pydantic", "yaml", "jsonschema", "mlflow", "__future__"} | set(sys.stdlib_module_names)
-    staged = {m.removesuffix(".py").replace("/", ".") for m in SCORER_MODULES if m.endswith(".py")}
-    for module in SCORER_MODULES:
+    allowed = {"numpy", "pandas", "pydantic", "yaml", "jsonschema", "mlflow", "calibrate"} | set(sys.stdlib_module_names)
+    staged = sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file())
+    assert staged == sorted([*scorer_modules(), *SCORER_DATA])
+    assert {"score/scorer.py", "config/model.py", "config/seal.py", "data/transforms.py"} <= set(staged)
+    for module in staged:
         assert (Path(root) / module).read_bytes() == (package / module).read_bytes(), module
-        if not module.endswith(".py"):
-            continue
-        for node in ast.walk(ast.parse((package / module).read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
-            for name in names:
-                inside = name.startswith("calibrate.") and name.removeprefix("calibrate.") in staged
-                assert inside or name.split(".")[0] in allowed, f"{module} imports {name}, which the scorer does not carry"
+        if module.endswith(".py"):
+            for node in ast.walk(ast.parse((package / module).read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+                assert {n.split(".")[0] for n in names} <= allowed, f"{module} imports {names}"
+
+
+def test_a_scorer_import_of_a_package_is_refused(monkeypatch):
+    from calibrate.publish import scorer_code
+
+    monkeypatch.setattr(scorer_code, "SCORER_ENTRY", ("calibrate.score",))
+    with pytest.raises(RuntimeError, match="the scorer imports calibrate.score, which is not a module file"):
+        scorer_code.scorer_modules()
 
 
 def _artifact(store: Path) -> Path:
