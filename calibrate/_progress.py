@@ -1,14 +1,16 @@
-"""Progress on long work, on stderr, only when someone is watching.
+"""Progress on long work, on stderr, only when someone is watching (drawn by rich).
 
 Shown when stderr is a terminal; silent when it is not (a log file, a pipe, a notebook
 capture), when the ``CI`` environment variable is set (GitHub Actions, GitLab, most CI
 systems), when ``CALIBRATE_QUIET`` is set, or after :func:`set_quiet` (``--quiet``).
-Two forms cover the long steps of a run:
+Two forms cover the long steps of a run; each is a row of one live display (spinner, label,
+bar, elapsed time), a step opened inside another gets the row below it:
 
->>> from calibrate import progress
->>> with progress.step("fitting weights"):      # "fitting weights … done in 1.2 s"
+>>> from calibrate import _progress as progress
+>>> with progress.step("fitting weights"):      # "✓ fitting weights ━━━━ 100% 0:00:01"
 ...     pass
->>> total = sum(progress.iterate(range(3), label="resamples"))   # "resamples 2/3 (67 %)"
+>>> sum(progress.iterate(range(3), label="resamples"))   # "⠹ resamples ━━╸━ 67% 0:00:02"
+3
 
 Nothing here changes a result: progress only writes to stderr.
 """
@@ -17,18 +19,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 __all__ = ["enabled", "set_quiet", "step", "iterate"]
 
 T = TypeVar("T")
 
 _QUIET = False
-_MIN_INTERVAL = 0.2  # seconds between two redraws of a counter
-_OPEN: list[list] = []  # steps whose line is being written: [label, interrupted by a nested line]
+_LIVE: list[Any] = []  # the open rich Progress: rich allows one live display at a time, nested steps share it
 
 
 def set_quiet(quiet: bool = True) -> None:
@@ -49,13 +49,47 @@ def enabled(stream: IO[str] | None = None) -> bool:
         return False
 
 
-def _elapsed(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+@contextmanager
+def _row(label: str, total: int | None, stream: IO[str] | None) -> Iterator[Callable[[], None] | None]:
+    """A row of the live display while the block runs; yields its ``advance`` (None when silent)."""
+    out = sys.stderr if stream is None else stream
+    if not enabled(out):
+        yield None
+        return
+    outermost = not _LIVE
+    if outermost:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        console = Console(file=out)
+        column = Column(no_wrap=True, overflow="ellipsis", max_width=max(console.width - 30, 10))  # time stays visible
+        _LIVE.append(Progress(SpinnerColumn(finished_text="✓"), TextColumn("{task.description}", markup=False, table_column=column),
+                              BarColumn(bar_width=10), TaskProgressColumn(), TimeElapsedColumn(), console=console,
+                              refresh_per_second=5, redirect_stdout=False, redirect_stderr=False))
+        _LIVE[0].start()
+    live = _LIVE[0]
+    task = live.add_task(label, total=total)
+    ok = False
+    try:
+        yield lambda: live.advance(task)
+        ok = True
+    finally:
+        if ok:  # a step (no total) or a counter of unknown length fills its bar when done
+            row = next(t for t in live.tasks if t.id == task)
+            filled = (row.total if row.total is not None else row.completed) or 1
+            live.update(task, total=filled, completed=filled)
+        else:
+            live.update(task, description=f"{label} — failed")
+        live.stop_task(task)
+        if outermost:
+            live.stop()
+            _LIVE.clear()
 
 
 @contextmanager
 def step(label: str, *, stream: IO[str] | None = None) -> Iterator[None]:
-    """Show ``label …`` while the block runs, then ``done in X s`` (or ``failed``) on the same line.
+    """Show ``label`` with a spinner and the elapsed time while the block runs, then a full bar (or ``failed``).
 
     Parameters
     ----------
@@ -64,34 +98,14 @@ def step(label: str, *, stream: IO[str] | None = None) -> Iterator[None]:
     stream : file, optional
         Where to write (default stderr); nothing is written unless :func:`enabled`.
     """
-    out = sys.stderr if stream is None else stream
-    show = enabled(out)
-    start = time.perf_counter()
-    if show:
-        if _OPEN and not _OPEN[-1][1]:  # an outer step's line is open: end it; it reports on its own line later
-            out.write("\n")
-            _OPEN[-1][1] = True
-        out.write(f"{label} …")
-        out.flush()
-        _OPEN.append([label, False])
-    ok = False
-    try:
+    with _row(label, None, stream):
         yield
-        ok = True
-    finally:
-        if show:
-            _, interrupted = _OPEN.pop()
-            end = "done in " + _elapsed(time.perf_counter() - start) if ok else "failed"
-            out.write(f"{label} … {end}\n" if interrupted else f" {end}\n")
-            if _OPEN:
-                _OPEN[-1][1] = True
-            out.flush()
 
 
 def iterate(
     items: Iterable[T], *, label: str, total: int | None = None, stream: IO[str] | None = None
 ) -> Iterator[T]:
-    """Yield ``items`` unchanged, redrawing ``label i/total (p %)`` at most five times a second.
+    """Yield ``items`` unchanged, drawing a bar of ``label`` (percent done, elapsed) five times a second.
 
     Parameters
     ----------
@@ -102,31 +116,10 @@ def iterate(
     stream : file, optional
         Where to write (default stderr); nothing is written unless :func:`enabled`.
     """
-    out = sys.stderr if stream is None else stream
-    if not enabled(out):
-        yield from items
-        return
-    if total is None:
-        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-    start = last = time.perf_counter()
-    i = 0
-    if _OPEN and not _OPEN[-1][1]:  # inside a step: the counter takes its own line
-        out.write("\n")
-        _OPEN[-1][1] = True
-
-    def draw(i: int) -> None:
-        frac = f"/{total} ({i / total:.0%})" if total else ""
-        out.write(f"\r{label} {i:,}{frac}")
-        out.flush()
-
-    try:
-        for i, item in enumerate(items, start=1):
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with _row(label, total, stream) as advance:
+        for item in items:
             yield item
-            now = time.perf_counter()
-            if now - last >= _MIN_INTERVAL:
-                draw(i)
-                last = now
-    finally:
-        draw(i)
-        out.write(f" done in {_elapsed(time.perf_counter() - start)}\n")
-        out.flush()
+            if advance is not None:
+                advance()

@@ -43,6 +43,7 @@ def test_m_out_of_n_intervals_agree_with_the_full_bootstrap():
         assert small.low[d] < small.weights[d] < small.high[d]
 
 
+@pytest.mark.slow
 def test_m_out_of_n_covers_the_truth_with_delta_method_widths():
     """20 books of known truth (2,000 accounts, m = 400): the 95 % intervals cover the true weights
     about 95 % of the time, and are about as wide as the delta method's normal intervals."""

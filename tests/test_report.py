@@ -30,7 +30,7 @@ class FakeTTY(io.StringIO):
 def run_cli(args: list[str], *, tty: bool = False) -> tuple[int, str, str]:
     """Run ``calibrate`` in-process; stderr is a terminal when ``tty`` (and CI is unset)."""
     out, err = io.StringIO(), FakeTTY() if tty else io.StringIO()
-    env = {k: v for k, v in os.environ.items() if k not in {"CI", "CALIBRATE_QUIET"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"CI", "CALIBRATE_QUIET"}} | {"COLUMNS": "160"}
     with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         with pytest.raises(SystemExit) as info:
             main(args)
@@ -121,11 +121,23 @@ def test_report_holds_no_account_rows(runs):
         assert not any(i in doc for i in ids[:200])
 
 
+def _final_rows(drawn: str) -> list[str]:
+    """The rows a terminal shows once a live display has stopped (ANSI codes and redraws removed)."""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    return [line.split("\r")[-1].rstrip() for line in text.split("\n") if line.split("\r")[-1].strip()]
+
+
+def _done(rows: list[str], label: str) -> bool:
+    return any(re.fullmatch(rf"✓ {re.escape(label)} +━+ 100% \d+:\d\d:\d\d", row) for row in rows)
+
+
 def test_progress_on_a_terminal_silent_with_quiet(runs):
-    assert "fitting weights on 15,520 rows … done in" in runs["err1"]
-    assert "validating (1,000 bootstrap resamples of 3,500 accounts) … done in" in runs["err1"]
-    assert "writing the report … done in" in runs["err1"]
-    assert " … " not in runs["err2"]  # --quiet: no progress (MLflow's registry messages are not ours)
+    rows = _final_rows(runs["err1"])
+    assert _done(rows, "fitting weights on 15,520 rows")
+    assert _done(rows, "validating (1,000 bootstrap resamples of 3,500 accounts)")
+    assert _done(rows, "writing the report")  # nested in the publishing step: a row of its own
+    assert _done(rows, "publishing the config and logging to MLflow")
+    assert "✓" not in runs["err2"] and "━" not in runs["err2"]  # --quiet: no progress (MLflow's messages are not ours)
 
 
 class Board:
@@ -200,6 +212,17 @@ def test_object_html_escapes_text():
     assert "<script>" not in out and "&lt;script&gt;" in out
 
 
+def test_render_report_escapes_every_field_but_trusted_bodies():
+    from calibrate.report.html import render_report
+
+    evil = "<script>alert('x')</script>"
+    doc = render_report(title=evil, subtitle=evil, verdict=evil, verdict_ok=False,
+                        sections=[Section(evil, "<p><b>trusted</b></p>")])
+    assert "<script>" not in doc and doc.count("&lt;script&gt;alert(") == 5  # <title>, <h1>, subtitle, verdict, <h2>
+    assert "<p><b>trusted</b></p>" in doc and "border-left: 6px solid #dc2626" in doc
+    assert doc.endswith("</html>\n")
+
+
 def test_verdict_when_the_score_fails(runs):
     import calibrate as cb
 
@@ -242,16 +265,17 @@ def test_progress_enabled_only_on_a_terminal(monkeypatch):
 def test_progress_step_and_iterate_output(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("CALIBRATE_QUIET", raising=False)
+    monkeypatch.setenv("COLUMNS", "100")
     tty = FakeTTY()
-    with progress.step("outer", stream=tty):
+    with progress.step("outer [x]", stream=tty):
         assert list(progress.iterate(range(4), label="resamples", stream=tty)) == [0, 1, 2, 3]
+        assert list(progress.iterate(iter("ab"), label="no length", stream=tty)) == ["a", "b"]
     with pytest.raises(ValueError), progress.step("boom", stream=tty):
         raise ValueError
-    lines = tty.getvalue().split("\n")
-    assert lines[0] == "outer …"
-    assert lines[1].startswith("\rresamples 4/4 (100%) done in ")
-    assert lines[2].startswith("outer … done in ")
-    assert lines[3] == "boom … failed"
+    rows = _final_rows(tty.getvalue())
+    assert _done(rows, "outer [x]") and _done(rows, "resamples") and _done(rows, "no length")  # markup not parsed
+    assert any(re.fullmatch(r"[^✓] boom — failed +━+ +\d+:\d\d:\d\d", row) for row in rows)  # no 100 %
+    assert tty.getvalue().count("✓ outer [x]") == 1  # the outer row is final once, after its inner rows
     quiet = io.StringIO()  # not a terminal: nothing written, items unchanged
     with progress.step("x", stream=quiet):
         assert list(progress.iterate("abc", label="y", stream=quiet)) == ["a", "b", "c"]

@@ -48,6 +48,34 @@ def test_wilson_matches_statsmodels_vectorised():
         np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
 
 
+def test_wilson_at_95_percent_is_the_closed_form_to_the_bit():
+    """The published config stores band intervals in full: the 95 % bounds must not move by an ulp."""
+    k = np.array([17.0, 792.0, 6184.0, 6759.0, 0.0, 3.0])
+    n = np.array([146.0, 1434.0, 7008.0, 6932.0, 7.0, 3.0])
+    z = stats.norm.ppf(0.975)
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denom
+    half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
+    lo, hi = S.wilson_interval(k, n)
+    assert lo.tolist() == np.clip(centre - half, 0, 1).tolist() and hi.tolist() == np.clip(centre + half, 0, 1).tolist()
+
+
+def test_degenerate_proportion_tests_are_nan_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all(math.isnan(v) for v in S.two_proportion_test(0, 10, 0, 5))  # pooled variance 0
+        assert all(math.isnan(v) for v in S.two_proportion_test(3, 0, 2, 5))  # an empty group
+        assert all(math.isnan(v) for v in S.cochran_armitage([3], [9]))  # one group
+        assert all(math.isnan(v) for v in S.cochran_armitage([4, 6], [4, 6]))  # all renewed
+        lo, hi = S.wilson_interval([0], [0])
+        assert np.isnan(lo[0]) and np.isnan(hi[0])
+    with pytest.raises(ValueError, match="alternative"):
+        S.two_proportion_test(1, 2, 1, 2, alternative="bigger")
+
+
 def test_wilson_empty_band_is_nan_and_bad_input_raises():
     lo, hi = S.wilson_interval(np.array([0, 2]), np.array([0, 4]))
     assert np.isnan(lo[0]) and np.isnan(hi[0]) and 0 < lo[1] < 0.5 < hi[1] < 1
@@ -496,6 +524,7 @@ def test_clustered_delong_matches_the_account_bootstrap():
     assert single.se == pytest.approx(S.delong(y[::per], score[::per]).se, rel=0.01)
 
 
+@pytest.mark.slow
 def test_clustered_trend_keeps_its_size_where_rows_are_not_independent():
     """No true trend, 5 snapshots per account that share the account's class and outcome: the row-level
     Cochran–Armitage test rejects far too often; the account-bootstrap variance keeps the 5 % level."""

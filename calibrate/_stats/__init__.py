@@ -1,4 +1,4 @@
-"""Pure, vectorised statistical primitives (numpy / scipy only).
+"""Pure, vectorised statistical primitives (numpy / scipy; statsmodels for the proportion tests).
 
 Everything else in :mod:`calibrate` (band validation, the CI gate, drift detection) calls these.
 Inputs are array-likes; outputs are floats, arrays, small frozen dataclasses or named tuples
@@ -21,7 +21,7 @@ Modules
 -------
 Every public name is re-exported here; import from ``calibrate._stats``, not from the modules.
 
-* ``intervals`` — Wilson interval, two-proportion z test, Cochran–Armitage trend test.
+* ``intervals`` — Wilson interval, two-proportion z test, Cochran–Armitage trend test (statsmodels).
 * ``ranking`` — AUC, DeLong interval and paired test, KS distance.
 * ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC
   (``_sampler``: the exact multinomial draws behind them).

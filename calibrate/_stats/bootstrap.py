@@ -26,6 +26,7 @@ from calibrate._stats._sampler import _CHUNK_ELEMS, _AccountSampler, _CellDesign
 # ----------------------------------------------------------------------------------------------
 # account-level bootstrap counts
 # ----------------------------------------------------------------------------------------------
+# Hand-written on purpose: no library draws account-level bootstrap counts vectorised over resamples.
 def cluster_bootstrap_counts(groups: ArrayLike, *, n_boot: int, seed) -> tuple[np.ndarray, np.ndarray]:
     """Account-level bootstrap: how many times each account is drawn, per resample.
 
@@ -347,6 +348,7 @@ def bootstrap_auc(
     return AucCI(value, se, lo, hi)
 
 
+# Hand-written on purpose: statsmodels' trend test assumes independent rows; an account's snapshots are not.
 def clustered_trend(
     groups: ArrayLike, index: ArrayLike, renewed: ArrayLike, n_classes: int, *, n_boot: int = 2000, seed=0
 ) -> ZTest:

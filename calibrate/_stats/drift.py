@@ -81,6 +81,7 @@ def bin_proportions(x: ArrayLike, edges: ArrayLike) -> np.ndarray:
     return np.bincount(np.searchsorted(e, xa, side="left"), minlength=e.shape[0] + 1) / xa.shape[0]
 
 
+# Hand-written on purpose: no library has PSI's sampling-noise null; it is simulated here, vectorised over n_sim.
 def psi_noise_quantile(
     expected_props: ArrayLike,
     n_ref: int,

@@ -89,6 +89,7 @@ def _placements(yb: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full[yb], full[~yb]
 
 
+# Hand-written on purpose: neither scikit-learn nor statsmodels has DeLong, let alone its clustered (Obuchowski) form.
 def _clustered_variance(v10: np.ndarray, v01: np.ndarray, yb: np.ndarray, groups: ArrayLike, value: float) -> float:
     """Obuchowski's (1997) variance of the AUC when rows come in clusters (an account's snapshots).
 

@@ -169,7 +169,8 @@ def read_frame(path: Path) -> tuple[pd.DataFrame, str]:
     if dupes:
         raise DataError(f"{where}: duplicated column(s) {dupes} in the header; keep one column of each name")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype={c: str for c in header if "id" in c.lower()})
+        frame = pd.read_csv(io.StringIO(text), dtype={c: str for c in header if "id" in c.lower()},
+                            float_precision="round_trip")  # exact: the default parser can miss by an ulp
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{where}: not a readable CSV ({str(exc).splitlines()[0]}); check quoting and delimiters") from None
     return frame, digest

@@ -6,7 +6,8 @@ outcome, reads each dimension from the column the config names, applies the conf
 
 :func:`export_sql` writes one ``SELECT`` that computes the same contributions, score, band, band
 code, band index and renewal probability from the dimension columns, so a warehouse job can score
-without Python. It mirrors :func:`calibrate.score.scorer.score_values` operation for operation:
+without Python. The query is one sqlglot expression rendered by sqlglot's dialects (types, string
+escapes, identifier quoting). It mirrors :func:`calibrate.score.scorer.score_values` operation for operation:
 
 * an inverted dimension contributes ``w · (100 − s)``;
 * ``missing="redistribute"``: a row's weight on a present dimension is ``w / Σ w(present)`` and a
@@ -23,17 +24,22 @@ without Python. It mirrors :func:`calibrate.score.scorer.score_values` operation
 
 from __future__ import annotations
 
+import operator
 import os
-from pathlib import Path
+import re
 from collections.abc import Callable
+from functools import reduce
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 
-from calibrate.config.model import WeightConfig
-from calibrate.errors import ConfigError, DataError
+from calibrate.config.model import Dimension, WeightConfig
 from calibrate.data.load import Accounts, DataSpec, load_accounts
 from calibrate.data.transforms import apply_transform
+from calibrate.errors import ConfigError, DataError
 from calibrate.score.scorer import BAND_DECIMALS, score_frame
 
 __all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "output_path", "write_scores", "export_sql", "DIALECTS", "KEYS"]
@@ -180,30 +186,105 @@ def write_scores(scores: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 # -- SQL -------------------------------------------------------------------------------------
 
-_DOUBLE = {"duckdb": "DOUBLE", "postgres": "DOUBLE PRECISION", "snowflake": "DOUBLE", "bigquery": "FLOAT64"}
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
+"""A name the user's warehouse treats as case-insensitive: lowercase letters, digits and underscores."""
 
 
-def quote_identifier(name: str, dialect: Dialect) -> str:
-    """Quote one identifier for ``dialect`` (backticks on BigQuery, double quotes elsewhere)."""
-    if dialect == "bigquery":
-        return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-    return '"' + name.replace('"', '""') + '"'
+def _identifier(name: str, dialect: Dialect) -> exp.Identifier:
+    """``name`` as an identifier that resolves to the column or table the user's data has in ``dialect``.
+
+    A plain lowercase name (:data:`_PLAIN`) is case-insensitive: sqlglot's normalization of ``dialect``
+    writes it in the case that dialect stores unquoted names in (``USAGE`` on Snowflake, ``usage``
+    elsewhere). Any other name (upper or mixed case, spaces, quotes) is kept exactly as written.
+    Both are rendered quoted, so reserved words and odd characters are safe.
+    """
+    ident = exp.to_identifier(name, quoted=False)
+    if _PLAIN.fullmatch(name):
+        ident = SqlglotDialect.get_or_raise(dialect).normalize_identifier(ident)
+    ident.set("quoted", True)
+    return ident
 
 
-def _string(value: str, dialect: Dialect) -> str:
-    if dialect == "bigquery":
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return "'" + value.replace("'", "''") + "'"
+def _table(table: str, dialect: Dialect) -> exp.Table:
+    """``[catalog.][schema.]table`` as a sqlglot table, each part an :func:`_identifier`."""
+    parts = table.split(".")
+    if len(parts) > 3 or not all(parts):
+        raise ConfigError(f"table {table!r}: name it as table, schema.table or catalog.schema.table")
+    this, db, catalog = ([_identifier(p, dialect) for p in reversed(parts)] + [None, None])[:3]
+    return exp.Table(this=this, db=db, catalog=catalog)
 
 
-def _interp_sql(expr: str, xs: list[float], ys: list[float], num: Callable[[float], str]) -> str:
-    """``numpy.interp(expr, xs, ys)`` as SQL: clamped at both ends, linear in between, NULL stays NULL."""
-    parts = [f"CASE WHEN {expr} IS NULL THEN NULL", f"WHEN {expr} <= {num(xs[0])} THEN {num(ys[0])}"]
+def _num(x: float) -> exp.Expression:
+    """``x`` as a double-precision literal (its shortest round-trip decimal, so the same double)."""
+    return exp.cast(exp.Literal.number(repr(float(x))), exp.DataType.Type.DOUBLE)
+
+
+def _interp(x: Callable[[], exp.Expression], xs: list[float], ys: list[float]) -> exp.Expression:
+    """``numpy.interp(x, xs, ys)`` as SQL: clamped at both ends, linear in between, NULL stays NULL."""
+    ifs = [exp.If(this=x().is_(exp.null()), true=exp.null()), exp.If(this=x() <= _num(xs[0]), true=_num(ys[0]))]
     for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:]):
         slope = (y1 - y0) / (x1 - x0)
-        parts.append(f"WHEN {expr} <= {num(x1)} THEN {num(slope)} * ({expr} - {num(x0)}) + {num(y0)}")
-    parts.append(f"ELSE {num(ys[-1])} END")
-    return "(" + " ".join(parts) + ")"
+        ifs.append(exp.If(this=x() <= _num(x1), true=_num(slope) * exp.paren(x() - _num(x0)) + _num(y0)))
+    return exp.paren(exp.Case(ifs=ifs, default=_num(ys[-1])))
+
+
+def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str], exp.Identifier]) -> exp.Select:
+    """The scoring SELECT as one sqlglot expression (dialect-free but for the identifiers ``ident`` makes)."""
+    col = lambda name, of: exp.column(ident(name), table=ident(of))  # noqa: E731
+
+    def raw(d: Dimension) -> exp.Expression:
+        return exp.cast(col(d.column, "src"), exp.DataType.Type.DOUBLE)
+
+    def healthy(d: Dimension) -> exp.Expression:
+        value = raw(d) if d.transform is None else _interp(lambda: raw(d), d.transform.knots, d.transform.values)
+        return exp.paren(_num(100) - value) if d.direction == "lower_is_healthier" else value
+
+    def weight_if_present(d: Dimension) -> exp.Expression:
+        return exp.Case(ifs=[exp.If(this=col(d.column, "src").is_(exp.null()), true=_num(0))], default=_num(d.weight))
+
+    contributions = []
+    for d in config.dimensions:
+        if config.missing == "redistribute":
+            total = exp.Nullif(this=reduce(operator.add, map(weight_if_present, config.dimensions)), expression=_num(0))
+            value = exp.paren(weight_if_present(d) / exp.paren(total)) * exp.Coalesce(this=healthy(d), expressions=[_num(0)])
+        else:
+            value = healthy(d) * _num(d.weight)
+        contributions.append(exp.alias_(value, ident(f"contribution_{d.name}")))
+    score_sum = reduce(operator.add, (col(f"contribution_{d.name}", "c") for d in config.dimensions))
+    score = lambda: col("score", "s")  # noqa: E731
+
+    def band_case(values: list[exp.Expression], if_null: exp.Expression) -> exp.Expression:
+        rounded = lambda: exp.Round(this=score(), decimals=exp.Literal.number(BAND_DECIMALS))  # noqa: E731
+        ifs = [exp.If(this=score().is_(exp.null()), true=if_null)]
+        ifs += [exp.If(this=rounded() < exp.Literal.number(repr(float(nxt.min))), true=value)
+                for nxt, value in zip(config.bands[1:], values[:-1])]
+        return exp.Case(ifs=ifs, default=values[-1])
+
+    cal = config.calibration
+    if cal is None:
+        p_renew: exp.Expression = exp.cast(exp.null(), exp.DataType.Type.DOUBLE)
+    elif cal.method == "isotonic":
+        p_renew = _interp(score, cal.knots, cal.probabilities)
+    else:
+        p_renew = _num(1) / exp.paren(_num(1) + exp.Exp(this=-exp.paren(_num(cal.intercept) + _num(cal.slope) * score())))
+    star = lambda of: exp.Column(this=exp.Star(), table=ident(of))  # noqa: E731
+    inner = exp.select(star("src"), *contributions).from_(exp.alias_(table, ident("src"), table=True))
+    middle = exp.select(star("c"), exp.alias_(score_sum, ident("score"))).from_(inner.subquery(ident("c")))
+    return exp.select(
+        star("s"),
+        exp.alias_(band_case([exp.Literal.string(b.name) for b in config.bands], exp.null()), ident("band")),
+        exp.alias_(band_case([exp.Literal.string(b.code) for b in config.bands], exp.null()), ident("band_code")),
+        exp.alias_(band_case([exp.Literal.number(i) for i in range(len(config.bands))], exp.Literal.number(-1)),
+                   ident("band_index")),
+        exp.alias_(p_renew, ident("p_renew")),
+    ).from_(middle.subquery(ident("s")))
+
+
+def _numeric_round(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL has ROUND(numeric, int) only: round the score as NUMERIC there."""
+    if isinstance(node, exp.Round):
+        node.set("this", exp.cast(node.this, exp.DataType.Type.DECIMAL))
+    return node
 
 
 def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str = "accounts") -> str:
@@ -212,18 +293,32 @@ def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str 
     The query returns the table's columns followed by ``contribution_<dimension>`` for each
     dimension, ``score``, ``band``, ``band_code``, ``band_index`` and ``p_renew`` — the
     columns of :func:`calibrate.score.scorer.score_frame`, with the same values (module docstring).
+    The query is built once as a sqlglot expression and rendered with sqlglot's ``dialect``.
+
+    Identifiers (the config's columns, the output columns, ``table``) resolve to the names as
+    the user's table has them: a plain lowercase name (``[a-z_][a-z0-9_]*``) is case-insensitive
+    and is written in the case ``dialect`` stores unquoted names in — ``"USAGE"`` on Snowflake,
+    where a table created with an unquoted ``usage`` column holds ``USAGE`` (and SQLAlchemy reports
+    it back as ``usage``); ``"usage"`` elsewhere. Any other name (upper or mixed case, spaces,
+    quotes) is matched exactly as written. Every identifier is quoted (backticks on BigQuery).
 
     Parameters
     ----------
     config : WeightConfig
     dialect : {"duckdb", "postgres", "snowflake", "bigquery"}, default "duckdb"
     table : str, default "accounts"
-        Table (or view) to score; dotted names (``schema.table``) are quoted part by part.
+        Table (or view) to score: ``table``, ``schema.table`` or ``catalog.schema.table``; each
+        part is an identifier as above.
 
     Returns
     -------
     str
         The SQL text, with a header comment naming the config, version and content hash.
+
+    Raises
+    ------
+    ConfigError
+        An unknown dialect or a table name with more than three parts.
 
     Examples
     --------
@@ -235,70 +330,12 @@ def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str 
     """
     if dialect not in DIALECTS:
         raise ConfigError(f"The 'dialect' parameter must be one of {set(DIALECTS)}. Got {dialect!r} instead.")
-    q = lambda name: quote_identifier(name, dialect)  # noqa: E731
-    double = _DOUBLE[dialect]
-
-    def num(x: float) -> str:
-        return f"CAST({float(x)!r} AS {double})"
-
-    healthy, weight_if_present = [], []
-    for d in config.dimensions:
-        raw = f"CAST(src.{q(d.column)} AS {double})"
-        if d.transform is not None:
-            raw = _interp_sql(raw, d.transform.knots, d.transform.values, num)
-        healthy.append(f"({num(100)} - {raw})" if d.direction == "lower_is_healthier" else raw)
-        weight_if_present.append(f"CASE WHEN src.{q(d.column)} IS NULL THEN {num(0)} ELSE {num(d.weight)} END")
-
-    contributions = []
-    if config.missing == "redistribute":
-        total = "NULLIF(" + " + ".join(weight_if_present) + f", {num(0)})"
-        for d, h, w in zip(config.dimensions, healthy, weight_if_present):
-            contributions.append(f"({w} / {total}) * COALESCE({h}, {num(0)}) AS {q('contribution_' + d.name)}")
-    else:
-        for d, h in zip(config.dimensions, healthy):
-            contributions.append(f"{h} * {num(d.weight)} AS {q('contribution_' + d.name)}")
-    score_sum = " + ".join(f"c.{q('contribution_' + d.name)}" for d in config.dimensions)
-
-    rounded = f"ROUND(CAST(s.{q('score')} AS NUMERIC), {BAND_DECIMALS})" if dialect == "postgres" \
-        else f"ROUND(s.{q('score')}, {BAND_DECIMALS})"
-
-    def case(values: list[str], if_null: str = "NULL") -> str:
-        lines = [f"CASE WHEN s.{q('score')} IS NULL THEN {if_null}"]
-        for nxt, value in zip(config.bands[1:], values[:-1]):
-            lines.append(f"     WHEN {rounded} < {float(nxt.min)!r} THEN {value}")
-        lines.append(f"     ELSE {values[-1]} END")
-        return "\n".join("    " + line if i else line for i, line in enumerate(lines))
-
-    if config.calibration is None:
-        p_renew = f"CAST(NULL AS {double})"
-    elif config.calibration.method == "isotonic":
-        p_renew = _interp_sql(f"s.{q('score')}", config.calibration.knots, config.calibration.probabilities, num)
-    else:
-        a, b = config.calibration.intercept, config.calibration.slope
-        p_renew = f"{num(1)} / ({num(1)} + EXP(-({num(a)} + {num(b)} * s.{q('score')})))"
-    table_sql = ".".join(q(part) for part in table.split("."))
+    query = _scoring_query(config, _table(table, dialect), lambda name: _identifier(name, dialect))
+    if dialect == "postgres":
+        query = query.transform(_numeric_round, copy=False)
     header = [
         f"-- {config.name} v{config.version}: score, band and code (generated by calibrate; do not edit)",
         f"-- dialect {dialect}; content_hash {config.content_hash or '(unsealed)'}; missing rule '{config.missing}'",
         f"-- bands are half-open [min, max) on the score rounded to {BAND_DECIMALS} decimals; the top band includes 100",
     ]
-    contrib_sql = ",\n        ".join(contributions)
-    return "\n".join(
-        header
-        + [
-            "SELECT",
-            "    s.*,",
-            "    " + case([_string(b.name, dialect) for b in config.bands]) + f" AS {q('band')},",
-            "    " + case([_string(b.code, dialect) for b in config.bands]) + f" AS {q('band_code')},",
-            "    " + case([str(i) for i in range(len(config.bands))], "-1") + f" AS {q('band_index')},",
-            f"    {p_renew} AS {q('p_renew')}",
-            "FROM (",
-            f"    SELECT c.*, {score_sum} AS {q('score')}",
-            "    FROM (",
-            "        SELECT src.*,",
-            f"        {contrib_sql}",
-            f"        FROM {table_sql} AS src",
-            "    ) AS c",
-            ") AS s",
-        ]
-    ) + "\n"
+    return "\n".join([*header, query.sql(dialect=dialect, pretty=True, identify=True)]) + "\n"

@@ -7,12 +7,12 @@ A report is a list of :class:`Section` (a heading and an HTML body) put into
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING, Any
 
 from calibrate.plots import figure_png
@@ -41,7 +41,15 @@ __all__ = [
     "write_pdf",
 ]
 
-_TEMPLATE = Path(__file__).parent / "templates" / "report.html"
+
+@functools.cache
+def _template() -> Any:
+    """``templates/report.html`` as a jinja2 template; every value is escaped unless marked ``| safe``."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("calibrate.report", "templates"), autoescape=True,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return env.get_template("report.html")
 
 
 @dataclass(frozen=True)
@@ -98,16 +106,18 @@ def render_report(
     sections: Sequence[Section],
     extra: Mapping[str, str] | None = None,
 ) -> str:
-    """Fill the report template; returns the complete HTML document."""
+    """Fill the report template (jinja2, autoescaped: text is escaped, section bodies are trusted HTML).
+
+    Returns the complete HTML document; ``extra`` values fill further template fields.
+    """
     from calibrate import __version__
 
-    body = "\n".join(f"<section><h2>{html.escape(s.title)}</h2>\n{s.body}\n</section>" for s in sections)
-    return Template(_TEMPLATE.read_text(encoding="utf-8")).substitute(
-        title=html.escape(title),
-        subtitle=html.escape(subtitle),
-        verdict=html.escape(verdict),
+    return _template().render(
+        title=title,
+        subtitle=subtitle,
+        verdict=verdict,
         verdict_color="#16a34a" if verdict_ok else "#dc2626",
-        sections=body,
+        sections=sections,
         calibrate_version=__version__,
         **(extra or {}),
     )

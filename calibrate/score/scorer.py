@@ -188,7 +188,7 @@ def score_frame(
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"column(s) {missing} not in the data; the config scores {columns} — map them in the data spec")
-    values = frame[columns].to_numpy(dtype=float, na_value=np.nan)
+    values = frame[columns].to_numpy(dtype=float, na_value=np.nan, copy=True)  # a view is read-only under copy-on-write
     if by == "column":
         for j, d in enumerate(config.dimensions):
             if d.transform is not None:
