@@ -2,9 +2,10 @@
 
 The model below *is* the contract (contract.md §2). Its JSON Schema is generated from it
 (:func:`json_schema`), committed as ``calibrate/config/schema/weight-config.schema.json`` and checked
-to be current by the tests. A config is untrusted input: :func:`read_config` validates it
-against the schema and the model, and checks its ``content_hash`` so a hand-edited file is
-caught. :func:`write_config` never overwrites a published version.
+to be current by the tests. A config is untrusted input: :func:`read_config` parses it strictly and
+within bounds, validates it against the schema and the model, and refuses it unless it is sealed
+(:func:`calibrate.config.seal.check_seal`: a ``content_hash`` matching its content). :func:`write_config`,
+the only sealer, never overwrites a published version.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calibrate.config.project import default_dirs
 from calibrate.errors import ConfigError, VersionExistsError
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "read_config",
     "write_config",
     "next_version",
+    "published_versions",
     "config_path",
     "default_dirs",
 ]
@@ -346,7 +349,10 @@ SCHEMA_FILE = Path(__file__).parent / "schema" / "weight-config.schema.json"
 
 
 def _check_schema(doc: dict[str, Any], where: str) -> None:
-    import jsonschema
+    try:
+        import jsonschema
+    except ImportError:  # the travelling MLflow scorer: the strict model the schema is made from still validates
+        return
 
     schema = json.loads(SCHEMA_FILE.read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
@@ -373,25 +379,29 @@ def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
     )
 
 
-def _finite(doc: Any, where: str, loc: str = "") -> None:
-    """Refuse NaN or infinity anywhere in a config document (JSON and YAML both let them through)."""
-    if isinstance(doc, float) and not math.isfinite(doc):
-        raise ConfigError(f"{where}: {loc or '(top level)'}: {doc} is not a number a config may hold; "
-                          "restore the published file or refit")
-    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
-    for key, value in items:
-        _finite(value, where, f"{loc}/{key}" if loc else str(key))
+def read_config(
+    path: str | os.PathLike[str],
+    *,
+    draft: bool = False,
+    registered_hash: str | None = None,
+) -> WeightConfig:
+    """Read and validate a sealed weight config (JSON, or YAML by its suffix).
 
-
-def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> WeightConfig:
-    """Read and validate a weight config (JSON, or YAML when PyYAML is installed).
+    The file is parsed strictly and within bounds (:func:`calibrate.config.seal.read_document`:
+    size, dimension and band limits, no duplicate keys, no non-finite numbers, no YAML aliases),
+    validated against the schema and the model, and its seal checked
+    (:func:`calibrate.config.seal.check_seal`).
 
     Parameters
     ----------
     path : path-like
         The config file.
-    verify_hash : bool, default True
-        Refuse a file whose ``content_hash`` does not match its content (a hand edit).
+    draft : bool, default False
+        Accept a file without ``content_hash`` (a hand-made draft, or a 0.9 config, which had no
+        seal). Only ``calibrate config publish``, which seals it, reads drafts; a present
+        ``content_hash`` must still match.
+    registered_hash : str, optional
+        The ``content_hash`` the model registry recorded for this config; anything else is refused.
 
     Returns
     -------
@@ -400,37 +410,25 @@ def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> We
     Raises
     ------
     ConfigError
-        Missing, unparsable, schema-invalid, unknown-version or tampered file.
+        Missing, oversized, unparsable, schema-invalid, unknown-version, unsealed or tampered file.
     """
+    from calibrate.config.seal import check_seal, read_document
+
     p = Path(path)
     where = str(p)
     if not p.is_file():
         raise ConfigError(f"{where}: config file not found; pass the path of a config written by `calibrate fit`")
-    import yaml  # type: ignore[import-untyped]
-
-    try:
-        text = p.read_text(encoding="utf-8")
-        doc = yaml.safe_load(text) if p.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
-    except (ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{where}: not a readable JSON/YAML config ({reason}); check the file") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: a config must be a JSON object; check the file")
-    _finite(doc, where)
+    doc = read_document(p)
     upgraded = _upgrade(doc, where)
     _check_schema(upgraded, where)
     try:
-        config = WeightConfig.model_validate(upgraded)
+        config = WeightConfig.model_validate(upgraded, strict=True)  # no coercion: "0.5" is not a weight
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = "/".join(str(x) for x in first["loc"]) or "(top level)"
         raise ConfigError(f"{where}: {loc}: {first['msg']}; fix the file") from None
-    if verify_hash and upgraded is doc and config.content_hash is not None:
-        if config.content_hash != config.compute_hash():
-            raise ConfigError(
-                f"{where}: content_hash does not match the content — the file was edited by hand; "
-                "restore the published file, or make a new version with `calibrate fit`"
-            )
+    if not (draft and config.content_hash is None):
+        check_seal(config, where=where, registered_hash=registered_hash)
     return config
 
 
@@ -439,12 +437,20 @@ def config_path(directory: str | os.PathLike[str], name: str, version: int) -> P
     return Path(directory) / f"{name}-v{version}.json"
 
 
-def next_version(directory: str | os.PathLike[str], name: str) -> int:
-    """One more than the highest published version of ``name`` in ``directory`` (1 when none)."""
+def published_versions(directory: str | os.PathLike[str], name: str) -> list[int]:
+    """The versions of ``name`` published in ``directory`` (files ``<name>-v<version>.json``), ascending."""
     pattern = re.compile(rf"^{re.escape(name)}-v(\d+)\.json$")
     d = Path(directory)
-    found = [int(m.group(1)) for f in d.iterdir() if (m := pattern.match(f.name))] if d.is_dir() else []
-    return max(found, default=0) + 1
+    return sorted(int(m.group(1)) for f in d.iterdir() if (m := pattern.match(f.name))) if d.is_dir() else []
+
+
+def next_version(directory: str | os.PathLike[str], name: str) -> int:
+    """One more than the highest published version of ``name`` in ``directory`` (1 when none).
+
+    This sees ``directory`` only; a publish takes the next number of the whole version line
+    (configs, reports, MLflow runs and the registry: :func:`calibrate.publish.versions.version_line`).
+    """
+    return max(published_versions(directory, name), default=0) + 1
 
 
 def write_config(config: WeightConfig, directory: str | os.PathLike[str]) -> Path:
@@ -492,10 +498,13 @@ def atomic_write_text(
 ) -> None:
     """Write ``text`` to ``target`` all-or-nothing (temp file + link/rename in the same directory).
 
-    With ``exclusive=True`` an existing ``target`` is never replaced: ``exists_error`` is raised.
+    The file gets the permissions a plain ``open(..., "w")`` gives (0666 less the umask: 0644
+    typically), so a scorer running as another user can read it. With ``exclusive=True`` an
+    existing ``target`` is never replaced: ``exists_error`` is raised.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
@@ -509,12 +518,3 @@ def atomic_write_text(
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def default_dirs() -> dict[str, Path]:
-    """Where configs, reports and the MLflow store go (working directory, or ``CALIBRATE_*`` variables)."""
-    return {
-        "configs": Path(os.environ.get("CALIBRATE_CONFIGS", "configs")),
-        "reports": Path(os.environ.get("CALIBRATE_REPORTS", "reports")),
-        "mlflow": Path(os.environ.get("CALIBRATE_MLFLOW", "mlflow")),
-    }
