@@ -17,7 +17,7 @@ from _postgres import copy_frame, postgres_url  # noqa: F401  (fixture)
 from statsmodels.stats.proportion import proportion_confint
 
 from calibrate import read_config, write_config
-from calibrate.config.model import Calibration, Dimension, Transform, WeightConfig, default_bands
+from calibrate.config.model import Calibration, Dimension, WeightConfig, default_bands
 from calibrate.data.sql import read_sql
 from calibrate.data.transforms import apply_transform
 from calibrate.errors import ConfigError

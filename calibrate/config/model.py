@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calibrate.config.project import default_dirs
+from calibrate.config.binned import LearnedShape, check_binned
 from calibrate.errors import ConfigError, VersionExistsError
 
 __all__ = [
@@ -70,21 +71,12 @@ def _check_knots(knots: list[float], values: list[float], *, low: float, high: f
 class Transform(_Frozen):
     """A raw column → 0–100 sub-score.
 
-    ``kind="percentile"``: the knots are quantiles of the training sample and ``values`` their
-    mid-rank percentile (0–100). ``kind="minmax"``: two knots, the raw values at the clipping
-    percentiles, mapped to 0 and 100. ``kind="log"``: knots on the raw scale whose values follow
-    ``log1p`` between the clipping percentiles; ``kind="step"``: 0 below a threshold, 100 from it on
-    (two knots a hair apart). For these the sub-score is ``numpy.interp(raw, knots, values)``, clamped
-    at both ends (a missing raw value stays missing); the dimension's ``direction`` then applies as
-    usual, so such a transform is always increasing in the raw value.
-
-    ``kind="binned"`` (a learned transform, :func:`calibrate.fit.learned.fit_learned`): ``knots`` are
-    cut-points and ``values`` the points of each bin (one more than the cuts; any order: the shape is
-    learnt) — ``x`` is in bin ``j`` when ``knots[j-1] <= x < knots[j]``; or, for a categorical column,
-    ``categories`` maps each label (stripped text) to its points and ``values`` lists the levels. A
-    missing value scores ``missing`` (``None``: it stays missing), as does an unlisted label. ``shape``
-    names the shape learnt and ``bins`` the training counts per bin (``n``, ``renewed``; a missing bin
-    last), for the points table.
+    ``percentile`` (knots at training quantiles, values their mid-rank percentile), ``minmax`` (the clipping
+    percentiles to 0 and 100), ``log`` (``log1p`` between them), ``step`` (0 below a threshold, 100 from it):
+    ``numpy.interp(raw, knots, values)``, clamped, increasing in the raw value; missing stays missing. ``binned`` (learned, :func:`calibrate.fit.learned.fit_learned`): ``knots`` are cut-points and ``values`` the
+    points of each bin, in any order (``x`` is in bin ``j`` when ``knots[j-1] <= x < knots[j]``); or, categorical,
+    ``categories`` maps each label (stripped text) to its points. A missing value or unlisted label scores
+    ``missing`` (``None``: it stays missing); ``shape`` is the shape learnt, ``bins`` the training counts per bin.
     """
 
     kind: Literal["percentile", "minmax", "log", "step", "binned"]
@@ -93,28 +85,14 @@ class Transform(_Frozen):
     options: dict[str, float] = Field(default_factory=dict)
     categories: dict[str, float] | None = Field(default=None, exclude_if=_absent)
     missing: float | None = Field(default=None, ge=0.0, le=100.0, exclude_if=_absent)
-    shape: Literal["flat", "step", "increasing", "decreasing", "peak", "trough", "categories"] | None = Field(
-        default=None, exclude_if=_absent)
+    shape: LearnedShape | None = Field(default=None, exclude_if=_absent)
     bins: dict[str, list[int]] | None = Field(default=None, exclude_if=_absent)
 
     @model_validator(mode="after")
     def _increasing(self) -> Transform:
+        check_binned(self.kind, self.knots, self.values, self.categories, (self.missing, self.shape, self.bins))
         if self.kind != "binned":
-            if len(self.knots) < 2 or any(v is not None for v in (self.categories, self.missing, self.shape, self.bins)):
-                raise ValueError(f"transform {self.kind!r}: needs at least two knots, and no categories, missing, "
-                                 "shape or bins (those belong to kind 'binned')")
             _check_knots(self.knots, self.values, low=0.0, high=100.0, what="transform")
-            return self
-        if any(b <= a for a, b in zip(self.knots, self.knots[1:])):
-            raise ValueError("binned transform: cut-points (knots) must be strictly increasing")
-        points = [*self.values, *(self.categories or {}).values()]
-        if any(not 0.0 <= v <= 100.0 for v in points):
-            raise ValueError("binned transform: points must lie in [0, 100]")
-        if self.categories is not None and (self.knots or set(self.categories.values()) - set(self.values)):
-            raise ValueError("binned transform: a categorical one has no knots, and its category points are its values")
-        if self.categories is None and len(self.values) != len(self.knots) + 1:
-            raise ValueError(f"binned transform: {len(self.knots)} cut-points make {len(self.knots) + 1} bins, "
-                             f"but {len(self.values)} points are given")
         return self
 
 
