@@ -338,7 +338,7 @@ def _run_cli(args: list[str], capsys) -> tuple[int, str, str]:
 def test_cli_drift_policy_file_and_its_errors(bundled, config, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "cfg.json"
-    cfg.write_text(config.model_dump_json(), encoding="utf-8")
+    cfg.write_text(config.sealed().to_json(), encoding="utf-8")
     data = tmp_path / "book.csv"
     bundled.frame.to_csv(data, index=False)
     bad = tmp_path / "bad.yaml"
