@@ -50,11 +50,7 @@ from calibrate.fit.result import (
 from calibrate.fit.simplex import resolve_bounds, solve_simplex
 from calibrate.fit.weights import FitResult, fit_weights
 
-__all__ = ["NEWTON_ACCOUNTS", "WEIGHT_BOOT_ACCOUNTS", "WeightIntervals", "bootstrap_weights"]
-
-WEIGHT_BOOT_ACCOUNTS = 10_000
-"""Accounts drawn per resample by the m-out-of-n weight bootstrap of ``calibrate run``/``fit`` and of the
-drift's weight refit (``accounts_per_resample``); books with fewer accounts get the ordinary bootstrap."""
+__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights"]
 
 NEWTON_ACCOUNTS = 10_000
 """From this many accounts per resample on, ``resample_fit="auto"`` takes one Newton step per resample
