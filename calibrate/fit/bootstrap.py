@@ -175,7 +175,7 @@ class _OneStep:
     ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability penalty's, and its step minimises
     ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` — the unconstrained Newton step when it stays feasible, else
     the box QP (L-BFGS-B on 1 + k variables). Memory: ``(k + 2)·n_accounts`` floats for the
-    aggregates plus ``(k + 1)·m`` per resample, whatever ``n_boot``.
+    aggregates plus ``n_accounts`` counts per resample, whatever ``n_boot``.
     """
 
     def __init__(self, x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
@@ -215,7 +215,8 @@ class _OneStep:
 
     def __call__(self, accounts: np.ndarray) -> np.ndarray:
         """``(a, v)`` of the resample that draws ``accounts`` (indices, with repeats)."""
-        g = self.grad[accounts].sum(axis=0) / self.total[accounts].sum() + self.pen_grad
+        counts = np.bincount(accounts, minlength=self.total.shape[0]).astype(float)
+        g = (counts @ self.grad) / (counts @ self.total) + self.pen_grad
         theta = self.theta - self.inv @ g
         if (theta[1:] >= 0).all():
             return theta
