@@ -229,9 +229,8 @@ def champion_challenger(
         refit = None if as_published else (fold_fits[i] if fold_fits is not None else fit_weights(train, **refit_options))
         challenger = new if refit is None else _heldout.with_weights(new, refit.weights)
         for cfg, p_out, s_out in ((challenger, p_new, s_new), (current, p_cur, s_cur)):
-            s_tr, _ = scores(fold.name, "train", train.frame, cfg)  # the leaderboard's, when shared
-            s_te, _ = scores(fold.name, "test", test.frame, cfg)
-            p_out.append(_heldout.link_probability(s_te, _heldout.fit_link(s_tr, y_tr)))
+            s_te, _ = scores(fold.name, "test", test.frame, cfg)  # scores and links: the leaderboard's, when shared
+            p_out.append(_heldout.link_probability(s_te, scores.link(fold.name, train.frame, cfg, y_tr)))
             s_out.append(s_te)
         rows.append(fold.test)
     frame = data.frame.iloc[np.concatenate(rows)]

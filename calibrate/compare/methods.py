@@ -326,7 +326,7 @@ def leaderboard(
             if method == "simplex":
                 link = (fitted.intercept, fitted.slope)
             else:
-                link = _heldout.fit_link(scores(fold.name, "train", train.frame, cfg)[0], y_tr)
+                link = scores.link(fold.name, train.frame, cfg, y_tr)
             p[method].append(_heldout.link_probability(s_te, link))
             ranked[method].append(np.asarray(s_te, dtype=float))
             flat[method] += link[1] <= 0

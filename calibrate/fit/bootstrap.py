@@ -57,6 +57,7 @@ NEWTON_ACCOUNTS = 10_000
 instead of a refit (plain simplex only; see the module docstring)."""
 
 _ROW_BLOCK = 1 << 20  # rows per block of the Hessian pass (bounds its temporaries to ~k·8 MB)
+_STEP_COUNTS = 1 << 22  # resamples × accounts of count matrix per block of Newton steps (32 MB of float64)
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,9 @@ class _OneStep:
     mean loss. A resample drawing accounts ``A`` (with repeats) then has gradient
     ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability penalty's, and its step minimises
     ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` — the unconstrained Newton step when it stays feasible, else
-    the box QP (L-BFGS-B on 1 + k variables). Memory: ``(k + 2)·n_accounts`` floats for the
-    aggregates plus ``n_accounts`` counts per resample, whatever ``n_boot``.
+    the box QP (L-BFGS-B on 1 + k variables). Resamples go in blocks whose count matrix holds at most
+    :data:`_STEP_COUNTS` entries (one resample when the accounts alone exceed it). Memory:
+    ``(k + 2)·n_accounts`` floats for the aggregates plus that block, whatever ``n_boot``.
     """
 
     def __init__(self, x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
@@ -213,13 +215,19 @@ class _OneStep:
         self.hess = hess
         self.inv = np.linalg.pinv(hess, hermitian=True)  # min-norm step: a flat direction keeps the full fit's split
 
-    def __call__(self, accounts: np.ndarray) -> np.ndarray:
-        """``(a, v)`` of the resample that draws ``accounts`` (indices, with repeats)."""
-        counts = np.bincount(accounts, minlength=self.total.shape[0]).astype(float)
-        g = (counts @ self.grad) / (counts @ self.total) + self.pen_grad
-        theta = self.theta - self.inv @ g
-        if (theta[1:] >= 0).all():
-            return theta
+    def __call__(self, drawn: np.ndarray) -> np.ndarray:
+        """``(a, v)`` of each resample (rows of ``drawn``: the accounts it draws, with repeats)."""
+        n_acc, b = self.total.shape[0], drawn.shape[0]
+        counts = np.bincount((drawn + n_acc * np.arange(b)[:, None]).reshape(-1), minlength=b * n_acc)
+        counts = counts.reshape(b, n_acc).astype(float)
+        g = (counts @ self.grad) / (counts @ self.total)[:, None] + self.pen_grad
+        theta = self.theta - g @ self.inv.T
+        for r in np.flatnonzero((theta[:, 1:] < 0).any(axis=1)):  # a bound binds: the box QP
+            theta[r] = self._box(g[r], theta[r])
+        return theta
+
+    def _box(self, g: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Minimiser of ``gᵀδ + ½ δᵀHδ`` over ``v ≥ 0``, from the clipped Newton step."""
         from scipy.optimize import minimize
 
         h, t0 = self.hess, self.theta
@@ -325,20 +333,25 @@ def bootstrap_weights(
                      (lam, target, full.slope * 100.0) if lam > 0 else None) if newton else None)
     rows_of = _AccountRows(codes, n_acc) if m < n_acc and step is None else None
     rng = np.random.default_rng(seed)
-    draws = np.empty((n_boot, len(names)))
-    for r in range(n_boot):
-        drawn = rng.integers(0, n_acc, m)  # the same accounts for a seed, whichever way the resample is fitted
+    v_all = np.empty((n_boot, len(names)))
+    # the same accounts for a seed, whichever way the resamples are fitted: ``rng.integers`` draws the same
+    # stream whether a block of resamples is drawn at once (the Newton steps) or one by one (the refits)
+    block = max(1, min(n_boot, _STEP_COUNTS // n_acc)) if step is not None else 1
+    for r in range(0, n_boot, block):
+        drawn = rng.integers(0, n_acc, (min(block, n_boot - r), m))
         if step is not None:
-            v = step(drawn)[1:]
-        else:
-            counts = np.bincount(drawn, minlength=n_acc)
-            # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
-            keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
-            sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
-            v, _, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
-                                       target=target, slope_scale=full.slope * 100.0, theta0=theta0)
-        w = v / v.sum() if v.sum() > 0 else np.nan
-        draws[r] = w if m == n_acc else w_full + shrink * (w - w_full)
+            v_all[r : r + drawn.shape[0]] = step(drawn)[:, 1:]
+            continue
+        counts = np.bincount(drawn[0], minlength=n_acc)
+        # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
+        keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
+        sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
+        v_all[r], _, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
+                                          target=target, slope_scale=full.slope * 100.0, theta0=theta0)
+    total = v_all.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(total > 0, v_all / total, np.nan)
+    draws = w if m == n_acc else w_full + shrink * (w - w_full)
     tail = (1.0 - level) / 2.0
     lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
     for group in full.collinear:  # the split is arbitrary: every split of the group's total is consistent

@@ -43,7 +43,7 @@ def scored(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.nd
 
 
 class FoldScores:
-    """:func:`scored` of each fold side, computed once per weight set and shared.
+    """:func:`scored` of each fold side (and :func:`fit_link` on its training side), once per weight set, shared.
 
     The leaderboard and the champion/challenger score the same fold sides with the same weights
     (the current config; the challenger's refit): ``compare_with_current`` hands both one instance,
@@ -53,6 +53,7 @@ class FoldScores:
 
     def __init__(self) -> None:
         self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._links: dict[tuple, tuple[float, float]] = {}
 
     def __call__(self, fold: str, side: str, frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
         """Score and band index of ``frame`` (fold ``fold``'s ``side``) under ``config``."""
@@ -60,6 +61,13 @@ class FoldScores:
         if key not in self._memo:
             self._memo[key] = scored(frame, config)
         return self._memo[key]
+
+    def link(self, fold: str, train: pd.DataFrame, config: WeightConfig, y: np.ndarray) -> tuple[float, float]:
+        """:func:`fit_link` of ``config``'s scores on fold ``fold``'s training side ``train`` (outcomes ``y``), once."""
+        key = (fold, "link", config.model_dump_json(include={"dimensions", "bands", "missing"}))
+        if key not in self._links:
+            self._links[key] = fit_link(self(fold, "train", train, config)[0], y)
+        return self._links[key]
 
 
 def fit_link(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
