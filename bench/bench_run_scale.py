@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "calibrate-scale")
     args = ap.parse_args()
-    sys.path.insert(0, str(HERE))
+    sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's calibrate, whatever is installed
     from make_scale_book import dimension_names, write_book
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
