@@ -313,8 +313,10 @@ def recalibrate(
     if fit.method == "simplex":  # the bootstrap refits the simplex model (the logit path has its own CIs)
         boot_options = {k: v for k, v in options.items() if k not in {"seed", "train_until", "method"}}
         with progress.step(f"weight intervals ({n_boot_weights:,} account-level refits)"):
+            # the fit above is reused (not refitted); from NEWTON_ACCOUNTS accounts on each resample is one
+            # Newton step from it (calibrate.fit.bootstrap), not a refit
             intervals = bootstrap_weights(data, n_boot=n_boot_weights, seed=seed, train_until=train_until,
-                                          **boot_options)
+                                          full_fit=fit, **boot_options)
     with progress.step("methods leaderboard and champion/challenger on held-out data"):
         board, champion = compare_with_current(data, draft, current, seed=seed, n_boot=min(n_boot, 1000))
     drift = None

@@ -102,7 +102,7 @@ def test_account_mean_interval_matches_a_resampling_loop():
     rng = np.random.default_rng(5)
     groups = np.repeat(np.arange(60), rng.integers(1, 5, 60))
     values = rng.normal(size=groups.size) + groups % 3
-    value, lo, hi = _heldout.account_mean_interval(groups, values, n_boot=300, seed=9)
+    value, lo, hi = _heldout.account_mean_intervals(groups, [values], n_boot=300, seed=9)[0]
     counts, row_group = _stats.cluster_bootstrap_counts(groups, n_boot=300, seed=9)
     boot = []
     for c in counts:  # resample by repeating each account's rows as often as it was drawn

@@ -84,6 +84,22 @@ def _chunk_sizes(n_boot: int, n_rows: int) -> list[int]:
     return sizes
 
 
+_BLAS = None
+
+
+def _one_blas_thread():
+    """One BLAS thread for the sampler's products, from a controller built once (a scan of the loaded
+    libraries costs ~2 ms; a run draws hundreds of chunks). On 2 shared cores two OpenBLAS threads
+    spin-wait on these small products: one thread took the held-out comparisons of a 1e5-row run from
+    7.3–16.4 s to 5.7–6.4 s (bench/bench_run_scale.py's machine)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 class _AccountSampler:
     """Exact Multinomial(n_groups, 1/n_groups) account counts, in chunks of resamples.
 
@@ -182,7 +198,8 @@ class _AccountSampler:
         rng = np.random.default_rng(seed)
         left = n_boot
         for k in _chunk_sizes(n_boot, self.n_rows):
-            res, sums = self._chunk(rng, k)
+            with _one_blas_thread():  # the small (m × block) @ (block × k) products spin-wait on more BLAS threads
+                res, sums = self._chunk(rng, k)
             take = min(k, left)
             left -= take
             if take < k:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,10 +61,38 @@ def cluster_bootstrap_counts(groups: ArrayLike, *, n_boot: int, seed) -> tuple[n
     row_group, n_groups = _groups(groups)
     out = np.empty((n_boot, n_groups), dtype=np.int32)
     b = 0
-    for chunk, _ in _AccountSampler(n_groups, row_group.shape[0]).chunks(n_boot, seed):
+    for chunk in cluster_bootstrap_chunks(row_group, n_groups, n_boot=n_boot, seed=seed):
         out[b : b + chunk.shape[1]] = chunk.T
         b += chunk.shape[1]
     return out, row_group
+
+
+def account_codes(groups: ArrayLike) -> tuple[np.ndarray, int]:
+    """Account index of each row (accounts in sorted label order) and the number of accounts:
+    the numbering of every account-level bootstrap here (``cluster_bootstrap_counts``'s ``row_group``)."""
+    return _groups(groups)
+
+
+def cluster_bootstrap_chunks(row_group: np.ndarray, n_groups: int, *, n_boot: int, seed) -> Iterator[np.ndarray]:
+    """The draws of :func:`cluster_bootstrap_counts`, streamed: account counts in chunks of resamples.
+
+    Parameters
+    ----------
+    row_group : ndarray of int, shape (n_rows,)
+        Account index of each row (``cluster_bootstrap_counts``'s second output); only its length
+        sets the chunk width.
+    n_groups : int
+    n_boot : int
+    seed : int, SeedSequence or Generator
+
+    Yields
+    ------
+    ndarray of float32, shape (n_groups, k)
+        Exact integer counts of ``k`` resamples (columns); ``n_boot`` columns in all. A chunk holds
+        at most ``max(4·n_groups, 2·10⁷)`` counts (``k · n_rows ≤ 2·10⁷``), whatever ``n_boot``.
+    """
+    for chunk, _ in _AccountSampler(n_groups, np.shape(row_group)[0]).chunks(_check_n_boot(n_boot), seed):
+        yield chunk
 
 
 def cluster_bootstrap_weights(groups: ArrayLike, *, n_boot: int, seed) -> np.ndarray:
@@ -346,6 +375,55 @@ def bootstrap_auc(
     se = float(boot.std(ddof=1)) if boot.size > 1 else math.nan
     lo, hi = _percentile_ci(boot, confidence)
     return AucCI(value, se, lo, hi)
+
+
+def bootstrap_aucs(
+    groups: ArrayLike, y: ArrayLike, scores: Sequence[ArrayLike], *, n_boot: int, seed, confidence: float = 0.95
+) -> tuple[list[AucCI], np.ndarray]:
+    """Account-level bootstrap of the AUCs of several scores of the same rows, from one draw of accounts.
+
+    The draws are :func:`cluster_bootstrap_counts`'s for ``(groups, n_boot, seed)`` — those of
+    :func:`bootstrap_auc` on its account path, so each score's interval equals its ``bootstrap_auc``
+    one — but the accounts are drawn once for all the scores (paired: a difference of two rows of the
+    draws is the paired bootstrap of an AUC difference). Every score's cells are stacked in one
+    cell × account profile, multiplied with each block of counts while in cache; memory is
+    ``O(n_cells · k)`` with ``k · n_rows ≤ 2·10⁷`` (never ``n_boot × n_accounts``).
+
+    Returns
+    -------
+    list of AucCI
+        Per score, as :func:`bootstrap_auc` (resamples missing a class ignored).
+    ndarray, shape (len(scores), n_boot)
+        The bootstrap AUCs (``nan`` where a resample misses a class).
+    """
+    n_boot = _check_n_boot(n_boot)
+    _z(confidence)
+    yb = _binary(y)
+    row_group, n_groups = _groups(groups, yb.shape[0])
+    nan = AucCI(math.nan, math.nan, math.nan, math.nan)
+    if yb.all() or not yb.any():
+        return [nan for _ in scores], np.full((len(scores), n_boot), np.nan)
+    cells = [_AucCells(yb, _vector(s, "score", yb.shape[0])) for s in scores]
+    offset = np.cumsum([0] + [c.n_cells for c in cells])
+    n_rows = yb.shape[0]
+    biggest = int(np.bincount(row_group).max())
+    dtype = np.float32 if n_groups * biggest < (1 << 24) else np.float64  # float32 totals stay exact integers
+    profile = sp.coo_array(
+        (np.ones(n_rows * len(cells), dtype=dtype),
+         (np.concatenate([o + c.cells for o, c in zip(offset, cells)]), np.tile(row_group, len(cells)))),
+        shape=(int(offset[-1]), n_groups),
+    ).tocsc()
+    profile.sum_duplicates()
+    sampler = _AccountSampler(n_groups, n_rows, profile=profile, dtype=dtype)
+    boot = np.concatenate([np.stack([c.auc(w[o : o + c.n_cells]) for o, c in zip(offset, cells)])
+                           for w, _ in sampler.chunks(n_boot, seed)], axis=1)
+    out = []
+    for c, b in zip(cells, boot):
+        value = float(c.auc(np.bincount(c.cells, minlength=c.n_cells).astype(np.float64)[:, None])[0])
+        ok = b[np.isfinite(b)]
+        lo, hi = _percentile_ci(ok, confidence)
+        out.append(AucCI(value, float(ok.std(ddof=1)) if ok.size > 1 else math.nan, lo, hi))
+    return out, boot
 
 
 # Hand-written on purpose: statsmodels' trend test assumes independent rows; an account's snapshots are not.

@@ -22,6 +22,7 @@ reasons say which condition held or failed, with the figures.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,8 +31,9 @@ import pandas as pd
 
 from calibrate._params import Interval, validate_params
 from calibrate.fit import heldout as _heldout
+from calibrate.config.direction import HIGHER
 from calibrate.config.model import WeightConfig
-from calibrate.fit.weights import fit_weights
+from calibrate.fit.weights import FitResult, fit_weights
 from calibrate.fit.folds import FOLD_PARAMS, Fold, validation_folds
 from calibrate.compare.methods import Leaderboard, leaderboard
 from calibrate.data.load import Accounts
@@ -152,17 +154,9 @@ def _fitted_before(config: WeightConfig, data: Accounts, fold: Fold) -> bool:
     return pd.Timestamp(prov.period_end) < first_test
 
 
-def _paired_auc_interval(
-    groups: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, *, n_boot: int, seed: int
-) -> tuple[float, float]:
-    """Percentile interval of AUC(a) − AUC(b) over the same account resamples."""
-    from calibrate import _stats
-
-    counts, row_group = _stats.cluster_bootstrap_counts(groups, n_boot=n_boot, seed=seed)
-    diff = _stats.grouped_auc(y, a, row_group, counts) - _stats.grouped_auc(y, b, row_group, counts)
-    diff = diff[np.isfinite(diff)]
-    lo, hi = np.percentile(diff, [2.5, 97.5])
-    return float(lo), float(hi)
+def _default_directions(data: Accounts) -> dict[str, str]:
+    """Every dimension higher-is-healthier: the directions :func:`fit_weights` assumes when given none."""
+    return dict.fromkeys(data.dimensions, HIGHER)
 
 
 def _refit_options(config: WeightConfig) -> dict[str, Any]:
@@ -188,6 +182,8 @@ def champion_challenger(
     max_auc_loss: float = 0.005,
     n_boot: int = 2000,
     seed: int = 0,
+    fold_fits: Sequence[FitResult] | None = None,
+    scores: _heldout.FoldScores | None = None,
 ) -> ChampionChallenger:
     """Should the new weights replace the current ones? Judged on held-out (later) data.
 
@@ -206,6 +202,15 @@ def champion_challenger(
         Largest AUC loss tolerated: adopt only if the AUC difference's lower bound is above ``−max_auc_loss``.
     n_boot : int, default 2000
     seed : int, default 0
+    fold_fits : sequence of FitResult, optional
+        The challenger's refit on each fold's training side (``fit_weights(train, **options of new)``)
+        when the caller already has them; fitted here otherwise (and only when needed).
+    scores : FoldScores, optional
+        Shared memo of the fold sides' scores (fresh otherwise).
+
+    The log-loss gain and the paired AUC difference come from the same draw of accounts
+    (:func:`calibrate.fit.heldout.account_mean_intervals` and :func:`calibrate._stats.bootstrap_aucs`,
+    both :func:`calibrate._stats.cluster_bootstrap_counts`' draws for the seed).
 
     Returns
     -------
@@ -216,15 +221,16 @@ def champion_challenger(
     folds = folds if folds is not None else validation_folds(data, scheme=scheme, k=k, seed=seed)
     as_published = all(_fitted_before(new, data, f) for f in folds)
     refit_options = _refit_options(new)
+    scores = scores if scores is not None else _heldout.FoldScores()
     p_new, p_cur, s_new, s_cur, rows = [], [], [], [], []
-    for fold in folds:
+    for i, fold in enumerate(folds):
         train, test = fold.split(data)
         y_tr = train.frame["renewed"].to_numpy(dtype=float)
-        challenger = new if as_published else _heldout.with_weights(new, fit_weights(train, **refit_options).weights)
+        refit = None if as_published else (fold_fits[i] if fold_fits is not None else fit_weights(train, **refit_options))
+        challenger = new if refit is None else _heldout.with_weights(new, refit.weights)
         for cfg, p_out, s_out in ((challenger, p_new, s_new), (current, p_cur, s_cur)):
-            s_tr, _ = _heldout.scored(train.frame, cfg)
-            s_te, _ = _heldout.scored(test.frame, cfg)
-            p_out.append(_heldout.link_probability(s_te, _heldout.fit_link(s_tr, y_tr)))
+            s_te, _ = scores(fold.name, "test", test.frame, cfg)  # scores and links: the leaderboard's, when shared
+            p_out.append(_heldout.link_probability(s_te, scores.link(fold.name, train.frame, cfg, y_tr)))
             s_out.append(s_te)
         rows.append(fold.test)
     frame = data.frame.iloc[np.concatenate(rows)]
@@ -233,10 +239,12 @@ def champion_challenger(
     pn, pc = np.concatenate(p_new), np.concatenate(p_cur)
     sn, sc = np.concatenate(s_new), np.concatenate(s_cur)
     loss_new, loss_cur = _heldout.row_log_loss(y, pn), _heldout.row_log_loss(y, pc)
-    gain = _heldout.account_mean_interval(groups, loss_cur - loss_new, n_boot=n_boot, seed=seed)
+    (gain,) = _heldout.account_mean_intervals(groups, [loss_cur - loss_new], n_boot=n_boot, seed=seed)
     delong = _stats.delong_paired(y, sn, sc)
-    boot_lo, boot_hi = _paired_auc_interval(groups, y, sn, sc, n_boot=n_boot, seed=seed)
-    auc_diff = (float(delong.diff), boot_lo, boot_hi)
+    _, boot = _stats.bootstrap_aucs(groups, y, [sn, sc], n_boot=n_boot, seed=seed)  # paired: same accounts
+    diff = boot[0] - boot[1]
+    boot_lo, boot_hi = np.percentile(diff[np.isfinite(diff)], [2.5, 97.5])
+    auc_diff = (float(delong.diff), float(boot_lo), float(boot_hi))
 
     better = gain[1] > min_gain
     not_worse = auc_diff[1] > -max_auc_loss
@@ -306,7 +314,17 @@ def compare_with_current(
     (Leaderboard, ChampionChallenger or None)
     """
     folds = validation_folds(data, seed=seed)
-    board = leaderboard(data, current=current_config, folds=folds, n_boot=n_boot, seed=seed)
+    # computed once, shared by both: the fold sides' scores per weight set, and (when the new config is a
+    # simplex fit with the leaderboard's options) one simplex fit per fold — the leaderboard's "simplex" row
+    # and the challenger's refit
+    scores = _heldout.FoldScores()
+    refit = _refit_options(new_config)
+    fits = None
+    if refit == {"method": "simplex"} or refit == {"method": "simplex", "directions": _default_directions(data)}:
+        fits = [fit_weights(fold.split(data)[0], **refit) for fold in folds]
+    board = leaderboard(data, current=current_config, folds=folds, n_boot=n_boot, seed=seed, fold_fits=fits,
+                        scores=scores)
     if current_config is None:
         return board, None
-    return board, champion_challenger(data, new_config, current_config, folds=folds, n_boot=n_boot, seed=seed)
+    return board, champion_challenger(data, new_config, current_config, folds=folds, n_boot=n_boot, seed=seed,
+                                      fold_fits=fits, scores=scores)

@@ -26,6 +26,7 @@ are its predictions cut at the same shares of book as the simplex score's bands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,7 +38,7 @@ from calibrate.compare.additive import ADDITIVE_METHODS, additive_rows
 from calibrate.fit import heldout as _heldout
 from calibrate.config.model import WeightConfig, default_bands
 from calibrate.errors import FitError
-from calibrate.fit.weights import fit_weights
+from calibrate.fit.weights import FitResult, fit_weights
 from calibrate.fit.folds import FOLD_PARAMS, Fold, validation_folds
 from calibrate.data.load import Accounts
 
@@ -263,6 +264,8 @@ def leaderboard(
     k: int = 5,
     n_boot: int = 1000,
     seed: int = 0,
+    fold_fits: Sequence[FitResult] | None = None,
+    scores: _heldout.FoldScores | None = None,
 ) -> Leaderboard:
     """Compare weighting methods (and an unconstrained ceiling) on the same held-out folds.
 
@@ -280,6 +283,18 @@ def leaderboard(
     n_boot : int, default 1000
         Account-level bootstrap resamples for each interval.
     seed : int, default 0
+    fold_fits : sequence of FitResult, optional
+        The simplex fit on each fold's training side (as ``fit_weights(train)``), when the caller
+        already has them (:func:`calibrate.compare.champion.compare_with_current` shares them with the
+        challenger's refits); fitted here otherwise.
+    scores : FoldScores, optional
+        Shared memo of the fold sides' scores (fresh otherwise).
+
+    Every interval comes from one draw of accounts over the pooled held-out rows (the same draw for
+    a seed as :func:`calibrate._stats.cluster_bootstrap_counts` makes): the AUCs of all methods from
+    :func:`calibrate._stats.bootstrap_aucs`, their log-loss and Brier from one
+    :func:`calibrate.fit.heldout.account_mean_intervals`; the spread's band × outcome cells are drawn by
+    :func:`calibrate._stats.bootstrap_spread` (a multinomial over account profiles).
 
     Returns
     -------
@@ -306,12 +321,13 @@ def leaderboard(
     flat = dict.fromkeys(methods, 0)
     band: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     weights: dict[str, list[dict[str, float]]] = {m: [] for m in methods if m not in {"ceiling", *ADDITIVE_METHODS}}
+    scores = scores if scores is not None else _heldout.FoldScores()
     test_rows = []
-    for fold in folds:
+    for i, fold in enumerate(folds):
         train, test = fold.split(data)
         y_tr = train.frame["renewed"].to_numpy(dtype=float)
         x_tr = train.frame[list(names)].to_numpy(dtype=float)
-        fitted = fit_weights(train)
+        fitted = fold_fits[i] if fold_fits is not None else fit_weights(train)  # shared: the challenger's refit
         sets = {
             "current": current.weights if current is not None else None,
             "equal": {d: 1 / len(names) for d in names},
@@ -320,9 +336,11 @@ def leaderboard(
         }
         for method in weights:
             cfg = _heldout.with_weights(template, sets[method])
-            s_tr, _ = _heldout.scored(train.frame, cfg)
-            s_te, b_te = _heldout.scored(test.frame, cfg)
-            link = (fitted.intercept, fitted.slope) if method == "simplex" else _heldout.fit_link(s_tr, y_tr)
+            s_te, b_te = scores(fold.name, "test", test.frame, cfg)
+            if method == "simplex":
+                link = (fitted.intercept, fitted.slope)
+            else:
+                link = scores.link(fold.name, train.frame, cfg, y_tr)
             p[method].append(_heldout.link_probability(s_te, link))
             ranked[method].append(np.asarray(s_te, dtype=float))
             flat[method] += link[1] <= 0
@@ -344,20 +362,25 @@ def leaderboard(
     y = frame["renewed"].to_numpy(dtype=int)
     groups = frame["account_id"].to_numpy()
     top, red = len(template.bands) - 1, template.band_names.index(template.red_band)
-    scores = []
-    for method in methods:
-        pm, bm = np.concatenate(p[method]), np.concatenate(band[method])
-        auc = _stats.bootstrap_auc(groups, y, np.concatenate(ranked[method]), n_boot=n_boot, seed=seed)
+    # one draw of accounts for every method's AUC, and one (the same draws) for all their log-losses and Briers
+    aucs, _ = _stats.bootstrap_aucs(groups, y, [np.concatenate(ranked[m]) for m in methods], n_boot=n_boot, seed=seed)
+    per_row = []
+    for pm in (np.concatenate(p[m]) for m in methods):
+        per_row += [_heldout.row_log_loss(y, pm), (pm - y) ** 2]
+    means = _heldout.account_mean_intervals(groups, per_row, n_boot=n_boot, seed=seed)
+    rows_out = []
+    for j, method in enumerate(methods):
+        bm, auc = np.concatenate(band[method]), aucs[j]
         spread = _stats.bootstrap_spread(groups, bm, y, top=top, red=red, n_boot=n_boot, seed=seed)
         mean_w = None
         if method in weights:
             mean_w = {d: float(np.mean([w[d] for w in weights[method]])) for d in names}
-        scores.append(
+        rows_out.append(
             MethodScore(
                 method=method,
                 auc=(auc.value, auc.ci_low, auc.ci_high),
-                log_loss=_heldout.account_mean_interval(groups, _heldout.row_log_loss(y, pm), n_boot=n_boot, seed=seed),
-                brier=_heldout.account_mean_interval(groups, (pm - y) ** 2, n_boot=n_boot, seed=seed),
+                log_loss=means[2 * j],
+                brier=means[2 * j + 1],
                 spread=(spread.value, spread.ci_low, spread.ci_high),
                 weights=mean_w,
                 auc_of="probability" if method in _NOT_A_SCORE else "score",
@@ -367,7 +390,7 @@ def leaderboard(
     notes = ("weights shown are the mean over folds; the ceilings' (and the free logit's and learned score's) bands "
              "match the simplex score's band shares",)
     return Leaderboard(
-        methods=tuple(scores),
+        methods=tuple(rows_out),
         folds=tuple(f.name for f in folds),
         n_test=len(rows),
         n_accounts=int(pd.unique(groups).size),

@@ -10,6 +10,16 @@ each resample draws only ``m < n`` accounts (the m-out-of-n bootstrap of Bickel,
 Zwet 1997) and its deviation from the full fit is shrunk by ``sqrt(m / n)`` before the
 percentiles are taken, so a refit costs about ``m / n`` of a full one.
 
+From :data:`NEWTON_ACCOUNTS` accounts per resample on (and for the plain simplex: no floor, cap or
+fixed weight), a resample is not refitted but takes **one Newton step** from the full-data optimum
+``θ̂``: its gradient at ``θ̂`` is the count-weighted sum of per-account gradients (aggregated once),
+its curvature the full data's (the loss's Hessian at ``θ̂``, plus the stability penalty's), and the
+step is the minimiser of that quadratic over ``v ≥ 0`` (a 13-variable box QP when a bound binds).
+This is the one-step / estimating-function bootstrap (Davidson & MacKinnon 1999; Hu & Kalbfleisch
+2000): to first order each resample's refit *is* that step, and the neglected terms shrink as
+``1/n`` against the interval's ``1/sqrt(n)``; bench/bench_weight_bootstrap.py measures it against
+the refits (same draws) and tests/test_fit_bootstrap.py checks the coverage on a book of known truth.
+
 When the data cannot tell some dimensions' weights apart (``FitResult.collinear``: perfectly or nearly
 collinear dimensions), every resample keeps the full fit's arbitrary split, so their percentile
 interval would claim a precision the data do not have. Their intervals are **widened** to every split
@@ -20,13 +30,14 @@ its cap), and the result names the groups (:attr:`WeightIntervals.not_identified
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from calibrate._params import Interval, Options, validate_params
 from calibrate.data.load import Accounts
+from calibrate.errors import FitError
 from calibrate.fit.result import (
     FIT_PARAMS,
     _arrays,
@@ -37,9 +48,16 @@ from calibrate.fit.result import (
     _train_subset,
 )
 from calibrate.fit.simplex import resolve_bounds, solve_simplex
-from calibrate.fit.weights import fit_weights
+from calibrate.fit.weights import FitResult, fit_weights
 
-__all__ = ["WeightIntervals", "bootstrap_weights"]
+__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights"]
+
+NEWTON_ACCOUNTS = 10_000
+"""From this many accounts per resample on, ``resample_fit="auto"`` takes one Newton step per resample
+instead of a refit (plain simplex only; see the module docstring)."""
+
+_ROW_BLOCK = 1 << 20  # rows per block of the Hessian pass (bounds its temporaries to ~k·8 MB)
+_STEP_COUNTS = 1 << 22  # resamples × accounts of count matrix per block of Newton steps (32 MB of float64)
 
 
 @dataclass(frozen=True)
@@ -77,14 +95,17 @@ class WeightIntervals:
     options: dict[str, Any] = field(default_factory=dict)
     accounts_per_resample: int | None = None
     not_identified: tuple[tuple[str, ...], ...] = ()
+    resample_fit: Literal["refit", "newton"] = "refit"
 
     @property
     def method(self) -> str:
         """How the draws were made, in words."""
+        how = ("" if self.resample_fit == "refit" else
+               "; each resample one Newton step from the full fit (one-step bootstrap, Davidson & MacKinnon 1999)")
         if self.accounts_per_resample is None:
-            return "percentile bootstrap over accounts"
+            return "percentile bootstrap over accounts" + how
         return (f"m-out-of-n percentile bootstrap over accounts (m = {self.accounts_per_resample:,} of "
-                f"n = {self.n_accounts:,}, deviations rescaled by sqrt(m/n); Bickel, Götze & van Zwet 1997)")
+                f"n = {self.n_accounts:,}, deviations rescaled by sqrt(m/n); Bickel, Götze & van Zwet 1997){how}")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per dimension: weight, ci_low, ci_high, bootstrap standard error."""
@@ -104,7 +125,8 @@ class WeightIntervals:
         return {
             "weights": dict(self.weights), "ci_low": dict(self.low), "ci_high": dict(self.high),
             "level": self.level, "n_boot": self.n_boot, "seed": self.seed, "n_accounts": self.n_accounts,
-            "accounts_per_resample": self.accounts_per_resample, "method": self.method, "options": dict(self.options),
+            "accounts_per_resample": self.accounts_per_resample, "resample_fit": self.resample_fit,
+            "method": self.method, "options": dict(self.options),
             "not_identified": [list(g) for g in self.not_identified],
         }
 
@@ -145,12 +167,90 @@ class _AccountRows:
         return np.sort(self.order[offset + np.arange(int(size.sum()))])
 
 
+class _OneStep:
+    """One Newton step per resample from the full-data optimum ``θ̂ = (a, v)`` of the simplex model.
+
+    Aggregates once, in one pass over the rows (in blocks of :data:`_ROW_BLOCK`): each account's
+    gradient of the (row-weighted) log-loss at ``θ̂`` and its row-weight total, and the Hessian of the
+    mean loss. A resample drawing accounts ``A`` (with repeats) then has gradient
+    ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability penalty's, and its step minimises
+    ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` — the unconstrained Newton step when it stays feasible, else
+    the box QP (L-BFGS-B on 1 + k variables). Resamples go in blocks whose count matrix holds at most
+    :data:`_STEP_COUNTS` entries (one resample when the accounts alone exceed it). Memory:
+    ``(k + 2)·n_accounts`` floats for the aggregates plus that block, whatever ``n_boot``.
+    """
+
+    def __init__(self, x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
+                 theta: np.ndarray, penalty: tuple[float, np.ndarray, float] | None) -> None:
+        from scipy.special import expit
+
+        k = x01.shape[1]
+        self.theta = theta
+        self.grad = np.zeros((n_acc, k + 1))
+        self.total = np.zeros(n_acc)
+        hess = np.zeros((k + 1, k + 1))
+        for s in range(0, len(y), _ROW_BLOCK):
+            xb, yb, cb = x01[s : s + _ROW_BLOCK], y[s : s + _ROW_BLOCK], codes[s : s + _ROW_BLOCK]
+            rw = np.ones(len(yb)) if row_w is None else row_w[s : s + _ROW_BLOCK]
+            p = expit(theta[0] + xb @ theta[1:])
+            r, h = (p - yb) * rw, p * (1.0 - p) * rw
+            self.total += np.bincount(cb, weights=rw, minlength=n_acc)
+            self.grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)
+            for j in range(k):
+                self.grad[:, 1 + j] += np.bincount(cb, weights=r * xb[:, j], minlength=n_acc)
+            xh = xb * h[:, None]
+            hess[0, 0] += h.sum()
+            hess[0, 1:] += xh.sum(axis=0)
+            hess[1:, 1:] += xb.T @ xh
+        hess[1:, 0] = hess[0, 1:]
+        hess /= self.total.sum()
+        self.pen_grad = np.zeros(k + 1)
+        if penalty is not None and penalty[0] > 0:  # the penalty is quadratic in v: its gradient and Hessian are exact
+            lam, target, scale = penalty
+            m = np.eye(k) - np.outer(target, np.ones(k))
+            c = lam / scale**2
+            d = m @ theta[1:]
+            self.pen_grad[1:] = 2.0 * c * (d - float(target @ d))
+            hess[1:, 1:] += 2.0 * c * (m.T @ m)
+        self.hess = hess
+        self.inv = np.linalg.pinv(hess, hermitian=True)  # min-norm step: a flat direction keeps the full fit's split
+
+    def __call__(self, drawn: np.ndarray) -> np.ndarray:
+        """``(a, v)`` of each resample (rows of ``drawn``: the accounts it draws, with repeats)."""
+        n_acc, b = self.total.shape[0], drawn.shape[0]
+        counts = np.bincount((drawn + n_acc * np.arange(b)[:, None]).reshape(-1), minlength=b * n_acc)
+        counts = counts.reshape(b, n_acc).astype(float)
+        g = (counts @ self.grad) / (counts @ self.total)[:, None] + self.pen_grad
+        theta = self.theta - g @ self.inv.T
+        for r in np.flatnonzero((theta[:, 1:] < 0).any(axis=1)):  # a bound binds: the box QP
+            theta[r] = self._box(g[r], theta[r])
+        return theta
+
+    def _box(self, g: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Minimiser of ``gᵀδ + ½ δᵀHδ`` over ``v ≥ 0``, from the clipped Newton step."""
+        from scipy.optimize import minimize
+
+        h, t0 = self.hess, self.theta
+
+        def quad(t: np.ndarray) -> tuple[float, np.ndarray]:
+            d = t - t0
+            hd = h @ d
+            return float(g @ d + 0.5 * d @ hd), g + hd
+
+        start = np.concatenate(([theta[0]], np.maximum(theta[1:], 0.0)))
+        box = [(None, None)] + [(0.0, None)] * (len(t0) - 1)
+        res = minimize(quad, start, jac=True, method="L-BFGS-B", bounds=box,
+                       options={"maxiter": 500, "ftol": 1e-15, "gtol": 1e-12})
+        return res.x
+
+
 @validate_params({
     **FIT_PARAMS,
     "method": [Options("simplex")],
     "n_boot": [Interval(int, 2, None)],
     "level": [Interval(float, 0, 1, closed="neither")],
     "accounts_per_resample": [Interval(int, 2, None), None],
+    "resample_fit": [Options("auto", "refit", "newton")],
 })
 def bootstrap_weights(
     data: Accounts,
@@ -159,6 +259,8 @@ def bootstrap_weights(
     seed: int = 0,
     level: float = 0.95,
     accounts_per_resample: int | None = None,
+    resample_fit: Literal["auto", "refit", "newton"] = "auto",
+    full_fit: FitResult | None = None,
     **fit_options: Any,
 ) -> WeightIntervals:
     """Percentile intervals for each weight by a bootstrap that resamples accounts, not rows.
@@ -186,6 +288,12 @@ def bootstrap_weights(
     accounts_per_resample : int, optional
         ``m`` of the m-out-of-n bootstrap; None (default) or ``m >= n`` resamples all accounts
         (the ordinary bootstrap, unchanged draws).
+    resample_fit : {"auto", "refit", "newton"}, default "auto"
+        How a resample's weights are found: a warm-started refit, or one Newton step from the full fit
+        (module docstring; plain simplex only). ``"auto"``: the step from :data:`NEWTON_ACCOUNTS`
+        accounts per resample on, refits below. Either way the same accounts are drawn for a seed.
+    full_fit : FitResult, optional
+        ``fit_weights(data, **fit_options)`` when the caller already has it (it is not fitted again).
     **fit_options
         As for :func:`fit_weights` (``method="simplex"`` only).
 
@@ -197,8 +305,11 @@ def bootstrap_weights(
     ----------
     Bickel, P. J., Götze, F. & van Zwet, W. R. (1997). Resampling fewer than n observations:
     gains, losses, and remedies for losses. Statistica Sinica 7, 1–31.
+    Davidson, R. & MacKinnon, J. G. (1999). Bootstrap testing in nonlinear models. International
+    Economic Review 40, 487–508. Hu, F. & Kalbfleisch, J. D. (2000). The estimating function
+    bootstrap. Canadian Journal of Statistics 28, 449–499.
     """
-    full = fit_weights(data, **fit_options)
+    full = full_fit if full_fit is not None else fit_weights(data, **fit_options)
     data = _train_subset(data, fit_options.get("train_until"))
     x, y, groups, _ = _arrays(data)
     row_w = _row_weights(data, fit_options.get("weight_by"))
@@ -214,18 +325,33 @@ def bootstrap_weights(
     n_acc = len(uniques)
     m = n_acc if accounts_per_resample is None else min(int(accounts_per_resample), n_acc)
     shrink = np.sqrt(m / n_acc)  # m-out-of-n: rescale each deviation from the full fit to n accounts
-    rows_of = _AccountRows(codes, n_acc) if m < n_acc else None
+    if resample_fit == "newton" and not bounds.plain:
+        raise FitError("resample_fit='newton' needs the plain simplex (no floor, cap or fixed weight); "
+                       "use resample_fit='refit'")
+    newton = resample_fit == "newton" or (resample_fit == "auto" and bounds.plain and m >= NEWTON_ACCOUNTS)
+    step = (_OneStep(x01, y, codes, n_acc, row_w, theta0,
+                     (lam, target, full.slope * 100.0) if lam > 0 else None) if newton else None)
+    rows_of = _AccountRows(codes, n_acc) if m < n_acc and step is None else None
     rng = np.random.default_rng(seed)
-    draws = np.empty((n_boot, len(names)))
-    for r in range(n_boot):
-        counts = np.bincount(rng.integers(0, n_acc, m), minlength=n_acc)
+    v_all = np.empty((n_boot, len(names)))
+    # the same accounts for a seed, whichever way the resamples are fitted: ``rng.integers`` draws the same
+    # stream whether a block of resamples is drawn at once (the Newton steps) or one by one (the refits)
+    block = max(1, min(n_boot, _STEP_COUNTS // n_acc)) if step is not None else 1
+    for r in range(0, n_boot, block):
+        drawn = rng.integers(0, n_acc, (min(block, n_boot - r), m))
+        if step is not None:
+            v_all[r : r + drawn.shape[0]] = step(drawn)[:, 1:]
+            continue
+        counts = np.bincount(drawn[0], minlength=n_acc)
         # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
         keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
         sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
-        v, a, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
-                                   target=target, slope_scale=full.slope * 100.0, theta0=theta0)
-        w = v / v.sum() if v.sum() > 0 else np.nan
-        draws[r] = w if m == n_acc else w_full + shrink * (w - w_full)
+        v_all[r], _, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
+                                          target=target, slope_scale=full.slope * 100.0, theta0=theta0)
+    total = v_all.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(total > 0, v_all / total, np.nan)
+    draws = w if m == n_acc else w_full + shrink * (w - w_full)
     tail = (1.0 - level) / 2.0
     lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
     for group in full.collinear:  # the split is arbitrary: every split of the group's total is consistent
@@ -241,4 +367,5 @@ def bootstrap_weights(
         options={k: _json_option(v) for k, v in fit_options.items() if k != "current"},
         accounts_per_resample=m if m < n_acc else None,
         not_identified=full.collinear,
+        resample_fit="newton" if newton else "refit",
     )

@@ -9,10 +9,13 @@ a stale calibration. Intervals are account-level bootstraps over the pooled held
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from calibrate.config.model import Calibration, Dimension, WeightConfig
+from calibrate.fit.simplex import _one_blas_thread
 from calibrate.fit.weights import simplex_mle
 from calibrate.score.scorer import score_frame
 
@@ -39,6 +42,34 @@ def scored(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.nd
     return out["score"].to_numpy(dtype=float), out["band_index"].to_numpy()
 
 
+class FoldScores:
+    """:func:`scored` of each fold side (and :func:`fit_link` on its training side), once per weight set, shared.
+
+    The leaderboard and the champion/challenger score the same fold sides with the same weights
+    (the current config; the challenger's refit): ``compare_with_current`` hands both one instance,
+    so each (fold, side, weights) is scored once. The key is what the score depends on — the
+    dimensions (columns, directions, weights, transforms), bands and missing rule — not the config's identity.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._links: dict[tuple, tuple[float, float]] = {}
+
+    def __call__(self, fold: str, side: str, frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
+        """Score and band index of ``frame`` (fold ``fold``'s ``side``) under ``config``."""
+        key = (fold, side, config.model_dump_json(include={"dimensions", "bands", "missing"}))
+        if key not in self._memo:
+            self._memo[key] = scored(frame, config)
+        return self._memo[key]
+
+    def link(self, fold: str, train: pd.DataFrame, config: WeightConfig, y: np.ndarray) -> tuple[float, float]:
+        """:func:`fit_link` of ``config``'s scores on fold ``fold``'s training side ``train`` (outcomes ``y``), once."""
+        key = (fold, "link", config.model_dump_json(include={"dimensions", "bands", "missing"}))
+        if key not in self._links:
+            self._links[key] = fit_link(self(fold, "train", train, config)[0], y)
+        return self._links[key]
+
+
 def fit_link(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Intercept and slope (per score point, ≥ 0) of the logistic link, by :func:`simplex_mle`."""
     v, a, _ = simplex_mle(np.asarray(score, dtype=float)[:, None] / 100.0, np.asarray(y, dtype=float))
@@ -58,26 +89,43 @@ def row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log1p(-p))
 
 
-def account_mean_interval(
-    groups: np.ndarray, values: np.ndarray, *, n_boot: int, seed: int, confidence: float = 0.95
-) -> tuple[float, float, float]:
-    """Mean of per-row ``values`` with an account-level percentile bootstrap interval.
+def account_mean_intervals(
+    groups: np.ndarray, values: Sequence[np.ndarray], *, n_boot: int, seed: int, confidence: float = 0.95
+) -> list[tuple[float, float, float]]:
+    """Mean of each per-row array in ``values`` with an account-level percentile bootstrap interval.
 
-    Each resample draws accounts with replacement (:func:`calibrate._stats.cluster_bootstrap_counts`)
-    and takes the row-weighted mean, ``Σ cₐ·Sₐ / Σ cₐ·nₐ`` over accounts ``a`` (``Sₐ`` the sum and
-    ``nₐ`` the number of the account's rows).
+    One draw of accounts serves every array (they are figures of the same rows): each resample
+    draws accounts with replacement and takes the row-weighted mean ``Σ cₐ·Sₐ / Σ cₐ·nₐ`` over
+    accounts ``a`` (``Sₐ`` the sum and ``nₐ`` the number of the account's rows). The draws are
+    :func:`calibrate._stats.cluster_bootstrap_counts`'s for ``(groups, n_boot, seed)``, streamed in
+    chunks of resamples (:func:`calibrate._stats.cluster_bootstrap_chunks`), so memory is bounded
+    independently of the number of accounts and of ``n_boot``: a chunk of at most ``2·10⁷`` float32
+    counts (80 MB; ``4·n_accounts`` counts when that is larger; the sampler's working set about twice
+    that, ~190 MB measured at 100,000 accounts) and 32 of its columns in float64, plus
+    ``len(values) + 1`` per-account sums and ``(len(values) + 1) × n_boot`` totals — never an
+    ``n_boot × n_accounts`` matrix.
+
+    Returns
+    -------
+    list of (mean, ci_low, ci_high)
+        One per array, in order.
     """
     from calibrate import _stats
 
-    values = np.asarray(values, dtype=float)
-    counts, row_group = _stats.cluster_bootstrap_counts(groups, n_boot=n_boot, seed=seed)
-    n_groups = counts.shape[1]
-    sums = np.bincount(row_group, weights=values, minlength=n_groups)
-    rows = np.bincount(row_group, minlength=n_groups).astype(float)
-    boot = (counts @ sums) / (counts @ rows)
+    row_group, n_groups = _stats.account_codes(groups)
+    per_account = np.column_stack(
+        [np.bincount(row_group, minlength=n_groups).astype(float)]
+        + [np.bincount(row_group, weights=np.asarray(v, dtype=float), minlength=n_groups) for v in values]
+    )
+    boot = []
+    with _one_blas_thread():  # thin (1 + m) × n_accounts products: more BLAS threads only spin-wait
+        for chunk in _stats.cluster_bootstrap_chunks(row_group, n_groups, n_boot=n_boot, seed=seed):
+            boot += [per_account.T @ chunk[:, s : s + 32].astype(float) for s in range(0, chunk.shape[1], 32)]
+    boot = np.concatenate(boot, axis=1)
+    means = boot[1:] / boot[0]
     tail = (1 - confidence) / 2 * 100
-    lo, hi = np.percentile(boot, [tail, 100 - tail])
-    return float(values.mean()), float(lo), float(hi)
+    return [(float(np.mean(v)), float(lo), float(hi))
+            for v, (lo, hi) in zip(values, np.percentile(means, [tail, 100 - tail], axis=1).T)]
 
 
 def isotonic_calibration(score: np.ndarray, renewed: np.ndarray, *, link: tuple[float, float] | None = None) -> Calibration:
