@@ -117,6 +117,7 @@ class RunResult:
             "mlflow_run_id": self.mlflow_run_id,
             "predictive": self.predictive,
             "verdict": self.verdict(),
+            "headline": self.headline(),
             "validation": self.validation.to_dict(),
             "current_validation": None if self.current_validation is None else self.current_validation.to_dict(),
             "recommendation": None if self.champion is None else self.champion.to_dict(),
@@ -125,24 +126,18 @@ class RunResult:
             "weight_intervals": None if self.weight_intervals is None else self.weight_intervals.to_dict(),
         }
 
-    def summary(self) -> str:
-        """The short text summary ``calibrate run`` prints."""
-        weights = "  ".join(f"{k} {w:.3f}" for k, w in self.config.weights.items())
-        return "\n".join(
-            [
-                f"new config {self.config.name} v{self.config.version}"
-                + (f" (replaces v{self.config.parent_version})" if self.config.parent_version else ""),
-                f"weights: {weights}",
-                self.validation.summary(),
-                *([] if self.leaderboard is None else [self.leaderboard.summary()]),
-                *([] if self.champion is None else [self.champion.summary()]),
-                *([] if self.drift is None else [self.drift.summary()]),
-                self.verdict(),
-                f"config:  {self.config_path}",
-                f"report:  {self.report_path}",
-                f"mlflow:  run {self.mlflow_run_id}",
-            ]
-        )
+    def headline(self) -> str:
+        """The verdict and, when drift was checked, what it found and why: the first line of the CLI and the
+        report's first box (e.g. "... recommendation: adopt v2 (...). Drift: recalibrate — engagement moved
+        down 11 points on average (...).")."""
+        return self.verdict() + ("" if self.drift is None else " " + self.drift.headline())
+
+    def summary(self, *, verbose: bool = False) -> str:
+        """The text ``calibrate run`` prints: the headline first, then what the meeting needs; ``verbose``
+        adds the statistical detail (every test, the leaderboard, the drift tables)."""
+        from calibrate.report.text import run_text
+
+        return run_text(self, verbose=verbose)
 
     def to_frame(self) -> pd.DataFrame:
         """The new config's band table on the run's data (lowest band first)."""
@@ -164,7 +159,7 @@ class RunResult:
     def _repr_html_(self) -> str:
         from calibrate._html import result_html
 
-        return result_html(self, self.validation.to_frame(), headline=self.verdict())
+        return result_html(self, self.validation.to_frame(), headline=self.headline())
 
     def __repr__(self) -> str:
         return f"<RunResult {self.config!r} -> {self.config_path}>"

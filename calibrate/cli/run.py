@@ -19,6 +19,7 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 @publish_options
 @json_option
 @quiet_option
+@click.option("--verbose", is_flag=True, help="Add the statistical detail (every test, leaderboard, drift tables).")
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
 def run(
     data: str | None,
@@ -34,6 +35,7 @@ def run(
     mlflow_dir: str | None,
     as_json: bool,
     quiet: bool,
+    verbose: bool,
     pdf: bool,
 ) -> int:
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
@@ -58,5 +60,5 @@ def run(
 
         if write_pdf(result.report_path) is None:
             click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
-    emit(result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
+    emit(result.to_dict(), result.summary(verbose=verbose), as_json=as_json, quiet=quiet)
     return 0 if result.predictive else 1

@@ -1,0 +1,82 @@
+"""The terminal text of a run: the headline first, then what the meeting needs, in words.
+
+``calibrate run`` prints :func:`run_text`; ``--verbose`` adds each result's statistical summary.
+Labels and number formats come from :mod:`calibrate._labels`, as in the HTML report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from calibrate import _labels as L
+
+if TYPE_CHECKING:
+    from calibrate.pipeline import RunResult
+    from calibrate.validation.separation import Validation
+
+__all__ = ["run_text", "band_rows", "BAND_HEADER"]
+
+BAND_HEADER = ["band", "snapshots", "renewed", "renewal rate", "95 % interval", "share of snapshots",
+               "share of ARR"]
+"""Columns of the band table, in the CLI and the report alike."""
+
+
+def band_rows(validation: Validation) -> list[list[str]]:
+    """The band table's cells (top band first), formatted for people."""
+    rows = []
+    for b in reversed(validation.bands):
+        rate = L.pct(b.renewal_rate) if b.renewal_rate is not None else "no snapshots"
+        rows.append([b.name, L.count(b.n), L.count(b.renewed), rate, L.interval(b.ci_low, b.ci_high, L.pct),
+                     L.pct(b.share), L.pct(b.arr_share)])
+    return rows
+
+
+def separation_line(validation: Validation) -> str:
+    """AUC, spread and band order in one line."""
+    v = validation
+    return (f"AUC {v.auc:.2f} (95 % interval {L.interval(*v.auc_ci, L.number, digits=2)}); spread {v.top_band} − "
+            f"{v.red_band} {L.points(v.spread)} ({L.interval(*v.spread_ci, L.points)}); "
+            f"bands in order: {'yes' if v.monotone else 'NO'}")
+
+
+def red_book_line(validation: Validation) -> str | None:
+    """The red book, labelled: accounts at their latest snapshot and snapshots."""
+    rb = validation.red
+    if rb is None:
+        return None
+    return (f"Red book ({' + '.join(reversed(rb.red_bands))}): {L.pct(rb.share_accounts_red)} of "
+            f"{L.count(rb.n_accounts)} accounts at their latest snapshot; {L.pct(rb.share_snapshots_red)} of "
+            f"{L.count(rb.n_snapshots)} snapshots")
+
+
+def run_text(result: RunResult, *, verbose: bool = False) -> str:
+    """What ``calibrate run`` prints; ``verbose`` adds every result's detailed summary."""
+    cfg, v = result.config, result.validation
+    weights = ", ".join(f"{k} {L.pct(w)}" for k, w in cfg.weights.items())
+    lines = [
+        result.headline(),
+        "",
+        f"New config {cfg.name} v{cfg.version}" + (f" (replaces v{cfg.parent_version})" if cfg.parent_version else "")
+        + f": weights {weights}",
+        f"Bands of v{cfg.version} on {L.count(v.n)} snapshots of {L.count(v.n_accounts)} accounts:",
+        L.text_table(BAND_HEADER, band_rows(v), indent="  "),
+        separation_line(v),
+    ]
+    red = red_book_line(v)
+    if red:
+        lines.append(red)
+    if verbose:
+        lines += ["", "-- detail: validation", v.summary()]
+        for title, obj in (("methods leaderboard", result.leaderboard), ("champion vs challenger", result.champion),
+                           ("drift", result.drift)):
+            if obj is not None:
+                lines += ["", f"-- detail: {title}", obj.summary()]
+    lines += [
+        "",
+        f"config:  {result.config_path}",
+        f"report:  {result.report_path}",
+        f"mlflow:  run {result.mlflow_run_id}",
+    ]
+    if not verbose:
+        lines.append("(--verbose adds every test, the methods leaderboard and the drift tables)")
+    return "\n".join(lines)
