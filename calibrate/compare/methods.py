@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._labels import METHOD_LABELS
 from calibrate._params import Interval, validate_params
 from calibrate.fit import heldout as _heldout
 from calibrate.config.model import WeightConfig, default_bands
@@ -43,13 +44,7 @@ __all__ = ["Leaderboard", "MethodScore", "leaderboard", "logit_weights_fallback"
 METRICS: tuple[str, ...] = ("auc", "log_loss", "brier", "spread")
 """Leaderboard metrics; higher is better for AUC and spread, lower for log-loss and Brier."""
 
-_LABELS = {
-    "current": "current weights",
-    "equal": "equal weights",
-    "logit": "logit-derived weights",
-    "simplex": "simplex weights (fitted)",
-    "ceiling": "gradient boosting (ceiling)",
-}
+_LABELS = METHOD_LABELS
 
 
 def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
