@@ -89,9 +89,9 @@ _NUMERIC = re.compile(r"^[-+−$]?[\d.,]+|^n/a$")
 def _td(cell: str) -> str:
     """A body cell; figures are right-aligned (a short one never wraps), words left-aligned."""
     text = re.sub(r"<[^>]+>", "", cell)
-    if not _NUMERIC.match(text):
-        return f"<td>{cell}</td>"
-    return f'<td class="num{" short" if len(text) <= 11 else ""}">{cell}</td>'
+    short = len(text) <= 11 and " " not in text.strip()
+    classes = " ".join(c for c, on in (("num", _NUMERIC.match(text)), ("short", short)) if on)
+    return f'<td class="{classes}">{cell}</td>' if classes else f"<td>{cell}</td>"
 
 
 
