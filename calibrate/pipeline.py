@@ -180,6 +180,7 @@ def recalibrate(
     command: str = "run",
     n_boot_weights: int = 200,
     raw_input: RawInput | None = None,
+    include_accounts: bool = False,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run.
 
@@ -210,6 +211,8 @@ def recalibrate(
     raw_input : RawInput, optional
         The data came through a project spec (:func:`calibrate.data.spec_load.load_with_spec`): the config is
         re-pointed at the raw columns with the fitted transforms, and the input's record kept in its provenance.
+    include_accounts : bool, default False
+        The report also lists the red accounts to act on (account rows, under a banner).
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -292,7 +295,7 @@ def recalibrate(
             validation=validation, current=current, current_validation=current_validation,
             leaderboard=board, champion=champion, drift=drift, weight_intervals=intervals,
         )
-        html = run_report(result, data)
+        html = run_report(result, data, include_accounts=include_accounts)
         written = write_config(config, configs)
         register_scorer(written, mlflow_dir=store)  # the new config becomes alias "challenger"
         atomic_write_text(report_path, html)

@@ -19,6 +19,8 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 @publish_options
 @json_option
 @quiet_option
+@click.option("--include-accounts", is_flag=True,
+              help="The report also lists the red accounts to act on (account rows; a banner says so).")
 @click.option("--verbose", is_flag=True, help="Add the statistical detail (every test, leaderboard, drift tables).")
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
 def run(
@@ -35,6 +37,7 @@ def run(
     mlflow_dir: str | None,
     as_json: bool,
     quiet: bool,
+    include_accounts: bool,
     verbose: bool,
     pdf: bool,
 ) -> int:
@@ -53,7 +56,7 @@ def run(
     result = recalibrate(
         accounts, current=current_cfg, seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
-        raw_input=raw_input,
+        raw_input=raw_input, include_accounts=include_accounts,
     )
     if pdf:
         from calibrate.report.html import write_pdf
