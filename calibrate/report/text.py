@@ -6,7 +6,7 @@ Labels and number formats come from :mod:`calibrate._labels`, as in the HTML rep
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from calibrate import _labels as L
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from calibrate.pipeline import RunResult
     from calibrate.validation.separation import Validation
 
-__all__ = ["run_text", "band_rows", "BAND_HEADER"]
+__all__ = ["run_text", "band_rows", "BAND_HEADER", "coefficient_text", "COEFFICIENT_HEADER"]
 
 BAND_HEADER = ["band", "snapshots", "renewed", "renewal rate", "95 % interval", "share of snapshots",
                "share of ARR"]
@@ -79,4 +79,29 @@ def run_text(result: RunResult, *, verbose: bool = False) -> str:
     ]
     if not verbose:
         lines.append("(--verbose adds every test, the methods leaderboard and the drift tables)")
+    return "\n".join(lines)
+
+
+COEFFICIENT_HEADER = ["dimension", "coefficient per point", "standard error", "95 % interval", "p-value",
+                      "odds ratio per 10 points (95 % interval)", "weight"]
+"""Columns of the logistic regression's coefficient table (``calibrate fit --method logit``)."""
+
+
+def coefficient_text(logit: Any) -> str:
+    """The coefficient table of a :class:`calibrate.fit.logit.LogitResult` in words: SE, 95 % interval,
+    p-value and odds ratio per 10 points for each dimension, then what the flags mean."""
+    f = logit.fit
+    se = "clustered by account" if logit.cov_type == "cluster" else "model-based"
+    rows = []
+    for name, r in logit.table.iterrows():
+        p = "< 0.001" if r["p_value"] < 0.001 else L.number(r["p_value"], digits=3)
+        odds = f"{L.number(r['odds_ratio_10'], digits=2)} ({L.interval(r['or_ci_low'], r['or_ci_high'], L.number, digits=2)})"
+        rows.append([name, L.number(r["coef"], digits=4, signed=True), L.number(r["se"], digits=4),
+                     L.interval(r["ci_low"], r["ci_high"], L.number, digits=4, signed=True), p, odds,
+                     L.pct(logit.weights[name])])
+    lines = [f"Logistic regression on {L.count(f.n)} snapshots of {L.count(f.n_accounts)} accounts "
+             f"({L.count(f.n_events)} churned); standard errors {se}"
+             + (f"; {logit.penalty} penalty, strength by grouped cross-validation" if logit.penalty else ""),
+             L.text_table(COEFFICIENT_HEADER, rows, indent="  ")]
+    lines += [f"  {n}: {why}" for n, why in logit.flags.items()] or ["  no dimension flagged"]
     return "\n".join(lines)
