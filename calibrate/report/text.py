@@ -53,11 +53,18 @@ def run_text(result: RunResult, *, verbose: bool = False) -> str:
     """What ``calibrate run`` prints; ``verbose`` adds every result's detailed summary."""
     cfg, v = result.config, result.validation
     weights = ", ".join(f"{k} {L.pct(w)}" for k, w in cfg.weights.items())
+    what = f"{cfg.name} v{cfg.version}" + (f" (replaces v{cfg.parent_version})" if cfg.parent_version else "")
+    status = getattr(result, "status", "published")
+    head, where = {
+        "published": (f"new config {what}", [f"config:  {result.config_path}", f"report:  {result.report_path}",
+                                            f"mlflow:  run {result.mlflow_run_id} in {result.mlflow_dir}"]),
+        "identical": (f"identical to v{cfg.version}; nothing published", [f"config:  {result.config_path} (unchanged)"]),
+        "dry-run": (f"dry run: would publish {what}; nothing written", []),
+    }[status]
     lines = [
         result.headline(),
         "",
-        f"New config {cfg.name} v{cfg.version}" + (f" (replaces v{cfg.parent_version})" if cfg.parent_version else "")
-        + f": weights {weights}",
+        f"{head}. Weights: {weights}",
         f"Bands of v{cfg.version} on {L.count(v.n)} snapshots of {L.count(v.n_accounts)} accounts:",
         L.text_table(BAND_HEADER, band_rows(v), indent="  "),
         separation_line(v),
@@ -71,12 +78,7 @@ def run_text(result: RunResult, *, verbose: bool = False) -> str:
                            ("drift", result.drift)):
             if obj is not None:
                 lines += ["", f"-- detail: {title}", obj.summary()]
-    lines += [
-        "",
-        f"config:  {result.config_path}",
-        f"report:  {result.report_path}",
-        f"mlflow:  run {result.mlflow_run_id}",
-    ]
+    lines += ["", *where] if where else []
     if not verbose:
         lines.append("(--verbose adds every test, the methods leaderboard and the drift tables)")
     return "\n".join(lines)
