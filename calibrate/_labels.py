@@ -27,6 +27,7 @@ __all__ = [
     "count",
     "number",
     "interval",
+    "pvalue",
     "value",
     "not_enough",
     "snake_case",
@@ -194,6 +195,13 @@ def count(n: float | None) -> str:
 def number(x: float | None, *, digits: int = 3, signed: bool = False) -> str:
     """A plain number with ``digits`` decimals; missing → ``n/a``."""
     return MISSING if is_missing(x) else f"{float(x):{'+' if signed else ''},.{digits}f}"
+
+
+def pvalue(p: float | None) -> str:
+    """A p-value for people: ``< 0.001`` below it, else 2 significant digits; missing → ``n/a``."""
+    if is_missing(p):
+        return MISSING
+    return "< 0.001" if float(p) < 0.001 else f"{float(p):.2g}"
 
 
 def interval(lo: float | None, hi: float | None, fmt: Any = number, **kw: Any) -> str:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from calibrate.pipeline import RunResult
     from calibrate.validation.separation import Validation
 
-__all__ = ["run_text", "band_rows", "BAND_HEADER", "coefficient_text", "COEFFICIENT_HEADER"]
+__all__ = ["run_text", "band_rows", "BAND_HEADER", "coefficient_text", "COEFFICIENT_HEADER", "bands_text"]
 
 BAND_HEADER = ["band", "snapshots", "renewed", "renewal rate", "95 % interval", "share of snapshots",
                "share of ARR"]
@@ -96,10 +96,9 @@ def coefficient_text(logit: Any) -> str:
     se = "clustered by account" if logit.cov_type == "cluster" else "model-based"
     rows = []
     for name, r in logit.table.iterrows():
-        p = "< 0.001" if r["p_value"] < 0.001 else L.number(r["p_value"], digits=3)
         odds = f"{L.number(r['odds_ratio_10'], digits=2)} ({L.interval(r['or_ci_low'], r['or_ci_high'], L.number, digits=2)})"
         rows.append([name, L.number(r["coef"], digits=4, signed=True), L.number(r["se"], digits=4),
-                     L.interval(r["ci_low"], r["ci_high"], L.number, digits=4, signed=True), p, odds,
+                     L.interval(r["ci_low"], r["ci_high"], L.number, digits=4, signed=True), L.pvalue(r["p_value"]), odds,
                      L.pct(logit.weights[name])])
     lines = [f"Logistic regression on {L.count(f.n)} snapshots of {L.count(f.n_accounts)} accounts "
              f"({L.count(f.n_events)} churned); standard errors {se}"
@@ -107,3 +106,30 @@ def coefficient_text(logit: Any) -> str:
              L.text_table(COEFFICIENT_HEADER, rows, indent="  ")]
     lines += [f"  {n}: {why}" for n, why in logit.flags.items()] or ["  no dimension flagged"]
     return "\n".join(lines)
+
+
+def bands_text(current: Any, tuned: Any, score: Any, renewed: Any, *, red_band: str, max_red_share: float) -> str:
+    """Current vs tuned cut-points side by side: each band's score range, share of snapshots and renewal rate."""
+    import numpy as np
+
+    score, y = np.asarray(score, dtype=float), np.asarray(renewed, dtype=float)
+
+    def figures(bands: Any) -> list[tuple[str, str, str]]:
+        idx = np.searchsorted([b.min for b in bands[1:]], score, side="right")
+        out = []
+        for k, b in enumerate(bands):
+            m = idx == k
+            out.append((f"{b.min:g}–{b.max:g}", L.pct(m.mean()), L.pct(y[m].mean()) if m.any() else "no snapshots"))
+        return out
+
+    now, new = figures(current), figures(tuned)
+    rows = [[b.name, *now[k], *new[k]] for k, b in reversed(list(enumerate(current)))]
+    red = [b.name for b in current].index(red_band)
+    share = float(np.isin(np.searchsorted([b.min for b in tuned[1:]], score, side="right"), range(red + 1)).mean())
+    return "\n".join([
+        f"Tuned cut-points: {L.pct(share)} of {L.count(len(score))} snapshots at or below {red_band} "
+        f"(capacity {L.pct(max_red_share)}); renewal rates rise band to band. Nothing written: put these bands "
+        "in a config to adopt them.",
+        L.text_table(["band", "score now", "share now", "renewal rate now", "score tuned", "share tuned",
+                      "renewal rate tuned"], rows, indent="  "),
+    ])
