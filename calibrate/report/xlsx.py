@@ -41,9 +41,17 @@ def write_workbook(path: str | os.PathLike[str], tables: Mapping[str, pd.DataFra
     Returns
     -------
     Path
+
+    Raises
+    ------
+    OSError
+        The workbook's folder is missing or not writable (with the workbook's path).
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", prefix=".calibrate-", dir=target.parent if str(target.parent) else ".")
+    try:
+        fd, tmp = tempfile.mkstemp(suffix=".xlsx", prefix=".calibrate-", dir=target.parent)
+    except OSError as exc:  # said about the workbook asked for, not the temporary file
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     os.close(fd)
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
