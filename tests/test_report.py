@@ -433,9 +433,11 @@ def test_red_accounts_only_with_include_accounts_and_under_a_banner(bundled, run
     assert "top reason" in section and "no owner column" in section
 
 
-def test_a_band_renewing_100_and_one_renewing_0_render(tmp_path):
-    """A Wilson bound a rounding error inside the rate (0.9999999999999999 at 100 %) draws no bar, never fails."""
+def test_a_band_renewing_100_and_one_renewing_0_render(tmp_path, monkeypatch):
+    """A Wilson bound a rounding error inside the rate (0.9999999999999999 at 100 %) draws no bar, never fails;
+    every figure of the report has a title and both axis labels."""
     import calibrate as cb
+    from calibrate.report import base
     from calibrate.cli.options import bundled_data_path
     from calibrate.score.scorer import score_frame
 
@@ -449,7 +451,13 @@ def test_a_band_renewing_100_and_one_renewing_0_render(tmp_path):
     assert v.bands[-1].renewal_rate == 1.0 and v.bands[0].renewal_rate == 0.0
     result = cb.RunResult(config=config, config_path=Path("c"), report_path=Path("r"), mlflow_run_id="x",
                           fit=None, validation=v)  # type: ignore[arg-type]
+    drawn = []
+    real = base.figure_png
+    monkeypatch.setattr(base, "figure_png", lambda ax: drawn.append(ax) or real(ax))
     doc = run_report(result, data)
+    assert len(drawn) == doc.count("<img") >= 6
+    for ax in drawn:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
     table = _section(doc, "Bands: do they separate renewals?")
     assert "100.0 %" in table and ">0.0 %<" in table
 

@@ -42,6 +42,7 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
         ax.annotate(f"{b.renewal_rate:.0%}\nn={b.n:,}", (xi, 0.02), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, [b.name for b in bands])
     ax.set_ylim(0, 1.05)
+    ax.set_xlabel("band (n = snapshots)")
     ax.set_ylabel("renewal rate")
     ax.set_title(f"Renewal rate by band (spread {validation.spread:+.0%})")
     return ax
@@ -115,9 +116,10 @@ def plot_weights(
             hi = np.array([intervals[label][d][1] for d in dims])
             ax.errorbar(pos, vals, yerr=error_lengths(vals, lo, hi), fmt="none", ecolor="#111111", capsize=3)
     ax.set_xticks(x, dims)
+    ax.set_xlabel("dimension")
     ax.set_ylabel("weight")
     ax.set_title("Dimension weights")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     return ax
 
 
@@ -311,9 +313,12 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     right.set_ylim(0.5, 1.0)
     ax.right_ax = right  # type: ignore[attr-defined]
     ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set_xlabel("snapshot period")
     ax.set_title("Does the score still separate renewals, period by period?")
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="lower left")
+    # below the plot area (the figure's layout makes room), so it never covers a point
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+              ncol=len(handles), frameon=False)
     return ax
 
 

@@ -67,6 +67,7 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
     ax.barh(y, values, color=colors, alpha=0.8)
     ax.errorbar(values, y, xerr=err, fmt="none", ecolor="#111111", capsize=3)
     ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_ylabel("method")
     ax.invert_yaxis()
     if metric == "auc":
         ax.set_xlim(max(0.0, float(np.nanmin(err[0] * -1 + values)) - 0.05), min(1.0, float(np.nanmax(values + err[1])) + 0.02))
@@ -98,6 +99,9 @@ def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None)
     ax.axvline(0, color="#94a3b8", linewidth=0.8)
     ax.set_yticks(range(len(figures)), [f[0] for f in figures])
     ax.set_ylim(-0.6, len(figures) - 0.4)
+    ax.plot([], [], color="#111111", linestyle=":", linewidth=1, label="decision threshold")
+    ax.legend(fontsize=8, loc="best")
     ax.set_xlabel("new minus current (positive favours the new weights)")
+    ax.set_ylabel("figure")
     ax.set_title(f"Champion/challenger: {result.decision}")
     return ax
