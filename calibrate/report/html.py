@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from calibrate import _labels as L
 from calibrate.report.base import (ROW_LEVEL, SECTIONS, Section, configs, frame_html, img_tag, object_html,
                                    register_section, render_report, result_section, scored, table_html)
+from calibrate.report.sections import (champion_section, drift_section, expected_churn_section, leaderboard_section,
+                                       quarters_section, red_accounts_section, red_metrics_section)
 from calibrate.report.text import BAND_HEADER, band_rows
 
 if TYPE_CHECKING:
@@ -301,4 +303,11 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
     return out if out.exists() and out.stat().st_size > 0 else None
 
 
-from calibrate.report import sections as _sections  # noqa: E402,F401  (registers the meeting's sections)
+# the meeting's sections (calibrate.report.sections), each at its place in the order
+register_section("quarters", quarters_section, before="distribution")
+register_section("expected_churn", expected_churn_section, before="distribution")
+register_section("red_accounts", red_accounts_section, before="distribution", row_level=True)
+register_section("drift", drift_section, before="distribution")
+register_section("champion", champion_section, before="distribution")
+register_section("leaderboard", leaderboard_section)
+register_section("red_metrics", red_metrics_section)

@@ -2,7 +2,7 @@
 the red accounts to act on (row-level, off by default), drift, the adopt-or-keep test, the leaderboard
 and the red book.
 
-Registered into :data:`calibrate.report.base.SECTIONS` on import (by :mod:`calibrate.report.html`).
+:mod:`calibrate.report.html` registers these builders into :data:`calibrate.report.base.SECTIONS`, in order.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import numpy as np
 import pandas as pd
 
 from calibrate import _labels as L
-from calibrate.report.base import Section, img_tag, register_section, scored, table_html
+from calibrate.report.base import Section, img_tag, scored, table_html
 
 if TYPE_CHECKING:
     from calibrate.data.load import Accounts
     from calibrate.pipeline import RunResult
 
-__all__ = ["expected_churned_arr", "red_accounts", "OWNER_COLUMNS", "MAX_ACCOUNTS"]
+__all__ = ["expected_churned_arr", "red_accounts", "OWNER_COLUMNS", "MAX_ACCOUNTS", "quarters_section",
+           "expected_churn_section", "red_accounts_section", "drift_section", "champion_section", "leaderboard_section",
+           "red_metrics_section"]
 
 OWNER_COLUMNS = ("owner", "account_owner", "csm", "csm_name", "csm_owner")
 """Columns read as an account's owner, first found wins."""
@@ -53,7 +55,6 @@ def _rate_cell(band: Any) -> str:
 
 
 # -- per-quarter trend ------------------------------------------------------------------------------
-@register_section("quarters", before="distribution")
 def quarters_section(result: RunResult, data: Accounts) -> Section | None:
     """AUC, spread and each band's renewal rate per snapshot quarter, with their intervals (plot and table)."""
     if "snapshot_date" not in data.frame:
@@ -73,8 +74,9 @@ def quarters_section(result: RunResult, data: Accounts) -> Section | None:
     for q, g in groups.items():
         rates = {b.name: b for b in g.bands}
         cells = [_rate_cell(rates[n]) for n in names]
-        rows.append([q, L.count(g.n), L.count(g.n_accounts),
-                     f"{L.number(g.auc, digits=3)} ({L.interval(*g.auc_ci)})",
+        auc = (f"{L.number(g.auc, digits=3)} ({L.interval(*g.auc_ci)})" if not L.is_missing(g.auc)
+               else L.not_enough(needs=1, what="churned and 1 renewed snapshot"))
+        rows.append([q, L.count(g.n), L.count(g.n_accounts), auc,
                      f"{L.points(g.spread)} ({L.interval(*g.spread_ci, L.points)})", *cells])
     ax = plot_validation_trend(groups, ax=new_axes((7.0, 3.6)))
     return Section("Quarter by quarter: does the score keep separating renewals?",
@@ -126,7 +128,6 @@ def expected_churned_arr(frame: pd.DataFrame, p_renew: np.ndarray, band_index: n
     return pd.DataFrame(rows)
 
 
-@register_section("expected_churn", before="distribution")
 def expected_churn_section(result: RunResult, data: Accounts) -> Section | None:
     """Churned ARR to expect by band for the accounts of the latest snapshot (their next renewal)."""
     s = scored(data, result.config)
@@ -186,7 +187,6 @@ def red_accounts(data: Accounts, result: RunResult) -> tuple[pd.DataFrame, int]:
     return out.head(MAX_ACCOUNTS).reset_index(drop=True), len(out)
 
 
-@register_section("red_accounts", before="distribution", row_level=True)
 def red_accounts_section(result: RunResult, data: Accounts) -> Section | None:
     """The red accounts to act on: owner and top reason (only with ``include_accounts``)."""
     rows, n = red_accounts(data, result)
@@ -205,7 +205,6 @@ def red_accounts_section(result: RunResult, data: Accounts) -> Section | None:
 
 
 # -- drift ------------------------------------------------------------------------------------------
-@register_section("drift", before="distribution")
 def drift_section(result: RunResult, data: Accounts) -> Section | None:
     """What moved since the reference, in words, with the PSI per variable."""
     d = result.drift
@@ -236,7 +235,6 @@ def drift_section(result: RunResult, data: Accounts) -> Section | None:
 
 
 # -- adopt or keep ----------------------------------------------------------------------------------
-@register_section("champion", before="distribution")
 def champion_section(result: RunResult, data: Accounts) -> Section | None:
     """The champion/challenger test on later data, in words."""
     c = result.champion
@@ -261,7 +259,6 @@ def champion_section(result: RunResult, data: Accounts) -> Section | None:
 
 
 # -- methods leaderboard ----------------------------------------------------------------------------
-@register_section("leaderboard")
 def leaderboard_section(result: RunResult, data: Accounts) -> Section | None:
     """Every fitting method on the same out-of-time split."""
     b = result.leaderboard
@@ -284,7 +281,6 @@ def leaderboard_section(result: RunResult, data: Accounts) -> Section | None:
 
 
 # -- the red book -----------------------------------------------------------------------------------
-@register_section("red_metrics")
 def red_metrics_section(result: RunResult, data: Accounts) -> Section | None:
     """How well the red book catches the accounts that churn, every figure labelled."""
     rb = result.validation.red
