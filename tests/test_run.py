@@ -108,8 +108,8 @@ def test_quarterly_recalibration_against_the_shipped_current_config(workdir, cap
     assert "recommendation: adopt v2" in result["verdict"]
     assert {row["method"] for row in result["leaderboard"]["methods"]} >= {"current", "equal", "simplex", "ceiling"}
     report = Path(result["report_path"]).read_text()
-    for heading in ("Methods leaderboard", "Champion vs challenger", "Drift since the reference", "Band migration",
-                    "Red accounts"):
+    for heading in ("Methods leaderboard", "Adopt or keep?", "Drift since the reference", "Band migration",
+                    "The red book: does red catch churn?", "Quarter by quarter", "Expected churned ARR"):
         assert heading in report, heading
 
     # what the meeting decides is in the MLflow run and the registry version's description
