@@ -8,7 +8,7 @@ import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, json_option, load_training,
     publish_options, quiet_option, read_optional_config, seed_option, spec_options)
-from calibrate.cli.run import announce_root, dry_run_option, report_run
+from calibrate.cli.run import dry_run_option, report_run, root_notice
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -89,7 +89,7 @@ def fit(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
-    announce_root(quiet, publish["configs_dir"], publish["reports_dir"], publish["mlflow_dir"])
+    notice = root_notice(publish["configs_dir"], publish["reports_dir"], publish["mlflow_dir"])
     accounts, raw_input = load_training(data, dimensions, query, spec_args, publish["train_until"])
     cfg = read_optional_config(current)
     accounts, directions, checks, raw_input = _orient(accounts, raw_input, cfg, orient, publish["train_until"], seed)
@@ -106,7 +106,10 @@ def fit(
     result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", raw_input=raw_input,
                          dry_run=dry_run, **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}
-    text = result.summary() + "\n\n" + result.fit.summary() + "\n" + _signals_text(checks, raw_input)
+    text = result.summary() + "
+
+" + result.fit.summary() + "
+" + _signals_text(checks, raw_input)
     if method == "logit":  # the coefficient table (SE, interval, p, odds ratio per 10 points) an analyst reads
         from calibrate.fit.logit import fit_logit
         from calibrate.report.text import coefficient_text
@@ -114,8 +117,9 @@ def fit(
         logit = fit_logit(accounts, train_until=publish["train_until"], directions=options.get("directions"),
                           on_negative=on_negative, alpha=alpha, floor=floor, penalty=penalty, seed=seed)
         payload["coefficients"] = logit.to_dict()["coefficients"]
-        text += "\n" + coefficient_text(logit)
-    return report_run(result, payload, text, as_json=as_json, quiet=quiet)
+        text += "
+" + coefficient_text(logit)
+    return report_run(result, payload, text, as_json=as_json, quiet=quiet, notice=notice)
 
 
 def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,
