@@ -29,11 +29,11 @@ def _bands_of(score: np.ndarray, bands: list[dict]) -> np.ndarray:
 
 
 def test_tune_bands_respects_the_red_capacity(capsys):
-    """The tuned cut-points keep at most --max-red-share of the snapshots red, every band >= --min-share, rates rising."""
+    """The tuned cut-points keep at most --red-capacity of the snapshots red, every band >= --min-share, rates rising."""
     import calibrate as cb
     from calibrate.score.scorer import score_frame
 
-    code, out, _ = run_cli(["tune-bands", "--config", str(V1), "--max-red-share", "0.08", "--json"], capsys)
+    code, out, _ = run_cli(["tune-bands", "--config", str(V1), "--red-capacity", "0.08", "--json"], capsys)
     assert code == 0
     tuned = json.loads(out)["bands"]
     data = cb.load_accounts(str(bundled_data_path()))
@@ -43,12 +43,12 @@ def test_tune_bands_respects_the_red_capacity(capsys):
     rates = [data.frame["renewed"].to_numpy()[band == k].mean() for k in range(4)]
     assert shares[:2].sum() <= 0.08 and shares.min() >= 0.02 and rates == sorted(rates)
     assert [b["name"] for b in tuned] == ["critical", "red", "amber", "green"]
-    code, out, _ = run_cli(["tune-bands", "--config", str(V1), "--max-red-share", "0.08"], capsys)
+    code, out, _ = run_cli(["tune-bands", "--config", str(V1), "--red-capacity", "0.08"], capsys)
     assert out.startswith("Tuned cut-points: ") and "renewal rate tuned" in out and "Nothing written" in out
 
 
 def test_tune_bands_infeasible_capacity_is_exit_2_with_the_fix(capsys):
-    code, out, err = run_cli(["tune-bands", "--config", str(V1), "--max-red-share", "0.01"], capsys)
+    code, out, err = run_cli(["tune-bands", "--config", str(V1), "--red-capacity", "0.01"], capsys)
     assert code == 2 and out == ""
     assert err == ("calibrate: error: no cut-points give every band >= 2% of rows, at most 1% at or below 'red' and "
                    "rising renewal rates; relax min_share or max_red_share\n")

@@ -13,16 +13,16 @@ from calibrate.cli.options import cli, config_option, data_options, emit, json_o
 @data_options
 @spec_options
 @config_option("The config whose score and bands are tuned (its band names and colours are kept).", required=True)
-@click.option("--max-red-share", type=click.FloatRange(0, 1), default=0.10, show_default=True,
-              help="Red capacity: the most of the snapshots at or below the red band.")
-@click.option("--min-share", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+@click.option("--red-capacity", "max_red_share", type=click.FloatRange(0, 1), default=0.10, show_default=True,
+              help="The most of the snapshots at or below the red band (what the CS team can work).")
+@click.option("--min-band-share", "min_share", type=click.FloatRange(0, 1), default=0.02, show_default=True,
               help="The least of the snapshots in every band.")
 @click.option("--step", type=click.FloatRange(0, 100, min_open=True), default=1.0, show_default=True,
               help="Grid of candidate cut-points, in score points.")
 @json_option
 def tune_bands_command(data: str | None, query: str | None, spec_args: Any, config_file: str, max_red_share: float,
                        min_share: float, step: float, as_json: bool) -> int:
-    """Cut-points that separate renewals best with at most --max-red-share of the book red (nothing is written)."""
+    """Cut-points that separate renewals best with at most --red-capacity of the book red (nothing is written)."""
     from calibrate.cli.options import data_source, load_scored
     from calibrate.config.model import read_config
     from calibrate.data.load import load_accounts
