@@ -323,7 +323,12 @@ def test_an_inferred_date_format_is_said_on_stderr(capsys, workdir):
     frame.to_csv(workdir / "dayfirst.csv", index=False)
     code, out, err = run_cli(["tree", "classify", "--data", "dayfirst.csv", "--json"], capsys)
     assert code == 0 and sum(json.loads(out)["counts"].values()) == len(frame)
-    assert "calibrate: note: column 'renewal_date': dates read as %d/%m/%Y (inferred over the whole column)\n" in err
+    note = "calibrate: note: column 'renewal_date': dates read as %d/%m/%Y (inferred over the whole column)\n"
+    assert note in err
+    config = str(Path(__file__).resolve().parents[1] / "data" / "account-health-v1.json")
+    for command in (["validate", "--n-boot", "1000"], ["drift", "--no-refit", "--fail-on", "none"]):  # loaded by config
+        code, _, err = run_cli([*command, "--data", "dayfirst.csv", "--config", config, "--json"], capsys)
+        assert code == 0 and note in err, (command, err)
 
 
 def test_a_dimension_column_with_spaces_is_one_line_exit_2(capsys, workdir):

@@ -32,6 +32,20 @@ def test_loads_csv_parquet_and_frame_alike(tmp_path, book, book_csv):
     assert a.frame["snapshot_date"].dtype.kind == "M"
 
 
+def test_csv_floats_are_read_exactly(tmp_path, book):
+    """Every sub-score written with repr (shortest round-trip digits) comes back bit for bit from the CSV."""
+    exact = book.copy()
+    dims = [c for c in ("usage", "engagement", "support", "commercial") if c in exact]
+    rng = np.random.default_rng(7)
+    for col in dims:
+        exact[col] = rng.random(len(exact)) * 100
+    path = tmp_path / "exact.csv"
+    exact.to_csv(path, index=False, float_format=lambda v: repr(float(v)))
+    loaded = load_accounts(path).frame
+    for col in dims:
+        np.testing.assert_array_equal(loaded[col].to_numpy(), exact[col].to_numpy())
+
+
 def test_column_mapping_and_churn_labels(book):
     theirs = book.rename(columns={"usage": "Product Usage", "account_id": "Id"})
     theirs["Churn"] = np.where(theirs.pop("renewed") == 1, "No", "Yes")

@@ -43,7 +43,7 @@ def drift(
 
     Exit 1 when the verdict reaches --fail-on (default: recalibrate).
     """
-    from calibrate.cli.options import data_source, load_scored
+    from calibrate.cli.options import data_source, load_scored, loaded
     from calibrate.config.model import read_config
     from calibrate.drift.detect import detect_drift, load_drift_data
     from calibrate.drift.policy import VERDICTS, read_drift_policy
@@ -55,7 +55,7 @@ def drift(
     if through_spec is not None:
         accounts, config = through_spec
     else:
-        accounts = load_drift_data(data_source(data), config, query=query)
+        accounts = loaded(load_drift_data(data_source(data), config, query=query))
     report = detect_drift(accounts, config, since=since, recent_periods=recent_periods, weight_drift=not no_refit,
                           seed=seed, policy=policy)
     write_xlsx(xlsx_file, drift_tables(report))

@@ -51,10 +51,7 @@ def load_data(data: str | None, dimensions: str | None, query: str | None = None
         return load_training(data, dimensions, query, spec_args)[0]
 
     dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
-    accounts = load_accounts(data_source(data), spec=DataSpec(dimensions=dims), query=query)
-    for note in accounts.notes:  # an inferred date format, a column set aside: said, never silent
-        click.echo(f"calibrate: note: {note}", err=True)
-    return accounts
+    return loaded(load_accounts(data_source(data), spec=DataSpec(dimensions=dims), query=query))
 
 
 @dataclass(frozen=True)
@@ -166,11 +163,14 @@ def resolve_spec(args: SpecArgs | None, data: str | None, dimensions: str | None
 _NOTES: list[str] = []
 
 
-def _loaded(result: Any) -> Any:
-    """Say on stderr which spec was found, once the data read through it (a failure keeps to its one line)."""
+def loaded(accounts: Any) -> Any:
+    """Say on stderr, once the data read (a failure keeps to its one line), which spec was found and what the
+    loader noted (an inferred date format, a column set aside): said, never silent. Returns ``accounts``."""
     while _NOTES:
         click.echo(_NOTES.pop(0), err=True)
-    return result
+    for note in accounts.notes:
+        click.echo(f"calibrate: note: {note}", err=True)
+    return accounts
 
 
 def load_training(data: str | None, dimensions: str | None, query: str | None, spec_args: SpecArgs | None,
@@ -185,7 +185,8 @@ def load_training(data: str | None, dimensions: str | None, query: str | None, s
         return load_data(data, dimensions, query=query, spec_args=None), None
     from calibrate.data.spec_load import load_with_spec
 
-    return _loaded(load_with_spec(data, spec, query=query, train_until=train_until))
+    accounts, raw_input = load_with_spec(data, spec, query=query, train_until=train_until)
+    return loaded(accounts), raw_input
 
 
 def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None, config: Any, *,
@@ -199,7 +200,7 @@ def load_scored(data: str | None, query: str | None, spec_args: SpecArgs | None,
 
     accounts = load_with_spec(data, spec, query=query, config=config, allow_pending=allow_pending,
                               require_outcome=require_outcome)[0]
-    return _loaded((accounts, name_view(config)))
+    return loaded(accounts), name_view(config)
 
 
 def read_optional_config(path: str | None) -> Any:

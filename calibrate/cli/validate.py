@@ -13,7 +13,7 @@ from calibrate.cli.options import (cli, policy_option, config_option, data_optio
 def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
                 n_boot: int, seed: int, spec_args: Any = None) -> Any:
     """Load ``--data`` with the config's columns, or through the spec (pending renewals kept apart), and validate it."""
-    from calibrate.cli.options import load_scored
+    from calibrate.cli.options import load_scored, loaded
     from calibrate.config.model import read_config
     from calibrate.publish.export import scoring_spec
     from calibrate.data.load import load_accounts
@@ -24,7 +24,7 @@ def _validation(data: str, query: str | None, config_file: str, by: str | None, 
     if through_spec is not None:
         accounts, cfg = through_spec
     else:
-        accounts = load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True)
+        accounts = loaded(load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True))
     return validate(accounts, cfg, n_boot=n_boot, seed=seed, as_of=as_of, by=by)
 
 

@@ -66,8 +66,8 @@ def read_frame(path: Path, *, sheet: str | None = None) -> tuple[pd.DataFrame, s
     header = next(csv.reader(io.StringIO(text)), [])
     no_duplicates(header, where)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype={c: str for c in header if "id" in c.lower()},
-                            float_precision="round_trip")  # exact: the default parser can miss by an ulp
+        # pandas >= 3.1 parses floats exactly by default (float_precision= is deprecated): no ulp is lost
+        frame = pd.read_csv(io.StringIO(text), dtype={c: str for c in header if "id" in c.lower()})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{where}: not a readable CSV ({str(exc).splitlines()[0]}); check quoting and delimiters") from None
     return frame, digest
