@@ -23,7 +23,7 @@ from calibrate.cli.options import cli, config_option, data_options, emit, json_o
 def tune_bands_command(data: str | None, query: str | None, spec_args: Any, config_file: str, max_red_share: float,
                        min_share: float, step: float, as_json: bool) -> int:
     """Cut-points that separate renewals best with at most --red-capacity of the book red (nothing is written)."""
-    from calibrate.cli.options import data_source, load_scored
+    from calibrate.cli.options import data_source, load_scored, loaded
     from calibrate.config.model import read_config
     from calibrate.data.load import load_accounts
     from calibrate.fit.bands import tune_bands
@@ -34,7 +34,7 @@ def tune_bands_command(data: str | None, query: str | None, spec_args: Any, conf
     cfg = read_config(config_file)
     through_spec = load_scored(data, query, spec_args, cfg)
     accounts, cfg = through_spec if through_spec is not None else (
-        load_accounts(data_source(data), spec=scoring_spec(cfg), query=query), cfg)
+        loaded(load_accounts(data_source(data), spec=scoring_spec(cfg), query=query)), cfg)
     score = score_frame(accounts.frame, cfg, contributions=False, by="name")["score"].to_numpy()
     renewed = accounts.frame["renewed"].to_numpy(dtype=float)
     tuned = tune_bands(score, renewed, cfg.bands, red_band=cfg.red_band, min_share=min_share,
