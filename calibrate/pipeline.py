@@ -133,6 +133,7 @@ class RunResult:
             "notes": list(self.notes),
             "predictive": self.predictive,
             "verdict": self.verdict(),
+            "headline": self.headline(),
             "validation": self.validation.to_dict(),
             "current_validation": None if self.current_validation is None else self.current_validation.to_dict(),
             "recommendation": None if self.champion is None else self.champion.to_dict(),
@@ -141,30 +142,23 @@ class RunResult:
             "weight_intervals": None if self.weight_intervals is None else self.weight_intervals.to_dict(),
         }
 
-    def summary(self) -> str:
-        """The short text summary ``calibrate run`` prints."""
-        weights = "  ".join(f"{k} {w:.3f}" for k, w in self.config.weights.items())
-        what = f"{self.config.name} v{self.config.version}" + (
-            f" (replaces v{self.config.parent_version})" if self.config.parent_version else "")
-        head, where = {
-            "published": (f"new config {what}", [f"config:  {self.config_path}", f"report:  {self.report_path}",
-                                                 f"mlflow:  run {self.mlflow_run_id} in {self.mlflow_dir}"]),
-            "identical": (f"identical to v{self.config.version}; nothing published",
-                          [f"config:  {self.config_path} (unchanged)"]),
-            "dry-run": (f"dry run: would publish {what}; nothing written", []),
-        }[self.status]
-        return "\n".join(
-            [
-                head,
-                f"weights: {weights}",
-                self.validation.summary(),
-                *([] if self.leaderboard is None else [self.leaderboard.summary()]),
-                *([] if self.champion is None else [self.champion.summary()]),
-                *([] if self.drift is None else [self.drift.summary()]),
-                self.verdict(),
-                *where,
-            ]
-        )
+    def headline(self) -> str:
+        """The verdict and, when drift was checked, what it found and why: the first line of the CLI and the
+        report's first box (e.g. "... recommendation: adopt v2 (...). Drift: recalibrate — engagement moved
+        down 11 points on average (...).")."""
+        parts = [self.verdict(), *([] if self.drift is None else [self.drift.headline()])]
+        if self.status == "identical":
+            parts.append(f"Identical to v{self.config.version}; nothing published.")
+        elif self.status == "dry-run":
+            parts.append("Dry run: nothing written.")
+        return " ".join(parts)
+
+    def summary(self, *, verbose: bool = False) -> str:
+        """The text ``calibrate run`` prints: the headline first, then what the meeting needs; ``verbose``
+        adds the statistical detail (every test, the leaderboard, the drift tables)."""
+        from calibrate.report.text import run_text
+
+        return run_text(self, verbose=verbose)
 
     def to_frame(self) -> pd.DataFrame:
         """The new config's band table on the run's data (lowest band first)."""
@@ -186,7 +180,7 @@ class RunResult:
     def _repr_html_(self) -> str:
         from calibrate._html import result_html
 
-        return result_html(self, self.validation.to_frame(), headline=self.verdict())
+        return result_html(self, self.validation.to_frame(), headline=self.headline())
 
     def __repr__(self) -> str:
         return f"<RunResult {self.config!r} -> {self.config_path}>"
@@ -237,6 +231,7 @@ def recalibrate(
     n_boot_weights: int = 200,
     raw_input: RawInput | None = None,
     dry_run: bool = False,
+    include_accounts: bool = False,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run as one transaction.
 
@@ -269,6 +264,8 @@ def recalibrate(
         re-pointed at the raw columns with the fitted transforms, and the input's record kept in its provenance.
     dry_run : bool, default False
         Compute everything and return what would be published; write nothing.
+    include_accounts : bool, default False
+        The report also lists the red accounts to act on (account rows, under a banner).
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -375,7 +372,7 @@ def recalibrate(
             config = envelope(line, pub.version, pub.run_id)
             result = result_for(config, "published", config_path=pub.config_path, report_path=pub.report_path,
                                 mlflow_run_id=pub.run_id, notes=notes)
-            html = run_report(result, data)
+            html = run_report(result, data, include_accounts=include_accounts)
             params = {**{f"fit_{k}": v for k, v in fit.options.items() if k != "stability_grid"},
                       "method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
                       "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": pub.version}

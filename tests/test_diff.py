@@ -64,7 +64,7 @@ def test_migration_matrix_and_red_book_match_a_hand_count(book):
     assert changed.to_dict() == {"critical": False, "red": True, "amber": True, "green": False}
     long = result.to_frame()
     assert long["accounts"].sum() == len(book) and set(long.columns) == {"from_band", "to_band", "accounts", "share", "arr"}
-    assert "change band" in result.summary() and "red book:" in result.summary()
+    assert "change band" in result.summary() and "red book (accounts red or below at their latest snapshot):" in result.summary()
     assert result.plot().get_title() == "Band migration (accounts)"
     json.dumps(result.to_dict())
 

@@ -427,3 +427,26 @@ def test_cli_fit_weight_by_arr_records_it(workdir, capsys):
     assert reference.weights != pytest.approx(fit_weights(load_accounts(book)).weights, abs=1e-3)
     with pytest.raises(FitError, match="weight_by='arr' needs an arr column"):
         fit_weights(load_accounts(book.drop(columns="arr")), weight_by="arr")
+
+
+def test_cli_fit_logit_prints_the_coefficient_table(workdir, capsys):
+    """SE, interval, p and odds ratio per 10 points in words; coefficients equal statsmodels' Logit on the same rows."""
+    import re
+
+    from calibrate.cli import main
+
+    path = workdir / "book.csv"
+    book = logistic_book(4000, seed=9)
+    book.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--data", str(path), "--method", "logit", "--n-boot", "1000"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    assert "coefficient per point  standard error  " in out and "odds ratio per 10 points (95 % interval)" in out
+    dims = ["usage", "engagement", "support", "commercial"]
+    ref = sm.Logit(book["renewed"], sm.add_constant(book[dims])).fit(disp=0)
+    for d in dims:
+        row = re.search(rf"^  {d} +([+-]\d\.\d{{4}}) +(\d\.\d{{4}}) .* (\d+\.\d\d) \((\d+\.\d\d)–(\d+\.\d\d)\) ", out, re.M)
+        assert row, d
+        assert float(row.group(1)) == pytest.approx(ref.params[d], abs=1e-4)
+        assert float(row.group(3)) == pytest.approx(np.exp(10 * ref.params[d]), abs=0.006)

@@ -162,7 +162,7 @@ def test_identical_rerun_dry_run_and_moving_configs_away(small_csv, workdir, cap
     assert first["status"] == "published" and first["version"] == 1
     report = Path(first["report_path"]).read_bytes()
     code, out, _ = run_cli(args, capsys)
-    assert code == 0 and out.startswith("identical to v1; nothing published")
+    assert code == 0 and out.splitlines()[0].endswith("Identical to v1; nothing published.")
     assert store_state(workdir)["runs"] == [("account-health-v1", "FINISHED")]
 
     shutil.move(workdir / "configs", workdir / "configs.old")  # the version line survives configs/ moving away

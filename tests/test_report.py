@@ -70,7 +70,7 @@ def test_verdict_states_the_real_figures(runs):
     for key, doc in (("first", runs["html1"]), ("second", runs["html2"])):
         result = runs[key]
         sentence = _verdict(doc)
-        assert sentence == result["verdict"]
+        assert sentence == result["headline"] and sentence.startswith(result["verdict"])
         bands = {b["name"]: b for b in result["validation"]["bands"]}
         quoted = re.findall(r"(\w+)(?: renews)? (\d+) % \[(\d+)–(\d+)\]", sentence)
         assert [q[0] for q in quoted] == ["green", "red"]
@@ -88,16 +88,18 @@ def test_verdict_states_the_real_figures(runs):
 def test_verdict_comes_first_then_every_section(runs):
     doc1, doc2 = runs["html1"], runs["html2"]
     assert doc1.index('class="verdict"') < doc1.index("<h2>")
-    base = ["Bands: do they separate renewals?", "Score distributions by outcome", "Calibration and discrimination",
-            "Weights: current vs new", "Data provenance"]
-    assert _headings(doc1) == base[:4] + ["Methods leaderboard", "Red accounts", "Data provenance"]
-    assert _headings(doc2) == base[:4] + ["Current config v1 on the same data", "Band migration: current → new",
-                                          "Methods leaderboard", "Adopt or keep? Champion vs challenger",
-                                          "Drift since the reference", "Red accounts", "Data provenance"]
+    first = ["Bands: do they separate renewals?", "Quarter by quarter: does the score keep separating renewals?",
+             "Expected churned ARR at the next renewal"]
+    then = ["Score distributions by outcome", "Calibration and discrimination", "Weights: current vs new"]
+    end = ["Methods leaderboard", "The red book: does red catch churn?", "Data provenance",
+           "Glossary: how to read the figures"]
+    assert _headings(doc1) == first + then + end
+    assert _headings(doc2) == first + ["Drift since the reference", "Adopt or keep? Current vs new weights on later data",
+                                       *then, "Current config v1 on the same data", "Band migration: v1 → v2", *end]
     # band colours from the config, lowest-first table rows top band first
     for color in ("#22c55e", "#eab308", "#f97316", "#ef4444"):
         assert f"background:{color}" in doc1
-    assert "<b>0</b> (0.0%) change band" in doc2  # identical weights: nobody moves
+    assert "<b>0</b> (0.0 %) change band" in doc2  # identical weights: nobody moves
 
 
 def test_report_is_self_contained_and_every_image_decodes(runs):
@@ -158,7 +160,7 @@ class Broken(Board):
 
 
 def test_optional_sections_render_when_the_run_carries_them(runs, tmp_path):
-    """Leaderboard, drift and red metrics are duck-typed attributes of the run; absent = no section."""
+    """A result the run carries as an attribute is one registered line; absent = no section; headers in words."""
     import calibrate as cb
     from calibrate.cli.options import bundled_data_path
 
@@ -169,23 +171,32 @@ def test_optional_sections_render_when_the_run_carries_them(runs, tmp_path):
     result = cb.RunResult(config=config, config_path=Path("c.json"), report_path=Path("r.html"), mlflow_run_id="x",
                           fit=fit, validation=validation)
 
-    class WithExtras:  # RunResult is frozen; a wrapper with the attributes stands in for the lead's new fields
+    class WithExtras:  # RunResult is frozen; a wrapper with the attributes stands in for a new field
         def __init__(self, base, **extra):
             self.__dict__.update({f: getattr(base, f) for f in base.__dataclass_fields__}, **extra)
             self._base = base
 
-        def verdict(self):
-            return self._base.verdict()
+        def headline(self):
+            return self._base.headline()
 
         predictive = property(lambda self: self._base.predictive)
 
-    doc = run_report(WithExtras(result, leaderboard=Board(), drift=Broken(), red_metrics=None), data,
-                     sections=["bands", "leaderboard", "drift", "red_metrics", "provenance"],
-                     extra={"Champion vs challenger": Board()})
+    saved = dict(SECTIONS)
+    try:
+        register_section("board", result_section("board", "A new board"))
+        register_section("broken", result_section("broken", "A broken figure"))
+        register_section("absent", result_section("absent", "Absent"))
+        doc = run_report(WithExtras(result, board=Board(), broken=Broken(), absent=None), data,
+                         sections=["bands", "board", "broken", "absent", "provenance"],
+                         extra={"Champion vs challenger": Board()})
+    finally:
+        SECTIONS.clear()
+        SECTIONS.update(saved)
     heads = _headings(doc)
-    assert heads == ["Bands: do they separate renewals?", "Methods leaderboard", "Drift since the reference",
-                     "Champion vs challenger", "Data provenance"]
-    assert "<td>simplex</td>" in doc and "0.812" in doc
+    assert heads == ["Bands: do they separate renewals?", "A new board", "A broken figure",
+                     "Champion vs challenger", "Data provenance", "Glossary: how to read the figures"]
+    assert re.search(r"<td[^>]*>simplex</td>", doc) and "0.812" in doc
+    assert '<th><a href="#g-auc">AUC</a></th>' in doc  # the field auc, in words, linked to the glossary
     assert "(figure unavailable: RuntimeError)" in doc  # a failing plot does not cost the report
 
 
@@ -281,3 +292,199 @@ def test_progress_step_and_iterate_output(monkeypatch):
     with progress.step("x", stream=quiet):
         assert list(progress.iterate("abc", label="y", stream=quiet)) == ["a", "b", "c"]
     assert quiet.getvalue() == ""
+
+
+# -- issue 15: the outputs a CS leader reads -------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> dict:
+    """The acceptance run: ``calibrate run --current data/account-health-v1.json`` in a temp dir (accounts included)."""
+    work = tmp_path_factory.mktemp("bundled")
+    before = os.getcwd()
+    os.chdir(work)
+    try:
+        code, out, err = run_cli(["run", "--current", str(REPO / "data" / "account-health-v1.json"), "--n-boot", "1000",
+                                  "--include-accounts"])
+    finally:
+        os.chdir(before)
+    assert code == 0, err
+    report = work / re.search(r"^report:\s+(\S+)$", out, re.M).group(1)
+    return {"out": out, "html": report.read_text(encoding="utf-8"), "path": report, "work": work}
+
+
+def _section(doc: str, heading: str) -> str:
+    start = doc.index(f"<h2>{heading}</h2>")
+    return doc[start:doc.index("</section>", start)]
+
+
+def test_bundled_run_prints_the_verdict_with_the_drift_reason_first(bundled):
+    """First line: does it predict, drift and why (engagement's mean move, in points, from the data), the decision."""
+    frame = pd.read_csv(REPO / "data" / "cs_book.csv", parse_dates=["snapshot_date"])
+    ref = frame.loc[frame["snapshot_date"].between("2024-01-01", "2025-04-01"), "engagement"].mean()
+    new = frame.loc[frame["snapshot_date"].between("2025-07-01", "2025-10-01"), "engagement"].mean()
+    first = bundled["out"].splitlines()[0]
+    assert first.startswith("The score still predicts churn: green renews ")
+    assert "recommendation: adopt v2" in first or "recommendation: keep v1" in first
+    assert f"Drift: recalibrate — engagement moved down {ref - new:.0f} points on average ({ref:.1f} → {new:.1f}" in first
+    # the default text is the meeting's; the statistical detail waits for --verbose
+    assert "one-sided p=" not in bundled["out"] and "(--verbose adds" in bundled["out"]
+
+
+def test_report_first_box_names_the_drift_verdict_and_engagement(bundled):
+    doc = bundled["html"]
+    assert doc.index('id="verdict"') < doc.index("<h2>")
+    box = _verdict(doc)
+    assert "Drift: recalibrate" in box and "engagement" in box
+
+
+def _cells_outside_provenance(doc: str) -> list[str]:
+    body = doc[:doc.index("<h2>Data provenance</h2>")]
+    return [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", body, re.S)]
+
+
+def test_no_table_shows_a_field_name(bundled, runs):
+    """No header or cell outside the provenance shows a snake_case field name (auc_low, missed_churn_arr...)."""
+    from calibrate._labels import snake_case
+
+    for doc in (bundled["html"], runs["html1"], runs["html2"]):
+        cells = _cells_outside_provenance(doc)
+        assert len(cells) > 100
+        assert sorted({w for c in cells for w in snake_case(c)}) == []
+        assert not any(c.strip().lower() == "nan" for c in cells)
+
+
+def test_arr_reads_as_currency(bundled, runs):
+    red = runs["second"]["validation"]["red"]
+    section = _section(runs["html2"], "The red book: does red catch churn?")
+    assert f"${red['missed_churn_arr']:,.0f}" in section
+    churn = _section(bundled["html"], "Expected churned ARR at the next renewal")
+    assert re.search(r"<b>\$\d{1,3}(,\d{3})+</b> of \$\d{1,3}(,\d{3})+ ARR", churn)
+
+
+def test_per_quarter_section_matches_independent_figures(runs):
+    """Each quarter's AUC equals scikit-learn's on that quarter's rows; its band rates' intervals equal statsmodels' Wilson."""
+    from sklearn.metrics import roc_auc_score
+    from statsmodels.stats.proportion import proportion_confint
+
+    import calibrate as cb
+    from calibrate.cli.options import bundled_data_path
+    from calibrate.score.scorer import score_frame
+
+    data = cb.load_accounts(str(bundled_data_path()))
+    config = cb.read_config(runs["first"]["config_path"])
+    s = score_frame(data.frame, config, contributions=False, by="name")
+    quarter = data.frame["snapshot_date"].dt.to_period("Q").astype(str)
+    section = _section(runs["html1"], "Quarter by quarter: does the score keep separating renewals?")
+    assert "<img" in section
+    rows = {r[0]: r for r in (re.findall(r"<td[^>]*>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", section))
+            if r}
+    assert sorted(rows) == sorted(quarter.unique()) and len(rows) == 8
+    green = len(config.bands) - 1
+    for q, cells in rows.items():
+        m = (quarter == q).to_numpy()
+        y = data.frame.loc[m, "renewed"].to_numpy()
+        auc = roc_auc_score(y, s.loc[m, "score"])
+        assert cells[3].startswith(f"{auc:.3f} (")
+        top = m & (s["band_index"] == green).to_numpy()
+        k, n = int(data.frame.loc[top, "renewed"].sum()), int(top.sum())
+        lo, hi = proportion_confint(k, n, method="wilson")
+        assert html.unescape(cells[5]) == f"{100 * k / n:.0f} % ({100 * lo:.0f}–{100 * hi:.0f})"
+
+
+def test_expected_churned_arr_matches_a_simulation():
+    """Σ arr·(1 − p) and its 95 % interval agree with 20,000 simulated renewals of the same accounts."""
+    import numpy as np
+
+    from calibrate.report.sections import expected_churned_arr
+
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({"arr": rng.lognormal(10, 1, n)})
+    p = rng.uniform(0.3, 0.99, n)
+    band = rng.integers(0, 3, n)
+    table = expected_churned_arr(frame, p, band, ["red", "amber", "green"]).set_index("band")
+    sims = (rng.random((20_000, n)) > p) @ frame["arr"].to_numpy()  # churned ARR of each simulated renewal
+    total = table.loc["total"]
+    assert total["expected_churned_arr"] == pytest.approx(sims.mean(), rel=0.01)
+    assert total["ci_low"] == pytest.approx(np.quantile(sims, 0.025), rel=0.03)
+    assert total["ci_high"] == pytest.approx(np.quantile(sims, 0.975), rel=0.03)
+    assert table.loc[["green", "amber", "red"], "expected_churned_arr"].sum() == pytest.approx(total["expected_churned_arr"])
+    with pytest.raises(ValueError, match=r"confidence must be 0.95; got 0.9."):
+        expected_churned_arr(frame, p, band, ["red", "amber", "green"], confidence=0.9)
+
+
+def test_red_accounts_only_with_include_accounts_and_under_a_banner(bundled, runs):
+    import calibrate as cb
+    from calibrate.cli.options import bundled_data_path
+    from calibrate.score.scorer import score_frame
+
+    assert "Red accounts to act on" not in runs["html1"] and 'id="accounts-banner"' not in runs["html1"]
+    doc = bundled["html"]
+    assert doc.index('id="accounts-banner"') < doc.index('id="verdict"')
+    data = cb.load_accounts(str(bundled_data_path()))
+    config = cb.read_config(next((bundled["work"] / "configs").glob("*-v2.json")))
+    s = score_frame(data.frame, config, contributions=False, by="name")
+    latest = (data.frame["snapshot_date"] == data.frame["snapshot_date"].max()).to_numpy()
+    red = [b.name for b in config.bands].index(config.red_band)
+    n_red = int((latest & (s["band_index"] <= red).to_numpy()).sum())
+    section = _section(doc, "Red accounts to act on")
+    assert f"{n_red:,} accounts are red or below at the latest snapshot" in section
+    assert "top reason" in section and "no owner column" in section
+
+
+def test_a_band_renewing_100_and_one_renewing_0_render(tmp_path, monkeypatch):
+    """A Wilson bound a rounding error inside the rate (0.9999999999999999 at 100 %) draws no bar, never fails;
+    every figure of the report has a title and both axis labels."""
+    import calibrate as cb
+    from calibrate.report import base
+    from calibrate.cli.options import bundled_data_path
+    from calibrate.score.scorer import score_frame
+
+    config = cb.read_config(REPO / "data" / "account-health-v1.json")
+    frame = cb.load_accounts(str(bundled_data_path())).frame.copy()
+    band = score_frame(frame, config, contributions=False, by="name")["band_index"].to_numpy()
+    frame.loc[band == len(config.bands) - 1, "renewed"] = 1
+    frame.loc[band == 0, "renewed"] = 0
+    data = cb.load_accounts(frame)
+    v = cb.validate(data, config, n_boot=200)
+    assert v.bands[-1].renewal_rate == 1.0 and v.bands[0].renewal_rate == 0.0
+    result = cb.RunResult(config=config, config_path=Path("c"), report_path=Path("r"), mlflow_run_id="x",
+                          fit=None, validation=v)  # type: ignore[arg-type]
+    drawn = []
+    real = base.figure_png
+    monkeypatch.setattr(base, "figure_png", lambda ax: drawn.append(ax) or real(ax))
+    doc = run_report(result, data)
+    assert len(drawn) == doc.count("<img") >= 6
+    for ax in drawn:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+    table = _section(doc, "Bands: do they separate renewals?")
+    assert "100.0 %" in table and ">0.0 %<" in table
+
+
+def test_report_reads_at_900_and_1280_px_in_chromium(bundled, tmp_path_factory):
+    """Playwright drives Debian's Chromium: no horizontal scroll at 900 and 1,280 px, every image loads; screenshots kept."""
+    from calibrate.report.html import chromium
+
+    exe = chromium()
+    if exe is None:
+        pytest.skip("Chromium is not installed (.ci/system-packages.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = tmp_path_factory.mktemp("report-screenshots")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        try:
+            for width in (900, 1280):
+                page = browser.new_page(viewport={"width": width, "height": 1000})
+                page.goto(bundled["path"].as_uri())
+                page.wait_for_load_state("load")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+                assert len(images) >= 8 and all(done and w > 0 for _, done, w in images), images
+                page.screenshot(path=str(shots / f"report-{width}.png"), full_page=True)
+                page.close()
+        finally:
+            browser.close()
+    assert all((shots / f"report-{w}.png").stat().st_size > 10_000 for w in (900, 1280))
+    print(f"report screenshots kept in {shots}")

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_data,
-    n_boot_option, read_optional_config, seed_option, spec_options)
+    n_boot_option, read_optional_config, seed_option, spec_options, write_xlsx, xlsx_option)
 
 
 @cli.command()
@@ -22,12 +22,14 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 @n_boot_option
 @seed_option
 @json_option
+@xlsx_option
 def compare(data: str | None, query: str | None, spec_args: Any, dimensions: str | None, current: str | None, new: str | None,
-            scheme: str, k: int, n_boot: int, seed: int, as_json: bool) -> int:
+            scheme: str, k: int, n_boot: int, seed: int, as_json: bool, xlsx_file: str | None) -> int:
     """Compare weighting methods on held-out data; with --current and --new, say adopt or keep current."""
     from calibrate.compare.champion import champion_challenger
     from calibrate.fit.folds import validation_folds
     from calibrate.compare.methods import leaderboard
+    from calibrate.report.xlsx import comparison_tables
 
     if new is not None and current is None:
         raise click.UsageError("--new needs --current (the config in production to compare it with)",
@@ -37,10 +39,11 @@ def compare(data: str | None, query: str | None, spec_args: Any, dimensions: str
     # the same steps as calibrate.compare.champion.compare_with_current, which takes no --scheme/--folds yet
     folds = validation_folds(accounts, scheme=scheme, k=k, seed=seed)
     board = leaderboard(accounts, current=current_cfg, folds=folds, n_boot=n_boot, seed=seed)
-    payload, text = {"leaderboard": board.to_dict()}, board.summary()
+    payload, text, cc = {"leaderboard": board.to_dict()}, board.summary(), None
     if current_cfg is not None and new_cfg is not None:
         cc = champion_challenger(accounts, new_cfg, current_cfg, folds=folds, n_boot=n_boot, seed=seed)
         payload["champion_challenger"] = cc.to_dict()
         text += "\n\n" + cc.summary()
+    write_xlsx(xlsx_file, comparison_tables(board, cc))
     emit(payload, text, as_json=as_json)
     return 0

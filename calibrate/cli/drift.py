@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, config_option, data_options, date_option, emit, json_option, policy_option,
-                                   seed_option, spec_options)
+                                   seed_option, spec_options, write_xlsx, xlsx_option)
 
 
 @cli.command()
@@ -24,6 +24,7 @@ from calibrate.cli.options import (cli, config_option, data_options, date_option
 @policy_option
 @seed_option
 @json_option
+@xlsx_option
 def drift(
     data: str | None,
     query: str | None,
@@ -36,6 +37,7 @@ def drift(
     policy_file: str | None,
     seed: int,
     as_json: bool,
+    xlsx_file: str | None,
 ) -> int:
     """Population, performance and weight drift against the config's reference: ok, watch or recalibrate.
 
@@ -45,6 +47,7 @@ def drift(
     from calibrate.config.model import read_config
     from calibrate.drift.detect import detect_drift, load_drift_data
     from calibrate.drift.policy import VERDICTS, read_drift_policy
+    from calibrate.report.xlsx import drift_tables
 
     policy = read_drift_policy(policy_file) if policy_file else None  # a bad policy fails before any work
     config = read_config(config_file)
@@ -55,6 +58,7 @@ def drift(
         accounts = loaded(load_drift_data(data_source(data), config, query=query))
     report = detect_drift(accounts, config, since=since, recent_periods=recent_periods, weight_drift=not no_refit,
                           seed=seed, policy=policy)
+    write_xlsx(xlsx_file, drift_tables(report))
     emit(report.to_dict(), report.summary(), as_json=as_json)
     if fail_on != "none" and VERDICTS.index(report.verdict) >= VERDICTS.index(fail_on):
         return 1

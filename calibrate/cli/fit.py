@@ -106,8 +106,16 @@ def fit(
     result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", raw_input=raw_input,
                          dry_run=dry_run, **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}
-    return report_run(result, payload, result.fit.summary() + "\n" + _signals_text(checks, raw_input) + "\n"
-                      + result.summary(), as_json=as_json, quiet=quiet, notice=notice)
+    text = result.summary() + "\n\n" + result.fit.summary() + "\n" + _signals_text(checks, raw_input)
+    if method == "logit":  # the coefficient table (SE, interval, p, odds ratio per 10 points) an analyst reads
+        from calibrate.fit.logit import fit_logit
+        from calibrate.report.text import coefficient_text
+
+        logit = fit_logit(accounts, train_until=publish["train_until"], directions=options.get("directions"),
+                          on_negative=on_negative, alpha=alpha, floor=floor, penalty=penalty, seed=seed)
+        payload["coefficients"] = logit.to_dict()["coefficients"]
+        text += "\n" + coefficient_text(logit)
+    return report_run(result, payload, text, as_json=as_json, quiet=quiet, notice=notice)
 
 
 def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,

@@ -70,6 +70,19 @@ class SpecArgs:
         return any(v is not None for v in (self.outcome, self.churned_value, self.id, self.missing))
 
 
+xlsx_option = click.option("--xlsx", "xlsx_file", metavar="FILE",
+                           help="Also write the tables to this Excel workbook, one sheet per table.")
+
+
+def write_xlsx(path: str | None, tables: dict[str, Any]) -> None:
+    """``--xlsx FILE``: write the command's tables to one workbook and say where (stderr)."""
+    if path is None:
+        return
+    from calibrate.report.xlsx import write_workbook
+
+    click.echo(f"calibrate: tables written to {write_workbook(path, tables)}", err=True)
+
+
 def outcome_option(*, required: bool = False) -> Any:
     """``--outcome COL``: the outcome column of a raw export."""
     return click.option("--outcome", required=required, metavar="COL",

@@ -46,6 +46,9 @@ def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool
 @dry_run_option
 @json_option
 @quiet_option
+@click.option("--include-accounts", is_flag=True,
+              help="The report also lists the red accounts to act on (account rows; a banner says so).")
+@click.option("--verbose", is_flag=True, help="Add the statistical detail (every test, leaderboard, drift tables).")
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
 def run(
     data: str | None,
@@ -62,6 +65,8 @@ def run(
     dry_run: bool,
     as_json: bool,
     quiet: bool,
+    include_accounts: bool,
+    verbose: bool,
     pdf: bool,
 ) -> int:
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
@@ -80,11 +85,12 @@ def run(
     result = recalibrate(
         accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
-        raw_input=raw_input, dry_run=dry_run,
+        raw_input=raw_input, dry_run=dry_run, include_accounts=include_accounts,
     )
     if pdf and result.status == "published" and result.report_path is not None:
         from calibrate.report.html import write_pdf
 
         if write_pdf(result.report_path) is None:
             click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
-    return report_run(result, result.to_dict(), result.summary(), as_json=as_json, quiet=quiet, notice=notice)
+    return report_run(result, result.to_dict(), result.summary(verbose=verbose), as_json=as_json, quiet=quiet,
+                      notice=notice)

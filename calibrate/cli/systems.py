@@ -28,6 +28,13 @@ def _with_config(data, query, spec_args, config_file: str | None, *, require_out
         through_spec = load_scored(data, query, spec_args, config, require_outcome=require_outcome)
         if through_spec is not None:
             return through_spec
+        from calibrate.cli.options import data_source, loaded
+        from calibrate.data.load import load_accounts
+        from calibrate.publish.export import scoring_spec
+
+        # no spec: read the config's own dimensions from the columns it names
+        return loaded(load_accounts(data_source(data), spec=scoring_spec(config), query=query,
+                                    require_outcome=require_outcome)), config
     return load_data(data, None, query=query, spec_args=spec_args), config
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, policy_option, config_option, data_options, date_option, emit, json_option, min_spread_option,
-    n_boot_option, seed_option, spec_options)
+    n_boot_option, seed_option, spec_options, write_xlsx, xlsx_option)
 
 
 def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
@@ -45,10 +45,14 @@ def _common(f: Any) -> Any:
 @cli.command("validate")
 @_common
 @click.option("--by", type=click.Choice(["segment", "period"]), help="Also validate each segment / snapshot quarter.")
+@xlsx_option
 def validate_command(data: str, query: str | None, spec_args: Any, config_file: str, as_of: str | None, n_boot: int, seed: int,
-                     as_json: bool, by: str | None) -> int:
+                     as_json: bool, by: str | None, xlsx_file: str | None) -> int:
     """Band renewal rates, spread, AUC, calibration, red book: does the score separate renewals?"""
+    from calibrate.report.xlsx import validation_tables
+
     result = _validation(data, query, config_file, by, as_of, n_boot, seed, spec_args)
+    write_xlsx(xlsx_file, validation_tables(result))
     emit(result.to_dict(), result.summary(), as_json=as_json)
     return 0
 

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._labels import METHOD_LABELS
 from calibrate._params import Interval, validate_params
 from calibrate.compare.additive import ADDITIVE_METHODS, additive_rows
 from calibrate.fit import heldout as _heldout
@@ -47,14 +48,7 @@ __all__ = ["Leaderboard", "MethodScore", "leaderboard", "logit_weights_fallback"
 METRICS: tuple[str, ...] = ("auc", "log_loss", "brier", "spread")
 """Leaderboard metrics; higher is better for AUC and spread, lower for log-loss and Brier."""
 
-_LABELS = {
-    "current": "current weights",
-    "equal": "equal weights",
-    "logit": "logit-derived weights",
-    "simplex": "simplex weights (fitted)",
-    "ceiling": "gradient boosting (ceiling)",
-    **ADDITIVE_METHODS,
-}
+_LABELS = {**METHOD_LABELS, **ADDITIVE_METHODS}
 _NOT_A_SCORE = frozenset({"ceiling", "logit_free", "additive"})
 """Rows that are models, not a weighted 0–100 score (never the leaderboard's best score)."""
 

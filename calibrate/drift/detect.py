@@ -173,6 +173,13 @@ class DriftReport:
             "seed": self.seed,
         }
 
+    def headline(self) -> str:
+        """The drift verdict and its reasons in words, e.g. "Drift: recalibrate — engagement moved down
+        11 points on average (69.5 → 58.4; CSI 1.75 above 0.25)." (for the verdict line of a run)."""
+        from calibrate.drift.words import drift_headline
+
+        return drift_headline(self)
+
     def summary(self) -> str:
         """Verdict, reasons, and the population and period tables as text."""
         lines = [f"drift verdict: {self.verdict.upper()}  (new window {self.window['new_start']} .. "

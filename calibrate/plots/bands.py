@@ -38,10 +38,12 @@ def plot_band_rates(validation: Validation, ax: Axes | None = None) -> Axes:
     err = error_lengths(rates, [b.ci_low for b in bands], [b.ci_high for b in bands])
     ax.bar(x, rates, color=[b.color for b in bands], edgecolor="#333333", linewidth=0.5)
     ax.errorbar(x, rates, yerr=err, fmt="none", ecolor="#111111", capsize=4, linewidth=1)
-    for xi, b in zip(x, bands):
-        ax.annotate(f"{b.renewal_rate:.0%}\nn={b.n:,}", (xi, 0.02), ha="center", va="bottom", fontsize=8)
+    for xi, b, top in zip(x, bands, rates + err[1]):  # above the interval, never over it
+        ax.annotate(f"{b.renewal_rate:.0%}\nn={b.n:,}", (xi, top + 0.02), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, [b.name for b in bands])
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_xlabel("band (n = snapshots)")
     ax.set_ylabel("renewal rate")
     ax.set_title(f"Renewal rate by band (spread {validation.spread:+.0%})")
     return ax
@@ -115,9 +117,10 @@ def plot_weights(
             hi = np.array([intervals[label][d][1] for d in dims])
             ax.errorbar(pos, vals, yerr=error_lengths(vals, lo, hi), fmt="none", ecolor="#111111", capsize=3)
     ax.set_xticks(x, dims)
+    ax.set_xlabel("dimension")
     ax.set_ylabel("weight")
     ax.set_title("Dimension weights")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     return ax
 
 
@@ -302,7 +305,10 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     ax.fill_between(x, lo, hi, color="#2563eb", alpha=0.15, linewidth=0)
     ax.plot(x, spread, marker="o", color="#2563eb", label="spread (top − red band)")
     ax.axhline(0, color="#94a3b8", linewidth=0.8)
-    ax.set_ylabel("spread", color="#2563eb")
+    ax.set_ylabel("spread (top − red renewal rate)", color="#2563eb")
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     right = ax.twinx()
     a = np.array([v.auc for v in vals])
     a_err = error_lengths(a, [v.auc_ci[0] for v in vals], [v.auc_ci[1] for v in vals])
@@ -311,9 +317,12 @@ def plot_validation_trend(validations: Mapping[str, Validation], ax: Axes | None
     right.set_ylim(0.5, 1.0)
     ax.right_ax = right  # type: ignore[attr-defined]
     ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set_xlabel("snapshot period")
     ax.set_title("Does the score still separate renewals, period by period?")
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="lower left")
+    # below the plot area (the figure's layout makes room), so it never covers a point
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+              ncol=len(handles), frameon=False)
     return ax
 
 

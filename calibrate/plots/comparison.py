@@ -67,6 +67,7 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
     ax.barh(y, values, color=colors, alpha=0.8)
     ax.errorbar(values, y, xerr=err, fmt="none", ecolor="#111111", capsize=3)
     ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_ylabel("method")
     ax.invert_yaxis()
     if metric == "auc":
         ax.set_xlim(max(0.0, float(np.nanmin(err[0] * -1 + values)) - 0.05), min(1.0, float(np.nanmax(values + err[1])) + 0.02))
@@ -94,10 +95,13 @@ def plot_champion_challenger(result: ChampionChallenger, ax: Axes | None = None)
     for i, (label, (v, lo, hi), threshold) in enumerate(figures):
         color = "#16a34a" if lo > threshold else "#dc2626"
         ax.errorbar([v], [i], xerr=error_lengths([v], [lo], [hi]), fmt="o", color=color, capsize=4)
-        ax.plot([threshold, threshold], [i - 0.3, i + 0.3], color="#111111", linestyle=":", linewidth=1)
+        ax.plot([threshold, threshold], [i - 0.3, i + 0.3], color="#111111", linestyle=":", linewidth=1,
+                label="decision threshold" if i == 0 else None)
     ax.axvline(0, color="#94a3b8", linewidth=0.8)
     ax.set_yticks(range(len(figures)), [f[0] for f in figures])
     ax.set_ylim(-0.6, len(figures) - 0.4)
+    ax.legend(fontsize=8, loc="best")
     ax.set_xlabel("new minus current (positive favours the new weights)")
+    ax.set_ylabel("figure")
     ax.set_title(f"Champion/challenger: {result.decision}")
     return ax

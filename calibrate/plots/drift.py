@@ -38,9 +38,10 @@ def plot_drift_psi(report: DriftReport, ax: Axes | None = None) -> Axes:
     ax.scatter(x, pop["threshold_recalibrate"], marker="_", s=300, color="#991b1b", label="recalibrate threshold",
                zorder=3)
     ax.set_xticks(x, list(pop["name"]), rotation=30 if len(pop) > 6 else 0)
+    ax.set_xlabel("variable")
     ax.set_ylabel("PSI / CSI")
     ax.set_title(f"Population drift (verdict: {report.verdict})")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     return ax
 
 

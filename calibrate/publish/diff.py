@@ -115,14 +115,16 @@ class ConfigDiff:
         lines += [f"also: {c}" for c in self.other_changes]
         if self.accounts is not None and self.red_book is not None:
             n = int(self.accounts.to_numpy().sum())
-            lines.append(f"on {n:,} accounts from {self.source}: {self.moved:,} ({self.moved / max(n, 1):.1%}) change band")
-            lines.append("migration (rows: old band, columns: new band):")
+            lines.append(f"on {n:,} accounts from {self.source}, each at its latest snapshot: {self.moved:,} "
+                         f"({self.moved / max(n, 1):.1%}) change band")
+            lines.append("migration of accounts (rows: old band, columns: new band):")
             lines += ["  " + line for line in self.accounts.to_string().splitlines()]
             rb = self.red_book
             lines.append(
-                f"red book: {rb['old_accounts']:,.0f} -> {rb['new_accounts']:,.0f} accounts "
-                f"({rb['old_share']:.1%} -> {rb['new_share']:.1%}, {rb['change_share']:+.1%})"
-                + (f"; ARR {rb['old_arr']:,.0f} -> {rb['new_arr']:,.0f} ({rb['change_arr']:+,.0f})" if "old_arr" in rb else "")
+                f"red book (accounts red or below at their latest snapshot): {rb['old_accounts']:,.0f} -> "
+                f"{rb['new_accounts']:,.0f} accounts ({rb['old_share']:.1%} -> {rb['new_share']:.1%}, "
+                f"{100 * rb['change_share']:+.1f} pts)"
+                + (f"; ARR ${rb['old_arr']:,.0f} -> ${rb['new_arr']:,.0f} ({rb['change_arr']:+,.0f})" if "old_arr" in rb else "")
             )
         return "\n".join(lines)
 

@@ -1,27 +1,27 @@
 """The HTML report of a run: one self-contained file (plots embedded as PNG) that prints well.
 
-A report is a list of :class:`Section` (a heading and an HTML body) put into
-``templates/report.html``. Sections hold aggregates only — never account rows.
+A report is a list of :class:`Section` (a heading and an HTML body, :mod:`calibrate.report.base`) put
+into ``templates/report.html``: the verdict first, the sections of :data:`SECTIONS` in order, then a
+glossary of every statistic. Sections hold aggregates only, except those registered ``row_level``
+(the red accounts to act on), which appear only with ``include_accounts`` and under a banner.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from calibrate.plots import figure_png
+from calibrate import _labels as L
+from calibrate.report.base import (ROW_LEVEL, SECTIONS, Section, configs, frame_html, img_tag, object_html,
+                                   register_section, render_report, result_section, scored, table_html)
+from calibrate.report.sections import (champion_section, drift_section, expected_churn_section, leaderboard_section,
+                                       quarters_section, red_accounts_section, red_metrics_section)
+from calibrate.report.text import BAND_HEADER, band_rows
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-
-    from calibrate.config.model import WeightConfig
     from calibrate.data.load import Accounts
     from calibrate.pipeline import RunResult
     from calibrate.validation.separation import Validation
@@ -39,187 +39,21 @@ __all__ = [
     "table_html",
     "band_table_html",
     "write_pdf",
+    "ACCOUNTS_BANNER",
 ]
 
-
-@functools.cache
-def _template() -> Any:
-    """``templates/report.html`` as a jinja2 template; every value is escaped unless marked ``| safe``."""
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.PackageLoader("calibrate.report", "templates"), autoescape=True,
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return env.get_template("report.html")
-
-
-@dataclass(frozen=True)
-class Section:
-    """One titled part of the report; ``body`` is trusted HTML built by this module's helpers."""
-
-    title: str
-    body: str
-
-
-def img_tag(ax: Axes, alt: str) -> str:
-    """An ``<img>`` with the Axes' figure embedded as a base64 PNG."""
-    data = base64.b64encode(figure_png(ax)).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return html.escape(str(value))
-
-
-def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain HTML table; floats are shown with 3 decimals, text is escaped."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1%}"
+ACCOUNTS_BANNER = ("This report lists individual accounts (--include-accounts): share it only with people allowed "
+                   "to see account-level data.")
 
 
 def band_table_html(validation: Validation) -> str:
-    """The band table (top band first) with colour swatches, rates and Wilson intervals."""
+    """The band table (top band first) with colour swatches, rates and Wilson intervals; counts are snapshots."""
+    colors = {b.name: b.color for b in validation.bands}
     rows = []
-    for b in reversed(validation.bands):
-        swatch = f'<span class="swatch" style="background:{b.color}"></span>{html.escape(b.name)}'
-        ci = "" if b.ci_low is None else f"{b.ci_low:.1%} – {b.ci_high:.1%}"
-        rows.append(
-            f"<tr><td>{swatch}</td><td>{b.n:,}</td><td>{b.renewed:,}</td><td>{_pct(b.renewal_rate)}</td>"
-            f"<td>{ci}</td><td>{b.share:.1%}</td></tr>"
-        )
-    head = "".join(f"<th>{h}</th>" for h in ("band", "accounts", "renewed", "renewal rate", "95 % CI (Wilson)", "share"))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def render_report(
-    *,
-    title: str,
-    subtitle: str,
-    verdict: str,
-    verdict_ok: bool,
-    sections: Sequence[Section],
-    extra: Mapping[str, str] | None = None,
-) -> str:
-    """Fill the report template (jinja2, autoescaped: text is escaped, section bodies are trusted HTML).
-
-    Returns the complete HTML document; ``extra`` values fill further template fields.
-    """
-    from calibrate import __version__
-
-    return _template().render(
-        title=title,
-        subtitle=subtitle,
-        verdict=verdict,
-        verdict_color="#16a34a" if verdict_ok else "#dc2626",
-        sections=sections,
-        calibrate_version=__version__,
-        **(extra or {}),
-    )
-
-
-# -- sections of a run's report ---------------------------------------------------------------------
-SectionBuilder = Callable[["RunResult", "Accounts"], "Section | None"]
-"""Builds one section from a run and its data, or returns None when the run has nothing to show."""
-
-SECTIONS: dict[str, SectionBuilder] = {}
-"""The report's sections in order: name → builder. :func:`register_section` adds one."""
-
-
-def register_section(name: str, builder: SectionBuilder | None = None, *, before: str | None = None) -> Any:
-    """Add (or replace) a section builder; usable as a decorator.
-
-    Parameters
-    ----------
-    name : str
-        Key in :data:`SECTIONS`; an existing key is replaced in place.
-    builder : callable (result, data) → Section or None
-    before : str, optional
-        Insert before this section (default: before ``"provenance"``, which stays last).
-
-    Examples
-    --------
-    A result object the run carries as an attribute is one line::
-
-        register_section("leaderboard", result_section("leaderboard", "Methods leaderboard"))
-    """
-
-    def add(fn: SectionBuilder) -> SectionBuilder:
-        if name in SECTIONS:
-            SECTIONS[name] = fn
-            return fn
-        anchor = before if before is not None else ("provenance" if "provenance" in SECTIONS else None)
-        items = list(SECTIONS.items())
-        at = next((i for i, (k, _) in enumerate(items) if k == anchor), len(items))
-        items.insert(at, (name, fn))
-        SECTIONS.clear()
-        SECTIONS.update(items)
-        return fn
-
-    return add if builder is None else add(builder)
-
-
-def frame_html(frame: pd.DataFrame) -> str:
-    """A DataFrame as an escaped HTML table (floats with 3 decimals, no index unless it is named)."""
-    show_index = any(n is not None for n in frame.index.names)
-    return frame.to_html(index=show_index, border=0, float_format=lambda v: f"{v:.3f}", na_rep="",
-                         classes="data", escape=True)
-
-
-def object_html(obj: Any, *, alt: str = "") -> str:
-    """Render any calibrate result: its ``to_frame()`` as a table and its ``plot(ax=...)`` as an image.
-
-    Either part is skipped when the object lacks it; a plot that raises is reported as text, never
-    breaks the report.
-    """
-    parts = []
-    if hasattr(obj, "to_frame"):
-        parts.append(frame_html(obj.to_frame()))
-    elif hasattr(obj, "summary"):
-        parts.append(f"<pre>{html.escape(obj.summary())}</pre>")
-    if hasattr(obj, "plot"):
-        from calibrate.plots import new_axes
-
-        try:
-            parts.append(img_tag(obj.plot(ax=new_axes((7.0, 3.8))), alt or type(obj).__name__))
-        except Exception as exc:  # noqa: BLE001 - a figure must not cost the report
-            parts.append(f'<p class="meta">(figure unavailable: {html.escape(type(exc).__name__)})</p>')
-    return "\n".join(parts)
-
-
-def result_section(attr: str, title: str, *, intro: str = "") -> SectionBuilder:
-    """A builder for a result object the run carries as ``result.<attr>`` (absent or None: no section).
-
-    The object is read duck-typed: ``to_frame()`` for the table, ``plot(ax=...)`` for the figure
-    and, when present, ``summary()`` as a caption.
-    """
-
-    def build(result: RunResult, data: Accounts) -> Section | None:
-        obj = getattr(result, attr, None)
-        if obj is None:
-            return None
-        head = f"<p>{html.escape(intro)}</p>" if intro else ""
-        return Section(title, head + object_html(obj, alt=title))
-
-    build.__name__ = f"section_{attr}"
-    return build
-
-
-def _scored(data: Accounts, config: WeightConfig) -> pd.DataFrame:
-    from calibrate.score.scorer import score_frame
-
-    return score_frame(data.frame, config, contributions=False, by="name")
-
-
-def _configs(result: RunResult) -> dict[str, WeightConfig]:
-    """Label → config, the current one first when there is one."""
-    out = {} if result.current is None else {f"current v{result.current.version}": result.current}
-    return out | {f"new v{result.config.version}": result.config}
+    for row in band_rows(validation):
+        swatch = f'<span class="swatch" style="background:{html.escape(colors[row[0]])}"></span>{html.escape(row[0])}'
+        rows.append([swatch, *(html.escape(c) for c in row[1:])])
+    return table_html(BAND_HEADER, rows, raw=True)
 
 
 @register_section("bands")
@@ -230,11 +64,13 @@ def bands_section(result: RunResult, data: Accounts) -> Section:
     v = result.validation
     return Section(
         "Bands: do they separate renewals?",
-        band_table_html(v)
-        + f"<p>Spread {html.escape(v.top_band)} − {html.escape(v.red_band)}: <b>{v.spread:+.1%}</b> "
-        f"(95 % account-level bootstrap interval {v.spread_ci[0]:+.1%} to {v.spread_ci[1]:+.1%}, "
-        f"{v.n_boot:,} resamples); AUC <b>{v.auc:.3f}</b> ({v.auc_ci[0]:.3f}–{v.auc_ci[1]:.3f}, DeLong); "
-        f"bands monotone: {'yes' if v.monotone else 'no'}.</p>"
+        f'<p class="meta">Counts are snapshots: {L.count(v.n)} quarterly snapshots of {L.count(v.n_accounts)} '
+        '<a href="#g-accounts">accounts</a>.</p>'
+        + band_table_html(v)
+        + f'<p><a href="#g-spread">Spread</a> {html.escape(v.top_band)} − {html.escape(v.red_band)}: '
+        f"<b>{L.points(v.spread)}</b> (95 % interval {L.interval(*v.spread_ci, L.points)}, whole accounts resampled "
+        f'{L.count(v.n_boot)} times); <a href="#g-auc">AUC</a> <b>{L.number(v.auc, digits=3)}</b> '
+        f"(95 % interval {L.interval(*v.auc_ci)}); bands in order of renewal: {'yes' if v.monotone else 'no'}.</p>"
         + img_tag(plot_band_rates(v, ax=new_axes((7.0, 3.6))), "Renewal rate by band with 95% intervals"),
     )
 
@@ -246,8 +82,8 @@ def distribution_section(result: RunResult, data: Accounts) -> Section:
 
     y = data.frame["renewed"].to_numpy()
     imgs = []
-    for label, cfg in _configs(result).items():
-        ax = plot_score_distribution(_scored(data, cfg)["score"].to_numpy(), y, cfg, ax=new_axes((4.8, 3.4)))
+    for label, cfg in configs(result).items():
+        ax = plot_score_distribution(scored(data, cfg)["score"].to_numpy(), y, cfg, ax=new_axes((4.8, 3.4)))
         ax.set_title(f"Score by outcome, {label}")
         imgs.append(img_tag(ax, f"Score distribution by outcome, {label}"))
     return Section("Score distributions by outcome", f'<div class="grid">{"".join(imgs)}</div>')
@@ -259,14 +95,16 @@ def calibration_section(result: RunResult, data: Accounts) -> Section:
     from calibrate.plots import new_axes, plot_reliability_curves, plot_roc
 
     y = data.frame["renewed"].to_numpy()
-    scored = {label: _scored(data, cfg) for label, cfg in _configs(result).items()}
-    probs = {label: (y, s["p_renew"].to_numpy()) for label, s in scored.items() if not s["p_renew"].isna().all()}
-    imgs = [img_tag(plot_roc({k: (y, s["score"].to_numpy()) for k, s in scored.items()}, ax=new_axes((4.8, 4.2))),
+    frames = {label: scored(data, cfg) for label, cfg in configs(result).items()}
+    probs = {label: (y, s["p_renew"].to_numpy()) for label, s in frames.items() if not s["p_renew"].isna().all()}
+    imgs = [img_tag(plot_roc({k: (y, s["score"].to_numpy()) for k, s in frames.items()}, ax=new_axes((4.8, 4.2))),
                     "ROC curve of score vs renewal")]
     if probs:
         imgs.insert(0, img_tag(plot_reliability_curves(probs, ax=new_axes((4.8, 4.2))), "Reliability diagram"))
     v = result.validation
-    text = (f"<p>Brier score of the new calibration: <b>{v.brier:.3f}</b> (lower is better). "
+    brier = (L.number(v.brier, digits=3) if not L.is_missing(v.brier)
+             else "not available (the config has no calibrated probability)")
+    text = (f'<p><a href="#g-brier">Brier score</a> of the new calibration: <b>{brier}</b> (lower is better). '
             "Points on the diagonal mean a predicted 80 % renews 80 % of the time.</p>")
     return Section("Calibration and discrimination", text + f'<div class="grid">{"".join(imgs)}</div>')
 
@@ -291,14 +129,14 @@ def weights_section(result: RunResult, data: Accounts) -> Section:
     """Weights current vs new, with the new weights' intervals when the run has them."""
     from calibrate.plots import new_axes, plot_weights
 
-    configs = _configs(result)
-    weights = {label: cfg.weights for label, cfg in configs.items()}
-    new_label = list(configs)[-1]
+    by_label = configs(result)
+    weights = {label: cfg.weights for label, cfg in by_label.items()}
+    new_label = list(by_label)[-1]
     ci = weight_intervals(result)
     dims = list(result.config.weights)
-    header = ["dimension", *weights] + (["95 % interval (new)"] if ci else [])
-    rows = [[d, *(w.get(d, float("nan")) for w in weights.values())]
-            + ([f"{ci[d][0]:.3f} – {ci[d][1]:.3f}"] if ci and d in ci else [""] if ci else []) for d in dims]
+    header = ["dimension", *(f"weight, {k}" for k in weights)] + (["95 % interval (new)"] if ci else [])
+    rows = [[d, *(L.pct(w.get(d)) for w in weights.values())]
+            + ([L.interval(*ci[d], L.pct)] if ci and d in ci else [""] if ci else []) for d in dims]
     note = "" if ci else '<p class="meta">No weight intervals in this run.</p>'
     axes = plot_weights(weights, ax=new_axes((7.0, 3.4)), intervals={new_label: ci} if ci else None)
     return Section("Weights: current vs new", table_html(header, rows) + note + img_tag(axes, "Dimension weights"))
@@ -332,8 +170,8 @@ def current_section(result: RunResult, data: Accounts) -> Section | None:
         return None
     return Section(
         f"Current config v{result.current.version} on the same data",
-        band_table_html(cv) + f"<p>Spread {cv.spread:+.1%} ({cv.spread_ci[0]:+.1%} to "
-        f"{cv.spread_ci[1]:+.1%}); AUC {cv.auc:.3f} ({cv.auc_ci[0]:.3f}–{cv.auc_ci[1]:.3f}).</p>",
+        band_table_html(cv) + f"<p>Spread {L.points(cv.spread)} (95 % interval {L.interval(*cv.spread_ci, L.points)}); "
+        f"AUC {L.number(cv.auc)} (95 % interval {L.interval(*cv.auc_ci)}).</p>",
     )
 
 
@@ -349,22 +187,17 @@ def migration_section(result: RunResult, data: Accounts) -> Section | None:
     assert d.accounts is not None and d.red_book is not None
     n = int(d.accounts.to_numpy().sum())
     rb = d.red_book
-    text = (f"<p>On {n:,} accounts (latest snapshot each), <b>{d.moved:,}</b> ({d.moved / max(n, 1):.1%}) change band. "
-            f"Red book ({html.escape(result.config.red_band)} or below): {rb['old_accounts']:,.0f} → "
-            f"{rb['new_accounts']:,.0f} accounts ({rb['old_share']:.1%} → {rb['new_share']:.1%}).</p>")
-    return Section("Band migration: current → new",
-                   text + frame_html(d.accounts) + img_tag(d.plot(ax=new_axes((5.6, 4.2))), "Band migration matrix"))
-
-
-register_section("leaderboard", result_section(
-    "leaderboard", "Methods leaderboard", intro="Every fitting method on the same out-of-time split."))
-register_section("champion", result_section(
-    "champion", "Adopt or keep? Champion vs challenger", intro="Current weights against the new ones on later data: "
-    "differences in log-loss and AUC with account-level bootstrap intervals."))
-register_section("drift", result_section(
-    "drift", "Drift since the reference", intro="PSI per dimension and the per-period trend of spread and AUC."))
-register_section("red_metrics", result_section(
-    "red_metrics", "Red accounts", intro="How well the red book catches the accounts that churn."))
+    old, new = f"v{result.current.version}", f"v{result.config.version}"
+    text = (f"<p>On {L.count(n)} accounts, each at its latest snapshot, <b>{L.count(d.moved)}</b> "
+            f"({L.pct(d.moved / max(n, 1))}) change band. "
+            f'<a href="#g-red_book">Red book</a> ({html.escape(result.config.red_band)} or below), accounts at their '
+            f"latest snapshot: {L.count(rb['old_accounts'])} → {L.count(rb['new_accounts'])} "
+            f"({L.pct(rb['old_share'])} → {L.pct(rb['new_share'])}).</p>")
+    matrix = d.accounts
+    rows = [[f"{old}: {i}", *(L.count(x) for x in r)] for i, r in zip(matrix.index, matrix.to_numpy())]
+    table = table_html([f"accounts: band in {old} ↓, in {new} →", *map(str, matrix.columns)], rows)
+    return Section(f"Band migration: {old} → {new}",
+                   text + table + img_tag(d.plot(ax=new_axes((5.6, 4.2))), "Band migration matrix"))
 
 
 @register_section("provenance")
@@ -375,7 +208,7 @@ def provenance_section(result: RunResult, data: Accounts) -> Section:
     rows = [
         ["source", prov.data_source],
         ["SHA-256", prov.data_sha256[:16] + "…"],
-        ["rows / accounts / churned", f"{prov.training_rows:,} / {prov.training_accounts:,} / {prov.training_events:,}"],
+        ["snapshots / accounts / churned", f"{prov.training_rows:,} / {prov.training_accounts:,} / {prov.training_events:,}"],
         ["period", f"{prov.period_start} to {prov.period_end}"],
         ["method", prov.method],
         ["seed / bootstrap resamples", f"{prov.seed} / {result.validation.n_boot:,}"],
@@ -394,13 +227,14 @@ def run_report(
     *,
     extra: Mapping[str, Any] | None = None,
     sections: Sequence[str] | None = None,
+    include_accounts: bool = False,
 ) -> str:
-    """The HTML report of a recalibration run (aggregates of ``data`` only).
+    """The HTML report of a recalibration run (aggregates of ``data`` only, unless ``include_accounts``).
 
-    The verdict comes first (:meth:`RunResult.verdict`), then each section of :data:`SECTIONS`
-    that has something to show: bands, score distributions, reliability and ROC, weights, the
-    current config and the band migration (with a current config), the methods leaderboard,
-    drift and red-account metrics (when the run carries them), and the data provenance.
+    The verdict comes first (:meth:`RunResult.headline`: does the score predict churn, what drift
+    found and why, the decision), then each section of :data:`SECTIONS` that has something to show
+    (:mod:`calibrate.report.sections` adds the meeting's: per-quarter trend, expected churned ARR,
+    red accounts to act on, drift, champion/challenger...), the data provenance, and the glossary.
 
     Parameters
     ----------
@@ -411,6 +245,8 @@ def run_report(
         More results to show before the provenance (rendered by :func:`object_html`).
     sections : sequence of str, optional
         Only these sections of :data:`SECTIONS` (default: all).
+    include_accounts : bool, default False
+        Also build the row-level sections (the red accounts to act on), under :data:`ACCOUNTS_BANNER`.
 
     Returns
     -------
@@ -423,7 +259,7 @@ def run_report(
     built: list[Section] = []
     with progress.step("writing the report"):
         for name, builder in SECTIONS.items():
-            if sections is not None and name not in sections:
+            if (sections is not None and name not in sections) or (name in ROW_LEVEL and not include_accounts):
                 continue
             if name == "provenance":
                 built += [Section(title, object_html(obj, alt=title)) for title, obj in (extra or {}).items()]
@@ -433,9 +269,10 @@ def run_report(
     return render_report(
         title=f"Health score recalibration — {config.name} v{config.version}",
         subtitle=f"{v.n:,} snapshots of {v.n_accounts:,} accounts · created {config.created_at}",
-        verdict=result.verdict(),
+        verdict=result.headline(),
         verdict_ok=result.predictive,
         sections=built,
+        banner=ACCOUNTS_BANNER if include_accounts else None,
     )
 
 
@@ -484,3 +321,13 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
                         f"--print-to-pdf={out.resolve()}", src.as_uri()],
                        check=True, capture_output=True, timeout=timeout)
     return out if out.exists() and out.stat().st_size > 0 else None
+
+
+# the meeting's sections (calibrate.report.sections), each at its place in the order
+register_section("quarters", quarters_section, before="distribution")
+register_section("expected_churn", expected_churn_section, before="distribution")
+register_section("red_accounts", red_accounts_section, before="distribution", row_level=True)
+register_section("drift", drift_section, before="distribution")
+register_section("champion", champion_section, before="distribution")
+register_section("leaderboard", leaderboard_section)
+register_section("red_metrics", red_metrics_section)

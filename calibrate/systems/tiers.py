@@ -123,7 +123,7 @@ class TierResult(ClassResultMixin):
     def summary(self) -> str:
         """Tier table, the order the outcomes support, and the checks."""
         lines = [f"activity tiers from {self.column} (Lazarus: < 1 contact per {self.touch_days:g} days; "
-                 f"Loud: > {self.loud_per_month:g} a month)", self.validation.summary(),
+                 f"Loud: > {self.loud_per_month:g} a month)", self.validation.summary(classes="tier", red_book=False),
                  "order supported by renewals (least healthy first): " + " < ".join(self.observed_order),
                  f"{self.touch_due:,} accounts in Lazarus at the latest snapshot are due a valued touch"]
         lines += check_lines(self.checks)

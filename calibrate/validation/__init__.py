@@ -9,6 +9,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "separation": ["BandStat", "Validation", "validate"],
         "baseline": ["validation_baseline"],
         "gate": ["Check", "GateResult", "Policy", "check", "read_policy"],
-        "redbook": ["RedBook", "CsmJudgment", "red_book", "csm_judgment"],
+        "redbook": ["RedBook", "CsmJudgment", "red_book", "red_book_shares", "csm_judgment"],
     },
 )

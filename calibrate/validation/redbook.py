@@ -20,7 +20,8 @@ import pandas as pd
 
 from calibrate._html import ResultHtml
 
-__all__ = ["RED_SHARE_GUIDELINE", "SAVE_RATE_GUIDELINE", "RedBook", "CsmJudgment", "red_book", "csm_judgment"]
+__all__ = ["RED_SHARE_GUIDELINE", "SAVE_RATE_GUIDELINE", "RedBook", "CsmJudgment", "red_book", "red_book_shares",
+           "csm_judgment"]
 
 RED_SHARE_GUIDELINE = 0.10  # seeds: "less than 10 % of the book in red at any time"
 SAVE_RATE_GUIDELINE = 0.50  # seeds: "save rates above 50 %"
@@ -62,6 +63,9 @@ class RedBook(ResultHtml):
     missed_churn_arr, missed_churn_share : float or None
         Churned ARR (rows without ARR count 1) that was in the top band at the last snapshot before
         renewal, and its share of all churned ARR.
+    accounts_red, n_accounts, snapshots_red, n_snapshots : int
+        The red book as :func:`red_book_shares` counts it: accounts red at their latest snapshot (each
+        account once) and snapshots red (every scored row).
     """
 
     red_bands: tuple[str, ...]
@@ -88,7 +92,21 @@ class RedBook(ResultHtml):
     missed_churn_share: float | None = None
     missed_churn_n: int = 0
     save_window_days: int = 90
+    accounts_red: int = 0
+    n_accounts: int = 0
+    snapshots_red: int = 0
+    n_snapshots: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def share_accounts_red(self) -> float | None:
+        """Share of accounts red (or below) at their latest snapshot."""
+        return self.accounts_red / self.n_accounts if self.n_accounts else None
+
+    @property
+    def share_snapshots_red(self) -> float | None:
+        """Share of snapshots red (or below)."""
+        return self.snapshots_red / self.n_snapshots if self.n_snapshots else None
 
     @property
     def within_guideline(self) -> bool:
@@ -116,24 +134,25 @@ class RedBook(ResultHtml):
 
     def summary(self) -> str:
         """The red book in a few lines."""
-        def pct(x: float | None) -> str:
-            return "n/a" if x is None else f"{x:.1%}"
+        from calibrate._labels import pct
 
         lo, hi = self.red_multiple_ci
         lines = [
-            f"red book ({'+'.join(self.red_bands)}{', at ' + self.book_date if self.book_date else ''}): "
-            f"{pct(self.share_red_or_below)} of {self.n_book:,} accounts "
-            f"({'within' if self.within_guideline else 'ABOVE'} the <10% guideline), ARR {pct(self.arr_share_red_or_below)}",
-            f"red churn {pct(self.red_churn_rate)} vs base {pct(self.base_churn_rate)}: "
-            + ("n/a" if self.red_multiple is None else f"{self.red_multiple:.2f}x")
-            + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]"),
+            f"red book ({' + '.join(self.red_bands)}): {pct(self.share_accounts_red)} of {self.n_accounts:,} accounts "
+            f"at their latest snapshot; {pct(self.share_snapshots_red)} of {self.n_snapshots:,} snapshots",
+            f"  in the book{' on ' + self.book_date if self.book_date else ''}: {pct(self.share_red_or_below)} of "
+            f"{self.n_book:,} accounts ({'within' if self.within_guideline else 'ABOVE'} the < 10 % guideline), "
+            f"{pct(self.arr_share_red_or_below)} of ARR",
+            f"red snapshots churn {pct(self.red_churn_rate)} vs {pct(self.base_churn_rate)} overall: "
+            + ("n/a" if self.red_multiple is None else f"{self.red_multiple:.2f} times")
+            + ("" if lo is None else f" (95 % interval {lo:.2f}–{hi:.2f})"),
             f"save rate ({self.save_window_days} days): {pct(self.save_rate)} of {self.save_n:,} red snapshots "
-            f"(guideline > 50%); lead time median "
+            f"(guideline > 50 %); warning time before churn, median "
             + ("n/a" if self.lead_time_median_days is None else f"{self.lead_time_median_days:.0f} days")
-            + f"; churners below green 60-90 days out: {pct(self.share_churners_below_green_60_90)}",
+            + f"; churners below green 60–90 days out: {pct(self.share_churners_below_green_60_90)}",
             "missed churn (green at the last snapshot): "
             + ("n/a" if self.missed_churn_arr is None else
-               f"{self.missed_churn_arr:,.0f} ARR = {pct(self.missed_churn_share)} of churned ARR"),
+               f"${self.missed_churn_arr:,.0f} ARR = {pct(self.missed_churn_share)} of churned ARR"),
         ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -141,6 +160,39 @@ class RedBook(ResultHtml):
     def __repr__(self) -> str:
         m = "n/a" if self.red_multiple is None else f"{self.red_multiple:.2f}x"
         return f"<RedBook {self.share_red_or_below:.1%} red, red churn {m} base>"
+
+
+def red_book_shares(frame: pd.DataFrame, index: np.ndarray, red: int, *,
+                    groups: np.ndarray | None = None) -> dict[str, int]:
+    """The red book, one definition for validation, diff and the report's migration section.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Scored rows with ``account_id`` (and ``snapshot_date`` when there is history).
+    index : ndarray of int
+        Band of each row, 0 = lowest.
+    red : int
+        Index of the red band; it and every band below it are the red book.
+    groups : ndarray of int, optional
+        ``pd.factorize(frame["account_id"])[0]`` when the caller has it.
+
+    Returns
+    -------
+    dict
+        ``accounts_red`` of ``n_accounts`` (each account at its latest snapshot) and ``snapshots_red``
+        of ``n_snapshots`` (every row).
+    """
+    acc = pd.factorize(frame["account_id"])[0] if groups is None else np.asarray(groups)
+    is_red = np.asarray(index) <= red
+    n = len(acc)
+    if "snapshot_date" in frame and n:
+        order = np.lexsort((frame["snapshot_date"].to_numpy(), acc))
+    else:
+        order = np.lexsort((np.arange(n), acc))
+    last = order[np.r_[acc[order][1:] != acc[order][:-1], True]] if n else order
+    return {"accounts_red": int(is_red[last].sum()), "n_accounts": int(last.size),
+            "snapshots_red": int(is_red.sum()), "n_snapshots": int(n)}
 
 
 def red_book(
@@ -232,6 +284,7 @@ def red_book(
         share_red=share(index == red), share_critical=share(index < red), share_red_or_below=share(is_red),
         arr_share_red_or_below=arr_share, red_n=n_red, red_churn_rate=_f(red_rate), base_churn_rate=_f(base),
         red_multiple=_f(multiple), red_multiple_ci=ci, save_window_days=save_window_days,
+        **red_book_shares(frame, index, red, groups=acc),
     )
     if not has_dates or np.bincount(acc).max() < 2:
         notes.append("no snapshot history (one snapshot per account): save rate needs several snapshots per account")

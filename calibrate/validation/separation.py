@@ -192,37 +192,15 @@ class Validation:
             out["groups"] = [{"group": g, **v.to_dict()} for g, v in self.groups]
         return out
 
-    def summary(self) -> str:
-        """The band table and headline figures as text."""
-        lines = []
-        if self.n_pending:
-            lines.append(f"{self.n_pending:,} pending rows (renewal not decided"
-                         f"{' by ' + self.as_of if self.as_of else ''}) left out of the outcome figures")
-        lines.append(f"{'band':<10}{'accounts':>9}{'renewed':>9}{'rate':>8}  95% CI         share  ARR rate  ARR share")
-        for b in reversed(self.bands):
-            rate = "   n/a" if b.renewal_rate is None else f"{b.renewal_rate:7.1%}"
-            ci = "" if b.ci_low is None else f"[{b.ci_low:.1%}, {b.ci_high:.1%}]"
-            arr = "" if b.arr_renewal_rate is None else f"{b.arr_renewal_rate:9.1%}"
-            arr_share = "" if b.arr_share is None else f"{b.arr_share:10.1%}"
-            lines.append(f"{b.name:<10}{b.n:>9,}{b.renewed:>9,}{rate:>8}  {ci:<15}{b.share:5.1%}{arr:>10}{arr_share:>11}")
-        lines.append(
-            f"spread {self.top_band} - {self.red_band}: {self.spread:+.1%} "
-            f"[{self.spread_ci[0]:+.1%}, {self.spread_ci[1]:+.1%}] (one-sided p={self.spread_p:.2g})   "
-            f"trend p={self.trend_p:.2g} (accounts resampled: {self.trend_p_accounts:.2g})   monotone: {'yes' if self.monotone else 'NO ' + str(list(self.violations))}"
-        )
-        lines.append(  # classes (tiers, rule outcomes) carry no probability: no calibration figures
-            f"AUC {self.auc:.3f} [{self.auc_ci[0]:.3f}, {self.auc_ci[1]:.3f}]  Gini {self.gini:.3f}  KS {self.ks:.3f}"
-            + ("" if np.isnan(self.brier) else f"   Brier {self.brier:.4f}  ECE {self.ece:.4f}  calibration slope "
-               f"{self.cal_slope:.2f} intercept {self.cal_intercept:+.2f}"))
-        if self.red is not None:
-            lines.append(self.red.summary())
-        if self.csm is not None:
-            lines.append(self.csm.summary())
-        for g, v in self.groups:
-            lines.append(f"-- {self.by} {g}: {v.n:,} rows, spread {v.spread:+.1%} "
-                         f"[{v.spread_ci[0]:+.1%}, {v.spread_ci[1]:+.1%}], AUC {v.auc:.3f} "
-                         f"[{v.auc_ci[0]:.3f}, {v.auc_ci[1]:.3f}], monotone {'yes' if v.monotone else 'NO'}")
-        return "\n".join(lines)
+    def summary(self, *, classes: str = "band", red_book: bool = True) -> str:
+        """The band table (counts are snapshots) and headline figures as text.
+
+        ``classes`` names what the rows are (``"tier"``, ``"outcome"``); ``red_book=False`` leaves out the
+        red book, for systems whose classes are not score bands.
+        """
+        from calibrate.validation.text import validation_text
+
+        return validation_text(self, classes=classes, red_book=red_book)
 
     def plot(self, ax: Any = None) -> Any:
         """Band renewal rates with their intervals; returns the Axes."""
