@@ -80,8 +80,11 @@ METHOD_LABELS: dict[str, str] = {
     "logit": "logit-derived weights",
     "simplex": "simplex weights (fitted)",
     "ceiling": "gradient boosting (ceiling)",
+    "logit_free": "logistic regression, free",
+    "learned": "simplex, learned sub-scores",
+    "additive": "gradient boosting, additive",
 }
-"""The fitting methods of the leaderboard, in words."""
+"""The fitting methods of the leaderboard, in words (row order)."""
 
 # what each statistic means; key → (term, text). Labels link to these by :func:`glossary_key`.
 GLOSSARY: dict[str, tuple[str, str]] = {

@@ -22,17 +22,14 @@ import numpy as np
 from calibrate.data.load import Accounts
 from calibrate.data.transforms import apply_transform
 from calibrate.fit import heldout as _heldout
+from calibrate._labels import METHOD_LABELS
 from calibrate.fit.learned import fit_learned
 from calibrate.fit.weights import fit_weights
 
 __all__ = ["ADDITIVE_METHODS", "additive_rows"]
 
-ADDITIVE_METHODS: dict[str, str] = {
-    "logit_free": "logistic regression, free",
-    "learned": "simplex, learned sub-scores",
-    "additive": "gradient boosting, additive",
-}
-"""Method → leaderboard label, in row order."""
+ADDITIVE_METHODS: dict[str, str] = {m: METHOD_LABELS[m] for m in ("logit_free", "learned", "additive")}
+"""Method → leaderboard label, in row order (the words live in :data:`calibrate._labels.METHOD_LABELS`)."""
 
 
 def additive_rows(train: Accounts, test: Accounts, names: tuple[str, ...], *, seed: int = 0) -> dict[str, Any]:

@@ -48,7 +48,7 @@ __all__ = ["Leaderboard", "MethodScore", "leaderboard", "logit_weights_fallback"
 METRICS: tuple[str, ...] = ("auc", "log_loss", "brier", "spread")
 """Leaderboard metrics; higher is better for AUC and spread, lower for log-loss and Brier."""
 
-_LABELS = {**METHOD_LABELS, **ADDITIVE_METHODS}
+_LABELS = METHOD_LABELS
 _NOT_A_SCORE = frozenset({"ceiling", "logit_free", "additive"})
 """Rows that are models, not a weighted 0–100 score (never the leaderboard's best score)."""
 
