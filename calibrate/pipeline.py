@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from calibrate.drift.detect import DriftReport
     from calibrate.fit.bootstrap import WeightIntervals
     from calibrate.compare.methods import Leaderboard
+    from calibrate.compare.segments import SegmentTests
+    from calibrate.fit.segments import SegmentFit
     from calibrate.validation.redbook import RedBook
 
 __all__ = ["RunResult", "recalibrate"]
@@ -59,6 +61,8 @@ class RunResult:
     champion: ChampionChallenger | None = None
     drift: DriftReport | None = None
     weight_intervals: WeightIntervals | None = None
+    segments: SegmentFit | None = None
+    segment_tests: SegmentTests | None = None
 
     @property
     def red_metrics(self) -> RedBook | None:
@@ -113,6 +117,10 @@ class RunResult:
             "version": self.config.version,
             "parent_version": self.config.parent_version,
             "weights": self.config.weights,
+            **({"segment_weights": self.config.segment_weights,
+                "segments": None if self.segments is None else self.segments.to_dict(),
+                "segment_tests": None if self.segment_tests is None else self.segment_tests.to_dict()}
+               if self.config.segments is not None else {}),
             "report_path": str(self.report_path),
             "mlflow_run_id": self.mlflow_run_id,
             "predictive": self.predictive,
@@ -133,7 +141,9 @@ class RunResult:
                 f"new config {self.config.name} v{self.config.version}"
                 + (f" (replaces v{self.config.parent_version})" if self.config.parent_version else ""),
                 f"weights: {weights}",
+                *([] if self.segments is None else [self.segments.summary()]),
                 self.validation.summary(),
+                *([] if self.segment_tests is None else [self.segment_tests.summary()]),
                 *([] if self.leaderboard is None else [self.leaderboard.summary()]),
                 *([] if self.champion is None else [self.champion.summary()]),
                 *([] if self.drift is None else [self.drift.summary()]),
@@ -185,6 +195,8 @@ def recalibrate(
     command: str = "run",
     n_boot_weights: int = 200,
     raw_input: RawInput | None = None,
+    by_segment: str | None = None,
+    pooling: str = "auto",
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run.
 
@@ -215,6 +227,12 @@ def recalibrate(
     raw_input : RawInput, optional
         The data came through a project spec (:func:`calibrate.data.spec_load.load_with_spec`): the config is
         re-pointed at the raw columns with the fitted transforms, and the input's record kept in its provenance.
+    by_segment : str, optional
+        Also fit per-segment weights on this column, pooled toward the global ones
+        (:func:`calibrate.fit.segments.fit_segments`); the config holds both, and the run adds each segment's
+        figures and its out-of-time segment-vs-global test (:func:`calibrate.compare.segments.segment_tests`).
+    pooling : {"auto", "none", "full"}, default "auto"
+        How strongly segment weights are pulled toward the global ones (``by_segment`` only).
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -250,6 +268,14 @@ def recalibrate(
     with progress.step(f"fitting weights on {len(data):,} rows"):
         fit = fit_weights(data, train_until=train_until, **options)
     draft = build_config(fit, data, name=name, template=current, seed=seed)
+    segment_fit = segment_figures = None
+    if by_segment is not None:
+        from calibrate.fit.segments import fit_segments, with_segments
+
+        with progress.step(f"segment weights by {by_segment!r} (pooling {pooling})"):
+            segment_fit = fit_segments(data, fit, column=by_segment, pooling=pooling, train_until=train_until,
+                                       seed=seed)
+            draft = with_segments(draft, segment_fit, data)
     with progress.step(f"validating ({n_boot:,} bootstrap resamples of {data.n_accounts:,} accounts)"):
         validation = validate(data, draft, n_boot=n_boot, seed=seed)
         current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
@@ -261,6 +287,12 @@ def recalibrate(
                                           **boot_options)
     with progress.step("methods leaderboard and champion/challenger on held-out data"):
         board, champion = compare_with_current(data, draft, current, seed=seed, n_boot=min(n_boot, 1000))
+    if segment_fit is not None:
+        from calibrate.compare.segments import segment_tests
+
+        with progress.step("per-segment figures and segment vs global weights out of time"):
+            segment_figures = segment_tests(data, draft, fit_options=options, pooling=pooling,
+                                            n_boot=min(n_boot, 1000), seed=seed)
     drift = None
     if current is not None and current.reference is not None:
         with progress.step("drift since the current config's reference"):
@@ -296,6 +328,7 @@ def recalibrate(
             config=config, config_path=target, report_path=report_path, mlflow_run_id=run_id, fit=fit,
             validation=validation, current=current, current_validation=current_validation,
             leaderboard=board, champion=champion, drift=drift, weight_intervals=intervals,
+            segments=segment_fit, segment_tests=segment_figures,
         )
         html = run_report(result, data)
         written = write_config(config, configs)

@@ -101,7 +101,7 @@ def test_old_schema_is_upgraded(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old))
     cfg = read_config(path)
-    assert cfg.schema_version == "1.0" and cfg.weights == {"usage": 0.5, "support": 0.5}
+    assert cfg.schema_version == "1.1" and cfg.weights == {"usage": 0.5, "support": 0.5}
     assert cfg.bands[1].code == "CS_HEALTH_GREEN"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
-    publish_options, quiet_option, read_optional_config, seed_option, spec_options)
+    publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
 
 
 @cli.command()
@@ -17,6 +17,7 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 @current_option
 @seed_option
 @publish_options
+@segment_options
 @json_option
 @quiet_option
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
@@ -32,6 +33,8 @@ def run(
     configs_dir: str | None,
     reports_dir: str | None,
     mlflow_dir: str | None,
+    by_segment: str | None,
+    pooling: str,
     as_json: bool,
     quiet: bool,
     pdf: bool,
@@ -51,7 +54,7 @@ def run(
     result = recalibrate(
         accounts, current=current_cfg, seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
-        raw_input=raw_input,
+        raw_input=raw_input, by_segment=by_segment, pooling=pooling,
     )
     if pdf:
         from calibrate.report.html import write_pdf

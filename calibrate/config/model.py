@@ -29,6 +29,7 @@ __all__ = [
     "Dimension",
     "Transform",
     "Calibration",
+    "SegmentWeights",
     "WeightConfig",
     "default_bands",
     "json_schema",
@@ -39,8 +40,9 @@ __all__ = [
     "default_dirs",
 ]
 
-SCHEMA_VERSION = "1.0"
-"""Schema version written by this release. Older versions are upgraded on read."""
+SCHEMA_VERSION = "1.1"
+"""Schema version written by this release (1.1 added ``segments``). 1.0 files are read as they are
+(their hash still checks); older versions are upgraded on read."""
 
 WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -211,10 +213,32 @@ class Provenance(_Frozen):
     mlflow_run_id: str | None = None
 
 
+class SegmentWeights(_Frozen):
+    """Per-segment weights (schema 1.1): a row whose ``column`` value is a key of ``weights`` is scored with
+    that segment's weights; any other value (a segment not seen at fit time, or a missing one) with the
+    config's global ``dimensions`` weights. ``name`` is the column's name in data loaded by
+    :func:`calibrate.load_accounts` (``by="name"``), when it differs from ``column``.
+    """
+
+    column: str
+    name: str | None = Field(default=None, exclude_if=_absent)
+    weights: dict[str, dict[str, float]] = Field(min_length=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _on_simplex(cls, weights: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for segment, w in weights.items():
+            if any(not 0.0 <= x <= 1.0 for x in w.values()):
+                raise ValueError(f"segment {segment!r}: weights must lie in [0, 1]")
+            if abs(sum(w.values()) - 1.0) > WEIGHT_SUM_TOLERANCE:
+                raise ValueError(f"segment {segment!r}: weights must sum to 1 (within 1e-9); they sum to {sum(w.values())!r}")
+        return weights
+
+
 class WeightConfig(_Frozen):
     """A versioned, immutable weight config (contract.md §2)."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1"] = SCHEMA_VERSION
     name: str = Field(default="account-health", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     version: int = Field(default=0, ge=0)
     parent_version: int | None = None
@@ -227,6 +251,7 @@ class WeightConfig(_Frozen):
     provenance: Provenance | None = None
     validation: ValidationBaseline | None = None
     reference: Reference | None = None
+    segments: SegmentWeights | None = Field(default=None, exclude_if=_absent)
     content_hash: str | None = None
 
     @field_validator("bands")
@@ -255,6 +280,13 @@ class WeightConfig(_Frozen):
             raise ValueError("dimension names must be unique")
         if self.red_band not in {b.name for b in self.bands}:
             raise ValueError(f"red_band '{self.red_band}' is not one of the band names")
+        if self.segments is not None:
+            if self.schema_version == "1.0":
+                raise ValueError("segments need schema_version 1.1")
+            names = [d.name for d in self.dimensions]
+            for segment, w in self.segments.weights.items():
+                if sorted(w) != sorted(names):
+                    raise ValueError(f"segment {segment!r}: weights must name exactly the dimensions {names}")
         return self
 
     # -- convenience -------------------------------------------------------------------------
@@ -262,6 +294,13 @@ class WeightConfig(_Frozen):
     def weights(self) -> dict[str, float]:
         """Dimension name → weight, in config order."""
         return {d.name: d.weight for d in self.dimensions}
+
+    @property
+    def segment_weights(self) -> dict[str, dict[str, float]]:
+        """Segment → dimension → weight, dimensions in config order (empty without segments)."""
+        if self.segments is None:
+            return {}
+        return {s: {d.name: w[d.name] for d in self.dimensions} for s, w in self.segments.weights.items()}
 
     @property
     def band_names(self) -> list[str]:
@@ -329,7 +368,7 @@ def _check_schema(doc: dict[str, Any], where: str) -> None:
 
 def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
     version = doc.get("schema_version")
-    if version == SCHEMA_VERSION:
+    if version in ("1.0", SCHEMA_VERSION):  # 1.0 is 1.1 without segments: read as is, so its hash still checks
         return doc
     if version == "0.9":  # pre-release layout: weights as a mapping, no band codes
         doc = dict(doc)
@@ -340,7 +379,7 @@ def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
         doc.pop("content_hash", None)
         return doc
     raise ConfigError(
-        f"{where}: unknown schema_version {version!r}; this calibrate reads 0.9 and {SCHEMA_VERSION} — "
+        f"{where}: unknown schema_version {version!r}; this calibrate reads 0.9, 1.0 and {SCHEMA_VERSION} — "
         "upgrade calibrate or re-export the config"
     )
 

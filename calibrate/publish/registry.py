@@ -103,7 +103,8 @@ def _signature(config: WeightConfig) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    inputs = Schema([ColSpec("double", d.column) for d in config.dimensions])
+    segment = [] if config.segments is None else [ColSpec("string", config.segments.column, required=False)]
+    inputs = Schema([ColSpec("double", d.column) for d in config.dimensions] + segment)
     outputs = Schema(
         [ColSpec("double", "score"), ColSpec("string", "band"), ColSpec("string", "band_code"),
          ColSpec("long", "band_index"), ColSpec("double", "p_renew")]
@@ -158,7 +159,9 @@ def register_scorer(
         return mlflow.pyfunc.log_model(
             name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_path).resolve())},
             signature=_signature(config), pip_requirements=_requirements(),
-            input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}),
+            input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}
+                                       | ({} if config.segments is None
+                                          else {config.segments.column: [next(iter(config.segment_weights))]})),
         )
 
     if mlflow.active_run() is not None:
