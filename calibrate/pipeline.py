@@ -1,8 +1,12 @@
 """The quarterly recalibration, end to end: fit → validate → export → track → report.
 
 :func:`recalibrate` is what ``calibrate run`` calls; notebooks call it too. Everything is
-computed before anything is written; the config is then published atomically (never over an
-existing version), the report written beside it, and both logged to MLflow with the figures.
+computed before anything is written. The publish is then one transaction
+(:mod:`calibrate.publish.transaction`): under the publish lock it takes the next number of the
+version line, stages the config, the report and the MLflow run (figures, the meeting's decision,
+the training data's digest and schema), registers the scorer and makes the config visible last;
+a failure rolls everything back. A rerun whose content equals the latest published version
+publishes nothing, and ``dry_run`` computes and writes nothing.
 """
 
 from __future__ import annotations
@@ -11,23 +15,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from calibrate.config.model import (
-    WeightConfig,
-    atomic_write_text,
-    config_path,
-    default_dirs,
-    next_version,
-    utc_now,
-    write_config,
-)
+from calibrate.config.model import WeightConfig, config_path, read_config, utc_now
 from calibrate.data.load import Accounts
 from calibrate.data.spec_load import RawInput
 from calibrate.drift.detect import build_reference
-from calibrate.errors import VersionExistsError
 from calibrate.fit.draft import build_config
 from calibrate.fit.weights import FitResult, fit_weights
 from calibrate.validation.baseline import validation_baseline
@@ -50,9 +45,9 @@ class RunResult:
     """What a recalibration produced and where it went."""
 
     config: WeightConfig
-    config_path: Path
-    report_path: Path
-    mlflow_run_id: str
+    config_path: Path | None
+    report_path: Path | None
+    mlflow_run_id: str | None
     fit: FitResult
     validation: Validation
     current: WeightConfig | None = None
@@ -63,6 +58,21 @@ class RunResult:
     weight_intervals: WeightIntervals | None = None
     segments: SegmentFit | None = None
     segment_tests: SegmentTests | None = None
+    status: Literal["published", "identical", "dry-run"] = "published"
+    """``published`` (a new version), ``identical`` (same content as ``config``, the latest version:
+    nothing published) or ``dry-run`` (``config`` is what would be published; nothing written)."""
+    mlflow_dir: Path | None = None
+    notes: tuple[str, ...] = ()
+    """What the publish cleaned up on its way in (interrupted publishes rolled back or finished)."""
+
+    @property
+    def decision(self) -> str:
+        """``adopt`` / ``keep`` when a current config was compared, ``none`` when there was none to compare."""
+        if self.current is None or self.current_validation is None:
+            return "none"
+        if self.champion is not None:
+            return "adopt" if self.champion.decision == "adopt" else "keep"
+        return "adopt" if self.validation.auc > self.current_validation.auc else "keep"
 
     @property
     def red_metrics(self) -> RedBook | None:
@@ -95,25 +105,26 @@ class RunResult:
         new = f"v{self.config.version}"
         if not self.predictive:
             head, advice = "The score does NOT reliably predict churn", f"do not adopt {new}; review the dimensions"
-        elif self.current is None or self.current_validation is None:
-            head, advice = "The score predicts churn", f"adopt {new}"
+        elif self.decision == "none":
+            head, advice = "The score predicts churn", "no current config to compare"
         else:
+            assert self.current is not None and self.current_validation is not None
             cur = f"v{self.current.version}"
             head = "The score still predicts churn"
+            adopt = self.decision == "adopt"
             if self.champion is not None:  # the out-of-time champion/challenger test decides
-                adopt = self.champion.decision == "adopt"
                 advice = f"adopt {new}" if adopt else f"keep {cur}"
                 advice += f" ({self.champion.reasons[0]})" if self.champion.reasons else ""
             else:
                 old_auc = self.current_validation.auc
-                advice = (f"adopt {new} (AUC {v.auc:.2f} vs {old_auc:.2f} for {cur})" if v.auc > old_auc
+                advice = (f"adopt {new} (AUC {v.auc:.2f} vs {old_auc:.2f} for {cur})" if adopt
                           else f"keep {cur} ({new} is no better: AUC {v.auc:.2f} vs {old_auc:.2f})")
         return f"{head}: {rate(top, ' renews')}, {rate(red, '')}; recommendation: {advice}."
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe result with the keys of contract.md §3 (``calibrate run --json``)."""
         return {
-            "config_path": str(self.config_path),
+            "config_path": None if self.config_path is None else str(self.config_path),
             "version": self.config.version,
             "parent_version": self.config.parent_version,
             "weights": self.config.weights,
@@ -121,8 +132,13 @@ class RunResult:
                 "segments": None if self.segments is None else self.segments.to_dict(),
                 "segment_tests": None if self.segment_tests is None else self.segment_tests.to_dict()}
                if self.config.segments is not None else {}),
-            "report_path": str(self.report_path),
+            "report_path": None if self.report_path is None else str(self.report_path),
             "mlflow_run_id": self.mlflow_run_id,
+            "mlflow_dir": None if self.mlflow_dir is None else str(self.mlflow_dir),
+            "status": self.status,
+            "published": self.status == "published",
+            "decision": self.decision,
+            "notes": list(self.notes),
             "predictive": self.predictive,
             "verdict": self.verdict(),
             "validation": self.validation.to_dict(),
@@ -136,10 +152,18 @@ class RunResult:
     def summary(self) -> str:
         """The short text summary ``calibrate run`` prints."""
         weights = "  ".join(f"{k} {w:.3f}" for k, w in self.config.weights.items())
+        what = f"{self.config.name} v{self.config.version}" + (
+            f" (replaces v{self.config.parent_version})" if self.config.parent_version else "")
+        head, where = {
+            "published": (f"new config {what}", [f"config:  {self.config_path}", f"report:  {self.report_path}",
+                                                 f"mlflow:  run {self.mlflow_run_id} in {self.mlflow_dir}"]),
+            "identical": (f"identical to v{self.config.version}; nothing published",
+                          [f"config:  {self.config_path} (unchanged)"]),
+            "dry-run": (f"dry run: would publish {what}; nothing written", []),
+        }[self.status]
         return "\n".join(
             [
-                f"new config {self.config.name} v{self.config.version}"
-                + (f" (replaces v{self.config.parent_version})" if self.config.parent_version else ""),
+                head,
                 f"weights: {weights}",
                 *([] if self.segments is None else [self.segments.summary()]),
                 self.validation.summary(),
@@ -148,9 +172,7 @@ class RunResult:
                 *([] if self.champion is None else [self.champion.summary()]),
                 *([] if self.drift is None else [self.drift.summary()]),
                 self.verdict(),
-                f"config:  {self.config_path}",
-                f"report:  {self.report_path}",
-                f"mlflow:  run {self.mlflow_run_id}",
+                *where,
             ]
         )
 
@@ -180,6 +202,35 @@ class RunResult:
         return f"<RunResult {self.config!r} -> {self.config_path}>"
 
 
+def _meeting_record(result: RunResult) -> tuple[dict[str, str], dict[str, float], str]:
+    """What the meeting decides, for the MLflow run (tags, metrics) and the registry version's description."""
+    tags = {"calibrate.decision": result.decision, "calibrate.verdict": result.verdict()}
+    metrics: dict[str, float] = {}
+    lines = [f"{result.config.name} v{result.config.version}" + (
+        f" (replaces v{result.config.parent_version})" if result.config.parent_version else ""), result.verdict()]
+    if result.champion is not None:
+        c = result.champion
+        gain, diff = c.log_loss_gain, c.auc_diff
+        metrics |= {"challenger_log_loss_gain": gain[0], "challenger_log_loss_gain_ci_low": gain[1],
+                    "challenger_log_loss_gain_ci_high": gain[2], "challenger_auc_diff": diff[0],
+                    "challenger_auc_diff_ci_low": diff[1], "challenger_auc_diff_ci_high": diff[2]}
+        tags["calibrate.decision_reasons"] = "; ".join(c.reasons)
+        lines.append(f"decision: {result.decision} (log-loss gain per row {gain[0]:+.4f} [{gain[1]:+.4f}, "
+                     f"{gain[2]:+.4f}]; AUC difference {diff[0]:+.3f} [{diff[1]:+.3f}, {diff[2]:+.3f}])")
+    else:
+        lines.append(f"decision: {result.decision}" + (" (no current config to compare)"
+                                                        if result.decision == "none" else ""))
+    if result.drift is not None:
+        psi = result.drift.psi()
+        metrics |= {"psi_score": psi["score"], **{f"psi_{k}": v for k, v in psi["dimensions"].items()}}
+        tags |= {"calibrate.drift_verdict": result.drift.verdict,
+                 "calibrate.drift_reasons": "; ".join(result.drift.reasons)}
+        lines.append(f"drift: {result.drift.verdict}" + "".join(f"\n  - {r}" for r in result.drift.reasons))
+        lines.append("PSI: " + ", ".join(f"{k} {v:.3f}" for k, v in {"score": psi["score"], **psi["dimensions"]}.items()
+                                         if v is not None))
+    return tags, {k: v for k, v in metrics.items() if v is not None}, "\n".join(lines)
+
+
 def recalibrate(
     data: Accounts,
     *,
@@ -195,10 +246,11 @@ def recalibrate(
     command: str = "run",
     n_boot_weights: int = 200,
     raw_input: RawInput | None = None,
+    dry_run: bool = False,
     by_segment: str | None = None,
     pooling: str = "auto",
 ) -> RunResult:
-    """Run the quarterly recalibration and publish its config, report and MLflow run.
+    """Run the quarterly recalibration and publish its config, report and MLflow run as one transaction.
 
     Parameters
     ----------
@@ -216,7 +268,7 @@ def recalibrate(
         Config name (file ``<name>-v<version>.json``); default the current config's name, else
         ``"account-health"``.
     configs_dir, reports_dir, mlflow_dir : path, optional
-        Override :func:`default_dirs`.
+        Override :func:`calibrate.config.model.default_dirs` (the project root's stores).
     fit_options : dict, optional
         Options of :func:`calibrate.fit_weights` (method, floor, cap, fixed, stability, on_negative...);
         recorded in the config's provenance. The current config's directions apply unless given.
@@ -227,6 +279,8 @@ def recalibrate(
     raw_input : RawInput, optional
         The data came through a project spec (:func:`calibrate.data.spec_load.load_with_spec`): the config is
         re-pointed at the raw columns with the fitted transforms, and the input's record kept in its provenance.
+    dry_run : bool, default False
+        Compute everything and return what would be published; write nothing.
     by_segment : str, optional
         Also fit per-segment weights on this column, pooled toward the global ones
         (:func:`calibrate.fit.segments.fit_segments`); the config holds both, and the run adds each segment's
@@ -236,7 +290,10 @@ def recalibrate(
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
-    when the current config carries a reference, drift detection.
+    when the current config carries a reference, drift detection. The version is one more than
+    the highest recorded anywhere (:func:`calibrate.publish.versions.version_line`); when the
+    content equals the latest published version apart from the envelope, nothing is published
+    (``status == "identical"``).
 
     Returns
     -------
@@ -245,20 +302,19 @@ def recalibrate(
     Raises
     ------
     CalibrateError
-        Bad data, a fit the data cannot support, or a version that already exists.
+        Bad data, a fit the data cannot support, another publish holding the lock
+        (:class:`~calibrate.publish.lock.PublishLockedError`), or a publish that failed and was
+        rolled back (:class:`~calibrate.publish.transaction.PublishError`).
     """
     from calibrate.compare.champion import compare_with_current
     from calibrate.drift.detect import detect_drift
     from calibrate.fit.bootstrap import bootstrap_weights
-    from calibrate.publish.registry import register_scorer
+    from calibrate.publish.track import training_dataset
+    from calibrate.publish.transaction import Stores, publish_session
     from calibrate.report.html import run_report
-    from calibrate.publish.track import log_results, mlflow_run
 
     name = name or (current.name if current is not None else "account-health")
-    dirs = default_dirs()
-    configs = Path(configs_dir) if configs_dir is not None else dirs["configs"]
-    reports = Path(reports_dir) if reports_dir is not None else dirs["reports"]
-    store = Path(mlflow_dir) if mlflow_dir is not None else dirs["mlflow"]
+    stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
 
     from calibrate import _progress as progress
 
@@ -297,50 +353,68 @@ def recalibrate(
     if current is not None and current.reference is not None:
         with progress.step("drift since the current config's reference"):
             drift = detect_drift(data, current, seed=seed, n_boot=min(n_boot, 1000), n_boot_weights=n_boot_weights)
+    body = draft.model_copy(update={
+        "validation": validation_baseline(validation if train_until is None else validate(
+            data.subset(data.frame["snapshot_date"] <= pd.Timestamp(train_until)), draft,
+            n_boot=n_boot, seed=seed, red_metrics=False)),
+        "reference": build_reference(data, draft, until=train_until),
+    })
+    if raw_input is not None:  # re-pointed at the raw columns with their fitted transforms
+        body = raw_input.attach(body)
 
-    version = next_version(configs, name)
-    if current is not None and current.name == name:
-        version = max(version, current.version + 1)  # a new version always supersedes its parent
-    parent = current.version if current else (version - 1 or None)
-    target = config_path(configs, name, version)
-    if target.exists():  # pragma: no cover - next_version never returns an existing one
-        raise VersionExistsError(f"{target}: already published")
-    report_path = reports / f"{name}-v{version}" / "report.html"
+    def result_for(config: WeightConfig, status: str, **where: Any) -> RunResult:
+        return RunResult(config=config, fit=fit, validation=validation, current=current,
+                         current_validation=current_validation, leaderboard=board, champion=champion, drift=drift,
+                         weight_intervals=intervals, segments=segment_fit, segment_tests=segment_figures,
+                         status=status,  # type: ignore[arg-type]
+                         **{"config_path": None, "report_path": None, "mlflow_run_id": None,
+                            "mlflow_dir": stores.mlflow, **where})
 
-    with progress.step("publishing the config and logging to MLflow"), \
-            mlflow_run(store, run_name=f"{name}-v{version}", tags={"calibrate.command": command}) as run:
-        run_id = run.info.run_id
-        assert draft.provenance is not None
-        config = draft.model_copy(
-            update={
-                "version": version,
-                "parent_version": parent,
-                "provenance": draft.provenance.model_copy(update={"mlflow_run_id": run_id}),
-                "validation": validation_baseline(validation if train_until is None else validate(
-                    data.subset(data.frame["snapshot_date"] <= pd.Timestamp(train_until)), draft,
-                    n_boot=n_boot, seed=seed, red_metrics=False)),
-                "reference": build_reference(data, draft, until=train_until),
-                "created_at": utc_now(),
-            }
-        )
-        config = (config if raw_input is None else raw_input.attach(config)).sealed()
-        result = RunResult(
-            config=config, config_path=target, report_path=report_path, mlflow_run_id=run_id, fit=fit,
-            validation=validation, current=current, current_validation=current_validation,
-            leaderboard=board, champion=champion, drift=drift, weight_intervals=intervals,
-            segments=segment_fit, segment_tests=segment_figures,
-        )
-        html = run_report(result, data)
-        written = write_config(config, configs)
-        register_scorer(written, mlflow_dir=store)  # the new config becomes alias "challenger"
-        atomic_write_text(report_path, html)
-        params = {**{f"fit_{k}": v for k, v in fit.options.items() if k != "stability_grid"},
-                  "method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
-                  "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": version}
-        metrics = {f"weight_{k}": w for k, w in config.weights.items()}
-        if champion is not None:
-            metrics |= {"challenger_log_loss_gain": champion.log_loss_gain[0], "challenger_auc_diff": champion.auc_diff[0]}
-        metrics |= {"auc": validation.auc, "spread": validation.spread, "spread_ci_low": validation.spread_ci[0],
-                    "spread_ci_high": validation.spread_ci[1], "brier": validation.brier}
-        log_results(params, metrics, [written, report_path])
+    def envelope(line: Any, version: int, run_id: str | None) -> WeightConfig:
+        parent = current.version if current is not None else (line.published[-1] if line.published else None)
+        assert body.provenance is not None
+        return body.model_copy(update={
+            "version": version, "parent_version": parent, "created_at": utc_now(),
+            "provenance": body.provenance.model_copy(update={"mlflow_run_id": run_id}),
+        }).sealed()
+
+    def identical(line: Any, notes: tuple[str, ...] = ()) -> RunResult | None:
+        same = line.identical_to(body)
+        if same is None:
+            return None
+        path = config_path(stores.configs, name, same)
+        published = read_config(path)
+        assert published.provenance is not None
+        return result_for(published, "identical", config_path=path, notes=notes,
+                          report_path=stores.reports / f"{name}-v{same}" / "report.html",
+                          mlflow_run_id=published.provenance.mlflow_run_id)
+
+    def next_version(line: Any) -> int:
+        floor = current.version + 1 if current is not None and current.name == name else 1
+        return max(line.next, floor)  # a new version always supersedes its parent
+
+    if dry_run:
+        line = stores.line(name)
+        return identical(line) or result_for(envelope(line, next_version(line), None), "dry-run", mlflow_dir=None)
+
+    with progress.step("publishing the config, the report and the MLflow run"), publish_session(stores) as session:
+        line = stores.line(name)
+        notes = tuple(session.notes)
+        if (same := identical(line, notes)) is not None:
+            return same
+        with session.publication(name, next_version(line), command=command) as pub:
+            config = envelope(line, pub.version, pub.run_id)
+            result = result_for(config, "published", config_path=pub.config_path, report_path=pub.report_path,
+                                mlflow_run_id=pub.run_id, notes=notes)
+            html = run_report(result, data)
+            params = {**{f"fit_{k}": v for k, v in fit.options.items() if k != "stability_grid"},
+                      "method": fit.method, "seed": seed, "n_boot": n_boot, "train_until": train_until,
+                      "rows": fit.n, "accounts": fit.n_accounts, "data_sha256": data.sha256, "version": pub.version}
+            metrics = {f"weight_{k}": w for k, w in config.weights.items()}
+            metrics |= {"auc": validation.auc, "spread": validation.spread, "spread_ci_low": validation.spread_ci[0],
+                        "spread_ci_high": validation.spread_ci[1], "brier": validation.brier}
+            tags, decided, description = _meeting_record(result)
+            pub.commit(config, report_html=html, params=params, metrics=metrics | decided, tags=tags,
+                       description=description,
+                       dataset=training_dataset(data.frame, source=data.source, sha256=data.sha256))
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,32 +43,82 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_register_promote_and_rollback(tmp_path):
     store = tmp_path / "mlflow"
-    first = register_scorer(write_config(make_config(1), tmp_path / "configs"), mlflow_dir=store)
+    # config v2 registered before v1: model version numbers differ from config version numbers
     second = register_scorer(write_config(make_config(2, (0.1, 0.2, 0.3, 0.4)), tmp_path / "configs"), mlflow_dir=store)
-    assert (first.version, second.version, second.alias) == (1, 2, "challenger")
+    first = register_scorer(write_config(make_config(1), tmp_path / "configs"), mlflow_dir=store)
+    assert (second.version, first.version, first.alias) == (1, 2, "challenger")
+    assert register_scorer(tmp_path / "configs" / "account-health-v1.json", mlflow_dir=store).version == 2  # once
 
-    first_promotion = promote(1, mlflow_dir=store)
-    assert (first_promotion.version, first_promotion.previous) == (1, None)
-    res = cli("promote", "--mlflow", str(store), "--json", cwd=tmp_path)  # default: the challenger
+    first_promotion = promote(1, mlflow_dir=store)  # config v1, which is model version 2
+    assert (first_promotion.config_version, first_promotion.version, first_promotion.previous) == (1, 2, None)
+    res = cli("promote", "--version", "2", "--mlflow", str(store), "--json", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert (json.loads(res.stdout)["champion"], json.loads(res.stdout)["previous"]) == (2, 1)
+    payload = json.loads(res.stdout)
+    assert (payload["champion"], payload["previous"], payload["model_version"]) == (2, 1, 1)
+    assert cli("promote", "--version", "1", "--mlflow", str(store), cwd=tmp_path).returncode == 0
+    # champions so far: v1, v2, v1 -> a rollback goes to v2, the next to v1, then there is none left
     back = promote(rollback=True, mlflow_dir=store)
-    assert (back.version, back.previous, back.rollback) == (1, 2, True)
-    assert promote(2, mlflow_dir=store).previous == 1  # and forward again
-    missing = cli("promote", "7", "--mlflow", str(store), cwd=tmp_path)
-    assert missing.returncode == 2 and "no version 7 in the registry (registered: [1, 2])" in missing.stderr
+    assert (back.config_version, back.previous_config_version, back.rollback) == (2, 1, True)
+    res = cli("promote", "--rollback", "--mlflow", str(store), cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout.startswith("rolled back: account-health v1 is champion (was v2)")
+    res = cli("promote", "--rollback", "--mlflow", str(store), cwd=tmp_path)
+    assert res.returncode == 2 and "no previous champion to roll back to" in res.stderr
+    missing = cli("promote", "--version", "7", "--mlflow", str(store), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "config v7 is not registered (registered config versions: v1, v2)" in missing.stderr
+    positional = cli("promote", "2", "--mlflow", str(store), cwd=tmp_path)
+    assert positional.returncode == 2  # a bare number was a model version: no longer accepted
+
+    status = cli("status", "--mlflow", str(store), "--configs", str(tmp_path / "configs"), "--json", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert shown["champion"]["config_version"] == 1 and shown["challenger"]["config_version"] == 1
+    assert shown["version_line"]["published"] == [1, 2] and shown["version_line"]["next"] == 3
+    assert shown["champion_history"] == [1]
 
     import mlflow
 
     client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias(MODEL_NAME, "champion").tags["config_version"] == "2"
+    assert client.get_model_version_by_alias(MODEL_NAME, "champion").tags["config_version"] == "1"
     # logged from code: the model directory holds the code file and the config JSON, no pickle
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/1"))
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/2"))
     files = {p.name for p in local.rglob("*") if p.is_file()}
     assert {"mlflow_model.py", "account-health-v1.json", "MLmodel"} <= files
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))]
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
     assert [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])] == ["Usage", "engagement_score", "open_tickets", "commercial"]
+
+
+def test_registering_other_content_under_a_used_version_is_refused(tmp_path):
+    store = tmp_path / "mlflow"
+    register_scorer(write_config(make_config(1), tmp_path / "a"), mlflow_dir=store)
+    other = write_config(make_config(1, (0.1, 0.2, 0.3, 0.4)), tmp_path / "b")
+    res = cli("register", str(other), "--mlflow", str(store), cwd=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "account-health v1 is registered already with other content (model version 1)" in res.stderr
+
+
+def test_a_moved_or_copied_project_writes_only_inside_itself(tmp_path):
+    import mlflow
+
+    old = tmp_path / "old"
+    register_scorer(write_config(make_config(1), old / "configs"), mlflow_dir=old / "mlflow")
+    moved = tmp_path / "moved"
+    old.rename(moved)
+    register_scorer(write_config(make_config(2, (0.1, 0.2, 0.3, 0.4)), moved / "configs"), mlflow_dir=moved / "mlflow")
+    promote(1, mlflow_dir=moved / "mlflow")
+    assert not old.exists()  # nothing recreated at the old place
+    model = mlflow.pyfunc.load_model(champion_uri())
+    frame = pd.DataFrame({"Usage": [80.0], "engagement_score": [60.0], "open_tickets": [10.0], "commercial": [50.0]})
+    assert model.predict(frame)["score"].iloc[0] == pytest.approx(score_frame(frame, make_config(1))["score"].iloc[0])
+
+    copy = tmp_path / "copy"
+    shutil.copytree(moved, copy)
+    before = sorted((p.relative_to(moved), p.stat().st_mtime_ns) for p in moved.rglob("*"))
+    register_scorer(write_config(make_config(3, (0.3, 0.3, 0.2, 0.2)), copy / "configs"), mlflow_dir=copy / "mlflow")
+    assert sorted((p.relative_to(moved), p.stat().st_mtime_ns) for p in moved.rglob("*")) == before
+    models = {p.name for p in (copy / "mlflow" / "artifacts" / "models").iterdir()}
+    assert len(models - {p.name for p in (moved / "mlflow" / "artifacts" / "models").iterdir()}) == 1  # in the copy
 
 
 def test_four_scorers_agree_on_100k_rows(tmp_path, postgres_url):  # noqa: F811

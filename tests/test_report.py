@@ -78,7 +78,7 @@ def test_verdict_states_the_real_figures(runs):
             assert (int(rate), int(lo), int(hi)) == (round(100 * b["renewal_rate"]), round(100 * b["ci_low"]),
                                                      round(100 * b["ci_high"]))
         assert sentence.startswith("The score predicts churn" if key == "first" else "The score still predicts churn")
-    assert runs["first"]["verdict"].endswith("recommendation: adopt v1.")
+    assert runs["first"]["verdict"].endswith("recommendation: no current config to compare.")
     # v2 refits the same data: the champion/challenger test on later data finds no gain, so keep v1
     assert "recommendation: keep v1 (log-loss gain" in runs["second"]["verdict"]
     assert runs["second"]["recommendation"]["decision"] == "keep current"

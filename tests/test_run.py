@@ -20,20 +20,15 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return info.value.code, out.out, out.err
 
 
-def _envelope_free(path: Path) -> dict:
-    doc = json.loads(path.read_text())
-    for key in ("version", "parent_version", "created_at", "content_hash"):
-        doc.pop(key)
-    doc["provenance"].pop("mlflow_run_id")
-    return doc
-
-
 def test_bundled_run_twice(workdir, capsys):
-    code, out, _ = run_cli(["run", "--json", "--n-boot", "1000"], capsys)
+    code, out, err = run_cli(["run", "--json", "--n-boot", "1000"], capsys)
     assert code == 0
+    assert f"so {workdir.resolve()} is the project root" in err  # a first run without calibrate.yaml says so
     first = json.loads(out)
     assert set(first) >= {"config_path", "version", "weights", "report_path", "mlflow_run_id"}
     assert first["version"] == 1 and Path(first["config_path"]).name == "account-health-v1.json"
+    assert first["status"] == "published" and first["decision"] == "none"
+    assert first["verdict"].endswith("recommendation: no current config to compare.")
     cfg = read_config(first["config_path"])
     assert cfg.provenance and cfg.provenance.mlflow_run_id == first["mlflow_run_id"]
     report = Path(first["report_path"]).read_text()
@@ -41,19 +36,23 @@ def test_bundled_run_twice(workdir, capsys):
     rates = [b["renewal_rate"] for b in first["validation"]["bands"] if b["n"] > 0]
     assert rates == sorted(rates), "band renewal rates on the bundled data must be monotone"
 
-    code, out, _ = run_cli(["run", "--json", "--n-boot", "1000"], capsys)
+    # same data, same seed: the same content apart from the envelope, so nothing new is published
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob("*") if p.is_file())
+    code, out, err = run_cli(["run", "--json", "--n-boot", "1000"], capsys)
     second = json.loads(out)
-    assert code == 0 and second["version"] == 2 and second["config_path"] != first["config_path"]
-    assert Path(first["config_path"]).exists()  # the first version is untouched
-    assert second["weights"] == first["weights"]
-    assert second["validation"] == first["validation"]
-    assert _envelope_free(Path(first["config_path"])) == _envelope_free(Path(second["config_path"]))
+    assert code == 0 and second["status"] == "identical" and second["version"] == 1
+    assert second["config_path"] == first["config_path"] and second["mlflow_run_id"] == first["mlflow_run_id"]
+    assert second["weights"] == first["weights"] and second["validation"] == first["validation"]
+    assert "project root" not in err
+    code, out, _ = run_cli(["run", "--n-boot", "1000"], capsys)  # --quiet would print nothing
+    assert code == 0 and out.startswith("identical to v1; nothing published")
+    after = sorted(p.relative_to(workdir) for p in workdir.rglob("*") if p.is_file())
+    assert [p for p in after if p not in before and "mlflow.db" not in str(p)] == []
 
     with sqlite3.connect(workdir / "mlflow" / "mlflow.db") as db:
         runs = db.execute("select run_uuid, status from runs").fetchall()
         metrics = {k for (k,) in db.execute("select distinct key from metrics")}
-    assert {r for r, _ in runs} == {first["mlflow_run_id"], second["mlflow_run_id"]}
-    assert {s for _, s in runs} == {"FINISHED"}
+    assert runs == [(first["mlflow_run_id"], "FINISHED")]
     assert {"auc", "spread", "weight_usage"} <= metrics
     artifacts = list((workdir / "mlflow" / "artifacts").rglob("*"))
     names = {p.name for p in artifacts if p.is_file()}
@@ -112,6 +111,26 @@ def test_quarterly_recalibration_against_the_shipped_current_config(workdir, cap
     for heading in ("Methods leaderboard", "Champion vs challenger", "Drift since the reference", "Band migration",
                     "Red accounts"):
         assert heading in report, heading
+
+    # what the meeting decides is in the MLflow run and the registry version's description
+    with sqlite3.connect(workdir / "mlflow" / "mlflow.db") as db:
+        (run_id,) = db.execute("select run_uuid from runs").fetchone()
+        tags = dict(db.execute("select key, value from tags where run_uuid = ?", (run_id,)))
+        metrics = dict(db.execute("select key, value from latest_metrics where run_uuid = ?", (run_id,)))
+        (description,) = db.execute("select description from model_versions").fetchone()
+        datasets = db.execute("select name, digest, dataset_schema, dataset_profile from datasets").fetchall()
+    assert tags["calibrate.decision"] == "adopt" and tags["calibrate.drift_verdict"] == "recalibrate"
+    assert tags["calibrate.drift_reasons"] == "; ".join(drift["reasons"])
+    for name, value in {"score": drift["psi"]["score"], **drift["psi"]["dimensions"]}.items():
+        assert metrics[f"psi_{name}"] == pytest.approx(value)
+    gain = result["recommendation"]["log_loss"]["gain"]
+    assert (metrics["challenger_log_loss_gain_ci_low"], metrics["challenger_log_loss_gain_ci_high"]) == \
+        pytest.approx((gain["ci_low"], gain["ci_high"]))
+    assert "decision: adopt" in description and "drift: recalibrate" in description and "PSI: score" in description
+    ((name, digest, schema, profile),) = datasets
+    assert digest == read_config(result["config_path"]).provenance.data_sha256[:32]
+    assert {c["name"] for c in json.loads(schema)["mlflow_colspec"]} >= {"account_id", "renewed", "usage"}
+    assert profile is None  # digest and schema only: no rows, no row-level profile
 
 
 def test_run_result_frame_and_plot(workdir):

@@ -35,18 +35,20 @@ def config_validate(file: str, as_json: bool) -> int:
 def config_publish(file: str, configs_dir: str | None, as_json: bool) -> int:
     """Publish FILE (e.g. today's hand-made score) as <name>-v<version>.json; never overwrites.
 
-    A FILE with version 0 gets the next free version.
+    A FILE with version 0 gets the next version of the line; a FILE equal to the latest version
+    (apart from the envelope) publishes nothing.
     """
-    from calibrate.config.model import next_version, read_config, write_config
-    from calibrate.config.model import default_dirs
+    from calibrate.config.model import read_config
+    from calibrate.publish.transaction import Stores, publish_config
 
-    directory = configs_dir or default_dirs()["configs"]
     cfg = read_config(file)
-    if cfg.version < 1:
-        cfg = cfg.model_copy(update={"version": next_version(directory, cfg.name)})
-    path = write_config(cfg.model_copy(update={"content_hash": None}), directory)
-    emit({"path": str(path), "name": cfg.name, "version": cfg.version}, f"published {cfg.name} v{cfg.version} -> {path}",
-         as_json=as_json)
+    path, status, notes = publish_config(cfg, Stores.resolve(configs_dir))
+    for note in notes:
+        click.echo(f"calibrate: {note}", err=True)
+    version = int(path.stem.rsplit("-v", 1)[1])
+    text = (f"published {cfg.name} v{version} -> {path}" if status == "published"
+            else f"identical to v{version}; nothing published ({path})")
+    emit({"path": str(path), "name": cfg.name, "version": version, "status": status}, text, as_json=as_json)
     return 0
 
 

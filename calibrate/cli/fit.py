@@ -6,8 +6,9 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
+from calibrate.cli.options import (cli, current_option, data_options, dims_option, json_option, load_training,
     publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
+from calibrate.cli.run import announce_root, dry_run_option, report_run
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -55,6 +56,7 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @seed_option
 @publish_options
 @segment_options
+@dry_run_option
 @json_option
 @quiet_option
 def fit(
@@ -74,18 +76,21 @@ def fit(
     current: str | None,
     stability: Any,
     seed: int,
+    dry_run: bool,
     as_json: bool,
     quiet: bool,
     **publish: Any,
 ) -> int:
     """Fit the weights (simplex or logit, with floors, caps, fixed weights, stability) and publish a config.
 
-    Exit 1 (after publishing) when the new score no longer separates renewals.
+    Nothing is published when the result equals the latest version ("identical to vN"). Exit 1
+    (after publishing) when the new score no longer separates renewals.
     """
     from calibrate import _progress as progress
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
+    announce_root(quiet, publish["configs_dir"], publish["reports_dir"], publish["mlflow_dir"])
     accounts, raw_input = load_training(data, dimensions, query, spec_args, publish["train_until"])
     cfg = read_optional_config(current)
     accounts, directions, checks, raw_input = _orient(accounts, raw_input, cfg, orient, publish["train_until"], seed)
@@ -100,11 +105,10 @@ def fit(
         options |= {"stability": stability, "current": cfg}
     # publish: n_boot, train_until, the configs/reports/mlflow directories and by_segment/pooling, as for `calibrate run`
     result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", raw_input=raw_input,
-                         **publish)
+                         dry_run=dry_run, **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}
-    emit(payload, result.fit.summary() + "\n" + _signals_text(checks, raw_input) + "\n" + result.summary(),
-         as_json=as_json, quiet=quiet)
-    return 0 if result.predictive else 1
+    return report_run(result, payload, result.fit.summary() + "\n" + _signals_text(checks, raw_input) + "\n"
+                      + result.summary(), as_json=as_json, quiet=quiet)
 
 
 def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,

@@ -1,10 +1,10 @@
-"""``calibrate register`` and ``calibrate promote``: the scorer in the MLflow model registry."""
+"""``calibrate register``, ``calibrate promote`` and ``calibrate status``: the scorer in the MLflow model registry."""
 
 from __future__ import annotations
 
 import click
 
-from calibrate.cli.options import cli, emit, json_option, mlflow_option
+from calibrate.cli.options import cli, configs_option, emit, json_option, mlflow_option, reports_option
 
 
 @cli.command()
@@ -14,21 +14,45 @@ from calibrate.cli.options import cli, emit, json_option, mlflow_option
 def register(config_file: str, mlflow_dir: str | None, as_json: bool) -> int:
     """Register CONFIG's scorer as account-health-score, alias challenger."""
     from calibrate.publish.registry import register_scorer
+    from calibrate.publish.transaction import Stores
 
-    result = register_scorer(config_file, mlflow_dir=mlflow_dir)
-    emit(result.to_dict(), result.summary(), as_json=as_json)
+    store = Stores.resolve(mlflow=mlflow_dir).mlflow
+    result = register_scorer(config_file, mlflow_dir=store)
+    emit(result.to_dict() | {"mlflow_dir": str(store)}, f"{result.summary()}\nmlflow:  {store}", as_json=as_json)
     return 0
 
 
 @cli.command()
-@click.argument("version", type=int, required=False)
-@click.option("--rollback", is_flag=True, help="Move champion back to the version it replaced.")
+@click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
+              help="Config version to make champion (default: the challenger).")
+@click.option("--rollback", is_flag=True, help="Move champion back to the previous champion.")
+@click.option("--name", metavar="NAME", help="Config name, when the registry holds several.")
 @mlflow_option
 @json_option
-def promote(version: int | None, rollback: bool, mlflow_dir: str | None, as_json: bool) -> int:
-    """Point alias champion at VERSION (default: the challenger), or back with --rollback."""
+def promote(version: int | None, rollback: bool, name: str | None, mlflow_dir: str | None, as_json: bool) -> int:
+    """Make config version N the champion (default: the challenger), or go back with --rollback."""
     from calibrate.publish.registry import promote as promote_version
+    from calibrate.publish.transaction import Stores
 
-    result = promote_version(version, rollback=rollback, mlflow_dir=mlflow_dir)
+    store = Stores.resolve(mlflow=mlflow_dir).mlflow
+    result = promote_version(version, rollback=rollback, name=name, mlflow_dir=store)
+    emit(result.to_dict() | {"mlflow_dir": str(store)}, f"{result.summary()}\nmlflow:  {store}", as_json=as_json)
+    return 0
+
+
+@cli.command()
+@click.option("--name", default="account-health", show_default=True, help="Config name.")
+@configs_option
+@reports_option
+@mlflow_option
+@json_option
+def status(name: str, configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None, as_json: bool) -> int:
+    """Champion, challenger, the version line and the last decision (cleans up an interrupted publish)."""
+    from calibrate.publish.status import project_status
+    from calibrate.publish.transaction import Stores
+
+    result = project_status(Stores.resolve(configs_dir, reports_dir, mlflow_dir), name=name)
+    for note in result.notes:
+        click.echo(f"calibrate: {note}", err=True)
     emit(result.to_dict(), result.summary(), as_json=as_json)
     return 0

@@ -9,6 +9,28 @@ import click
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
     publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
 
+dry_run_option = click.option("--dry-run", is_flag=True,
+                              help="Compute and print what would be published; write nothing.")
+
+
+def announce_root(quiet: bool, configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None) -> None:
+    """On a first run without calibrate.yaml, say on stderr that the working directory is the project root."""
+    from calibrate.publish.project import first_run_notice
+    from calibrate.publish.transaction import Stores
+
+    stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
+    notice = first_run_notice(stores.configs, stores.reports, stores.mlflow)
+    if notice and not quiet:
+        click.echo(notice, err=True)
+
+
+def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool, quiet: bool) -> int:
+    """Print what a run/fit cleaned up (stderr) and its result; exit 0 when the score separates renewals, else 1."""
+    for note in result.notes:
+        click.echo(f"calibrate: {note}", err=True)
+    emit(payload, text, as_json=as_json, quiet=quiet)
+    return 0 if result.predictive else 1
+
 
 @cli.command()
 @data_options
@@ -18,6 +40,7 @@ from calibrate.cli.options import (cli, current_option, data_options, dims_optio
 @seed_option
 @publish_options
 @segment_options
+@dry_run_option
 @json_option
 @quiet_option
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
@@ -35,31 +58,32 @@ def run(
     mlflow_dir: str | None,
     by_segment: str | None,
     pooling: str,
+    dry_run: bool,
     as_json: bool,
     quiet: bool,
     pdf: bool,
 ) -> int:
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
 
-    Exit 1 (after publishing) when the new score no longer separates renewals.
+    Nothing is published when the result equals the latest version ("identical to vN"). Exit 1
+    (after publishing) when the new score no longer separates renewals.
     """
     from calibrate import _progress as progress
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
+    announce_root(quiet, configs_dir, reports_dir, mlflow_dir)
     accounts, raw_input = load_training(data, dimensions, query, spec_args, train_until)
-    current_cfg = read_optional_config(current)
     # through a spec the sub-scores are healthy-oriented: fitted as higher-is-healthier, whatever the current config says
     fit_options = None if raw_input is None else {"directions": {d: "higher_is_healthier" for d in accounts.dimensions}}
     result = recalibrate(
-        accounts, current=current_cfg, seed=seed, n_boot=n_boot, train_until=train_until,
+        accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
-        raw_input=raw_input, by_segment=by_segment, pooling=pooling,
+        raw_input=raw_input, dry_run=dry_run, by_segment=by_segment, pooling=pooling,
     )
-    if pdf:
+    if pdf and result.status == "published" and result.report_path is not None:
         from calibrate.report.html import write_pdf
 
         if write_pdf(result.report_path) is None:
             click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
-    emit(result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
-    return 0 if result.predictive else 1
+    return report_run(result, result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)

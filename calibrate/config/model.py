@@ -14,13 +14,14 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calibrate.config.project import default_dirs
 from calibrate.errors import ConfigError, VersionExistsError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "read_config",
     "write_config",
     "next_version",
+    "published_versions",
     "config_path",
     "default_dirs",
 ]
@@ -450,12 +452,20 @@ def config_path(directory: str | os.PathLike[str], name: str, version: int) -> P
     return Path(directory) / f"{name}-v{version}.json"
 
 
-def next_version(directory: str | os.PathLike[str], name: str) -> int:
-    """One more than the highest published version of ``name`` in ``directory`` (1 when none)."""
+def published_versions(directory: str | os.PathLike[str], name: str) -> list[int]:
+    """The versions of ``name`` published in ``directory`` (files ``<name>-v<version>.json``), ascending."""
     pattern = re.compile(rf"^{re.escape(name)}-v(\d+)\.json$")
     d = Path(directory)
-    found = [int(m.group(1)) for f in d.iterdir() if (m := pattern.match(f.name))] if d.is_dir() else []
-    return max(found, default=0) + 1
+    return sorted(int(m.group(1)) for f in d.iterdir() if (m := pattern.match(f.name))) if d.is_dir() else []
+
+
+def next_version(directory: str | os.PathLike[str], name: str) -> int:
+    """One more than the highest published version of ``name`` in ``directory`` (1 when none).
+
+    This sees ``directory`` only; a publish takes the next number of the whole version line
+    (configs, reports, MLflow runs and the registry: :func:`calibrate.publish.versions.version_line`).
+    """
+    return max(published_versions(directory, name), default=0) + 1
 
 
 def write_config(config: WeightConfig, directory: str | os.PathLike[str]) -> Path:
@@ -503,10 +513,13 @@ def atomic_write_text(
 ) -> None:
     """Write ``text`` to ``target`` all-or-nothing (temp file + link/rename in the same directory).
 
-    With ``exclusive=True`` an existing ``target`` is never replaced: ``exists_error`` is raised.
+    The file gets the permissions a plain ``open(..., "w")`` gives (0666 less the umask: 0644
+    typically), so a scorer running as another user can read it. With ``exclusive=True`` an
+    existing ``target`` is never replaced: ``exists_error`` is raised.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
@@ -520,12 +533,3 @@ def atomic_write_text(
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def default_dirs() -> dict[str, Path]:
-    """Where configs, reports and the MLflow store go (working directory, or ``CALIBRATE_*`` variables)."""
-    return {
-        "configs": Path(os.environ.get("CALIBRATE_CONFIGS", "configs")),
-        "reports": Path(os.environ.get("CALIBRATE_REPORTS", "reports")),
-        "mlflow": Path(os.environ.get("CALIBRATE_MLFLOW", "mlflow")),
-    }
