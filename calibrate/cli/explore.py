@@ -33,6 +33,7 @@ def explore(data: str, query: str | None, spec_args: Any, config_file: str, port
 
     accounts, cfg = load_validation_data(data, query, config_file, spec_args)
     explorer = Explorer(accounts, cfg, n_boot=n_boot, seed=seed)
+    explorer.evaluate({"weights": cfg.weights, "cuts": [b.min for b in cfg.bands[1:]]})  # the warm-up is paid here
     server = make_server(explorer, port=port, draft_path=draft_path or f"{cfg.name}-draft.json")
     click.echo(f"calibrate explore: http://{HOST}:{server.server_address[1]}/ (Ctrl-C stops)", err=True)
     try:
