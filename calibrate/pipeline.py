@@ -128,7 +128,7 @@ class RunResult:
             "version": self.config.version,
             "parent_version": self.config.parent_version,
             "weights": self.config.weights,
-            **({"segment_weights": self.config.segment_weights,
+            **({"segment_weights": self.config.segments.weights,
                 "segments": None if self.segments is None else self.segments.to_dict(),
                 "segment_tests": None if self.segment_tests is None else self.segment_tests.to_dict()}
                if self.config.segments is not None else {}),

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from calibrate import load_accounts, write_config
-from calibrate.config.model import Calibration, Dimension, SegmentWeights, WeightConfig, default_bands, read_config
+from calibrate.config.model import Calibration, Dimension, WeightConfig, default_bands, read_config
+from calibrate.config.segments import SegmentWeights
 from calibrate.data.load import DataSpec
 from calibrate.errors import ConfigError, DataError, FitError
 from calibrate.fit.segments import fit_segments, with_segments
@@ -130,7 +131,7 @@ def expected_scores(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
     """Row by row: the segment's weights (else the global ones), redistributed over the present sub-scores."""
     out = []
     for _, row in frame.iterrows():
-        w = config.segment_weights.get(row["Tier"], config.weights)
+        w = config.segments.weights.get(row["Tier"], config.weights)
         values = {"usage": row["Usage"], "support": 100 - row["open_tickets"], "commercial": row["commercial"]}
         present = {k: v for k, v in values.items() if not np.isnan(v)}
         total = sum(w[k] for k in present)
@@ -171,7 +172,7 @@ def test_scorer_sql_and_mlflow_apply_the_segment_weights(tmp_path):
 def test_config_holds_segment_weights_and_old_configs_still_read(tmp_path):
     cfg = segment_config()
     back = read_config(write_config(cfg, tmp_path))
-    assert back.schema_version == "1.1" and back.segment_weights["SMB"] == {"usage": 0.7, "support": 0.1,
+    assert back.schema_version == "1.1" and back.segments.weights["SMB"] == {"usage": 0.7, "support": 0.1,
                                                                               "commercial": 0.2}
     old = segment_config().model_copy(update={"segments": None, "schema_version": "1.0", "version": 2})
     old_path = write_config(old, tmp_path)
@@ -201,7 +202,7 @@ def test_with_segments_records_the_pooling(small_book):
     fit = fit_weights(small_book)
     segs = fit_segments(small_book, fit, column="tier", pooling="none")
     cfg = with_segments(build_config(fit, small_book), segs, small_book)
-    assert cfg.segments.column == "tier" and cfg.segment_weights["c"] == segs.weights["c"]
+    assert cfg.segments.column == "tier" and cfg.segments.weights["c"] == segs.weights["c"]
     assert cfg.provenance.options["pooling"] == "none" and cfg.provenance.options["by_segment"] == "tier"
 
 
@@ -224,7 +225,7 @@ def test_fit_by_segment_cli(tmp_path):
     tests = {s["segment"]: s for s in payload["segment_tests"]["segments"]}
     assert tests["a"]["decision"] == "adopt" and tests["a"]["log_loss_gain"][1] > 0  # far from the global mix
     cfg = read_config(payload["config_path"])
-    assert cfg.segment_weights == payload["segment_weights"]
+    assert cfg.segments.weights == payload["segment_weights"]
     bad = cli("fit", "--data", "book.csv", "--dimensions", dims, "--by-segment", "plan", "--n-boot", "1000",
               cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

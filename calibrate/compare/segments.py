@@ -128,7 +128,7 @@ def segment_tests(
         seg_fit = fit_segments(train, global_fit, column=column, pooling=pooling, seed=seed)
         base = build_config(global_fit, train, template=config).model_copy(update={"segments": None})
     figures = []
-    for segment in config.segment_weights:
+    for segment in config.segments.weights:
         mask = labels == segment
         rows = data.subset(mask)
         v = validate(rows, config, n_boot=n_boot, seed=seed, red_metrics=False)

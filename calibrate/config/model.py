@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calibrate.config.project import default_dirs
+from calibrate.config.segments import SegmentWeights
 from calibrate.errors import ConfigError, VersionExistsError
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "Dimension",
     "Transform",
     "Calibration",
-    "SegmentWeights",
     "WeightConfig",
     "default_bands",
     "json_schema",
@@ -43,8 +43,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.1"
-"""Schema version written by this release (1.1 added ``segments``). 1.0 files are read as they are
-(their hash still checks); older versions are upgraded on read."""
+"""Schema version written by this release (1.1 added ``segments``; 1.0 reads as is). Older ones are upgraded on read."""
 
 WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -215,28 +214,6 @@ class Provenance(_Frozen):
     mlflow_run_id: str | None = None
 
 
-class SegmentWeights(_Frozen):
-    """Per-segment weights (schema 1.1): a row whose ``column`` value is a key of ``weights`` is scored with
-    that segment's weights; any other value (a segment not seen at fit time, or a missing one) with the
-    config's global ``dimensions`` weights. ``name`` is the column's name in data loaded by
-    :func:`calibrate.load_accounts` (``by="name"``), when it differs from ``column``.
-    """
-
-    column: str
-    name: str | None = Field(default=None, exclude_if=_absent)
-    weights: dict[str, dict[str, float]] = Field(min_length=1)
-
-    @field_validator("weights")
-    @classmethod
-    def _on_simplex(cls, weights: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for segment, w in weights.items():
-            if any(not 0.0 <= x <= 1.0 for x in w.values()):
-                raise ValueError(f"segment {segment!r}: weights must lie in [0, 1]")
-            if abs(sum(w.values()) - 1.0) > WEIGHT_SUM_TOLERANCE:
-                raise ValueError(f"segment {segment!r}: weights must sum to 1 (within 1e-9); they sum to {sum(w.values())!r}")
-        return weights
-
-
 class WeightConfig(_Frozen):
     """A versioned, immutable weight config (contract.md §2)."""
 
@@ -283,12 +260,7 @@ class WeightConfig(_Frozen):
         if self.red_band not in {b.name for b in self.bands}:
             raise ValueError(f"red_band '{self.red_band}' is not one of the band names")
         if self.segments is not None:
-            if self.schema_version == "1.0":
-                raise ValueError("segments need schema_version 1.1")
-            names = [d.name for d in self.dimensions]
-            for segment, w in self.segments.weights.items():
-                if sorted(w) != sorted(names):
-                    raise ValueError(f"segment {segment!r}: weights must name exactly the dimensions {names}")
+            self.segments.check(self, tolerance=WEIGHT_SUM_TOLERANCE)
         return self
 
     # -- convenience -------------------------------------------------------------------------
@@ -296,13 +268,6 @@ class WeightConfig(_Frozen):
     def weights(self) -> dict[str, float]:
         """Dimension name → weight, in config order."""
         return {d.name: d.weight for d in self.dimensions}
-
-    @property
-    def segment_weights(self) -> dict[str, dict[str, float]]:
-        """Segment → dimension → weight, dimensions in config order (empty without segments)."""
-        if self.segments is None:
-            return {}
-        return {s: {d.name: w[d.name] for d in self.dimensions} for s, w in self.segments.weights.items()}
 
     @property
     def band_names(self) -> list[str]:

@@ -22,7 +22,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from calibrate.config.model import SCHEMA_VERSION, SegmentWeights, WeightConfig
+from calibrate.config.model import SCHEMA_VERSION, WeightConfig
+from calibrate.config.segments import SegmentWeights
 from calibrate.data.load import Accounts
 from calibrate.errors import FitError
 from calibrate.fit.result import MIN_EVENTS_PER_DIMENSION, FitResult, _arrays, _oriented, _train_subset

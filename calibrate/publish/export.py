@@ -247,7 +247,7 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
             return _num(d.weight)
         label = lambda: exp.cast(col(config.segments.column, "src"), exp.DataType.Type.VARCHAR)  # noqa: E731
         return exp.paren(exp.Case(ifs=[exp.If(this=label().eq(exp.Literal.string(s)), true=_num(w[d.name]))
-                                       for s, w in config.segment_weights.items()], default=_num(d.weight)))
+                                       for s, w in config.segments.weights.items()], default=_num(d.weight)))
 
     def weight_if_present(d: Dimension) -> exp.Expression:
         return exp.Case(ifs=[exp.If(this=col(d.column, "src").is_(exp.null()), true=_num(0))], default=weight(d))

@@ -177,7 +177,7 @@ def log_and_register(config: WeightConfig, config_file: Path, *, description: st
         signature=_signature(config), pip_requirements=_requirements(),
         input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}
                                    | ({} if config.segments is None
-                                      else {config.segments.column: [next(iter(config.segment_weights))]})),
+                                      else {config.segments.column: [next(iter(config.segments.weights))]})),
     )
     tags = {"config_name": config.name, "config_version": str(config.version),
             "content_hash": config.content_hash or ""}

@@ -101,8 +101,8 @@ def segment_weight_matrix(config: WeightConfig, segment: np.ndarray | None) -> n
         return weights
     segment = np.asarray(segment, dtype=object)
     matrix = np.tile(weights, (len(segment), 1))
-    for label, w in config.segment_weights.items():
-        matrix[segment == label] = list(w.values())
+    for label, w in config.segments.weights.items():
+        matrix[segment == label] = [w[d.name] for d in config.dimensions]
     return matrix
 
 
