@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import cli, config_option, data_options, seed_option, spec_options
+from calibrate.cli.options import cli, config_option, data_options, n_boot_option, seed_option, spec_options
 
 
 @cli.command()
@@ -17,13 +17,12 @@ from calibrate.cli.options import cli, config_option, data_options, seed_option,
               help="Port on 127.0.0.1 (0: any free port).")
 @click.option("--draft", "draft_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Where the page's button writes the draft config [default: <name>-draft.json here].")
-@click.option("--n-boot", type=click.IntRange(min=1000), default=1000, show_default=True,
-              help="Account-level bootstrap resamples of the intervals (as calibrate validate --n-boot).")
+@n_boot_option
 @seed_option
 def explore(data: str, query: str | None, spec_args: Any, config_file: str, port: int, draft_path: str | None,
             n_boot: int, seed: int) -> int:
     """Serve a local page to move the weights and band cut-points and see AUC, spread, bands, migration and red
-    share live (computed by the same validation as calibrate validate); runs until Ctrl-C.
+    share live (computed by the same validation as calibrate validate, same --n-boot and --seed); runs until Ctrl-C.
 
     The page's button writes the chosen weights and cuts as a draft config; seal it with calibrate config publish.
     """

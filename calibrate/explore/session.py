@@ -63,7 +63,7 @@ class Explorer:
 
     data: Accounts
     config: WeightConfig
-    n_boot: int = 1000
+    n_boot: int = 2000
     seed: int = 0
 
     def __post_init__(self) -> None:
