@@ -342,7 +342,9 @@ def recalibrate(
             intervals = bootstrap_weights(data, n_boot=n_boot_weights, seed=seed, train_until=train_until,
                                           **boot_options)
     with progress.step("methods leaderboard and champion/challenger on held-out data"):
-        board, champion = compare_with_current(data, draft, current, seed=seed, n_boot=min(n_boot, 1000))
+        # the global weights; segment weights are judged per segment, refitted on the earlier side (segment_tests)
+        board, champion = compare_with_current(data, draft.model_copy(update={"segments": None}), current, seed=seed,
+                                               n_boot=min(n_boot, 1000))
     if segment_fit is not None:
         from calibrate.compare.segments import segment_tests
 
