@@ -248,7 +248,7 @@ def recalibrate(
     raw_input: RawInput | None = None,
     dry_run: bool = False,
     by_segment: str | None = None,
-    pooling: str = "auto",
+    pooling: str | None = None,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run as one transaction.
 
@@ -285,8 +285,8 @@ def recalibrate(
         Also fit per-segment weights on this column, pooled toward the global ones
         (:func:`calibrate.fit.segments.fit_segments`); the config holds both, and the run adds each segment's
         figures and its out-of-time segment-vs-global test (:func:`calibrate.compare.segments.segment_tests`).
-    pooling : {"auto", "none", "full"}, default "auto"
-        How strongly segment weights are pulled toward the global ones (``by_segment`` only).
+    pooling : {"auto", "none", "full"}, optional
+        How strongly segment weights are pulled toward the global ones (``by_segment`` only; default ``"auto"``).
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -313,6 +313,11 @@ def recalibrate(
     from calibrate.publish.transaction import Stores, publish_session
     from calibrate.report.html import run_report
 
+    if pooling is not None and by_segment is None:
+        from calibrate.errors import FitError
+
+        raise FitError("pooling applies to segment weights only; add --by-segment COLUMN or drop --pooling")
+    pooling = pooling or "auto"
     name = name or (current.name if current is not None else "account-health")
     stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
 

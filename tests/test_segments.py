@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -102,6 +103,18 @@ def test_segment_fit_refusals(small_book):
         fit_segments(tiny, fit_weights(tiny), column="tier", pooling="none")
     auto = fit_segments(tiny, fit_weights(tiny), column="tier")
     assert auto.notes == {"c": "too few events to fit alone: global weights"} and np.isinf(auto.strength["c"])
+    with pytest.raises(FitError, match="segment weights are fitted on unweighted rows; drop --weight-by"):
+        fit_segments(small_book, replace(fit, options={**fit.options, "weight_by": "arr"}), column="tier")
+    with pytest.raises(FitError, match="segment weights pool simplex fits"):
+        fit_segments(small_book, replace(fit, method="logit"), column="tier")
+
+
+def test_pooling_without_by_segment_is_one_line_exit_2(tmp_path):
+    book(2, {"a": 300, "b": 300}).to_csv(tmp_path / "book.csv", index=False)
+    res = cli("fit", "--data", "book.csv", "--dimensions", ",".join(DIMS), "--pooling", "none", "--quiet", cwd=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "pooling applies to segment weights only; add --by-segment COLUMN or drop --pooling" in res.stderr
+    assert not (tmp_path / "configs").exists()
 
 
 def segment_config(missing: str = "redistribute") -> WeightConfig:
@@ -226,7 +239,7 @@ def test_fit_by_segment_cli(tmp_path):
     assert tests["a"]["decision"] == "adopt" and tests["a"]["log_loss_gain"][1] > 0  # far from the global mix
     cfg = read_config(payload["config_path"])
     assert cfg.segments.weights == payload["segment_weights"]
-    bad = cli("fit", "--data", "book.csv", "--dimensions", dims, "--by-segment", "plan", "--n-boot", "1000",
+    bad = cli("fit", "--data", "book.csv", "--dimensions", dims, "--by-segment", "plan", "--n-boot", "1000", "--quiet",
               cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "segment column 'plan' is not in the data" in bad.stderr

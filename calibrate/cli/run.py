@@ -57,7 +57,7 @@ def run(
     reports_dir: str | None,
     mlflow_dir: str | None,
     by_segment: str | None,
-    pooling: str,
+    pooling: str | None,
     dry_run: bool,
     as_json: bool,
     quiet: bool,

@@ -176,6 +176,8 @@ def fit_segments(
         raise FitError(f"pooling must be one of {list(POOLING)}; got {pooling!r}")
     if fit.method != "simplex":
         raise FitError("segment weights pool simplex fits; drop --method logit or --by-segment")
+    if fit.options.get("weight_by"):
+        raise FitError("segment weights are fitted on unweighted rows; drop --weight-by or --by-segment")
     data = _train_subset(data, train_until)
     if column not in data.frame:
         raise FitError(f"segment column {column!r} is not in the data (columns {list(data.frame.columns)[:12]}); "
