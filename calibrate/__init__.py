@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 import lazy_loader as _lazy
 
 try:
-    __version__ = version("calibrate")
+    __version__ = version("calibrate-health")  # the distribution name (`calibrate` on the index is another project)
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0+unknown"
 

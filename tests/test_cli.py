@@ -287,6 +287,8 @@ def test_a_missing_optional_dependency_is_exit_2(monkeypatch, capsys, workdir):
 
     for name in [m for m in sys.modules if m == "mlflow" or m.startswith("mlflow.")] + ["mlflow"]:
         monkeypatch.setitem(sys.modules, name, None)  # as if mlflow were not installed (also if imported before)
+    (workdir / "store").mkdir()
+    (workdir / "store" / "mlflow.db").touch()  # a store exists: what is missing is the library
     code, _, err = run_cli(["promote", "--mlflow", "store"], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith("calibrate: error: missing optional dependency 'mlflow' (") and "pip install mlflow" in err

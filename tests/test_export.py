@@ -61,7 +61,7 @@ def test_config_validate_ok_tampered_and_overwrite_exit_codes(tmp_path):
     draft.write_text(make_config(weights=(0.1, 0.2, 0.3, 0.4)).to_json())
     again = cli("config", "publish", str(draft), "--configs", str(tmp_path / "configs"), cwd=tmp_path)
     assert again.returncode == 2
-    assert "version 1 is already published and is never overwritten" in again.stderr
+    assert "account-health v1 was issued already (highest issued v1) and a number is never reused" in again.stderr
     assert path.read_bytes() == before
     # version 0 draft gets the next free version instead
     draft.write_text(make_config(weights=(0.1, 0.2, 0.3, 0.4), version=0).to_json())

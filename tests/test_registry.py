@@ -86,7 +86,7 @@ def test_register_promote_and_rollback(tmp_path):
     assert {"mlflow_model.py", "account-health-v1.json", "MLmodel"} <= files
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))]
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
-    assert [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])] == ["Usage", "engagement_score", "open_tickets", "commercial"]
+    assert [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])] == ["Usage", "engagement_score", "open_tickets", "commercial", "account_id", "snapshot_date"]
 
 
 def test_registering_other_content_under_a_used_version_is_refused(tmp_path):

@@ -45,8 +45,9 @@ def runs(tmp_path_factory) -> dict:
     dirs = ["--configs", str(root / "configs"), "--reports", str(root / "reports"), "--mlflow", str(root / "mlflow")]
     code1, out1, err1 = run_cli(["run", "--json", "--n-boot", "1000", *dirs], tty=True)
     first = json.loads(out1)
-    code2, out2, err2 = run_cli(["run", "--json", "--quiet", "--n-boot", "1000", "--current", first["config_path"], *dirs],
-                                tty=True)
+    # another seed draws other intervals, so the second run publishes v2 (an identical rerun would publish nothing)
+    code2, out2, err2 = run_cli(["run", "--json", "--quiet", "--n-boot", "1000", "--seed", "2", "--current",
+                                 first["config_path"], *dirs], tty=True)
     second = json.loads(out2)
     assert code1 == code2 == 0
     return {"first": first, "second": second, "err1": err1, "err2": err2,
@@ -136,7 +137,7 @@ def test_progress_on_a_terminal_silent_with_quiet(runs):
     assert _done(rows, "fitting weights on 15,520 rows")
     assert _done(rows, "validating (1,000 bootstrap resamples of 3,500 accounts)")
     assert _done(rows, "writing the report")  # nested in the publishing step: a row of its own
-    assert _done(rows, "publishing the config and logging to MLflow")
+    assert _done(rows, "publishing the config, the report and the MLflow run")
     assert "✓" not in runs["err2"] and "━" not in runs["err2"]  # --quiet: no progress (MLflow's messages are not ours)
 
 

@@ -17,14 +17,13 @@ def config_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @json_option
 def config_validate(file: str, as_json: bool) -> int:
-    """Check FILE against the schema and its content hash (exit 0 valid, 2 with the reason)."""
+    """Check FILE against the schema and its seal (exit 0 valid, 2 with the reason: an unsealed draft too)."""
     from calibrate.config.model import read_config
 
     cfg = read_config(file)
     payload = {"valid": True, "path": file, "name": cfg.name, "version": cfg.version,
                "schema_version": cfg.schema_version, "content_hash": cfg.content_hash}
-    sealed = "sealed" if cfg.content_hash else "not sealed (no content_hash)"
-    emit(payload, f"{file}: valid {cfg.name} v{cfg.version}, schema {cfg.schema_version}, {sealed}", as_json=as_json)
+    emit(payload, f"{file}: valid {cfg.name} v{cfg.version}, schema {cfg.schema_version}, sealed", as_json=as_json)
     return 0
 
 
@@ -35,13 +34,14 @@ def config_validate(file: str, as_json: bool) -> int:
 def config_publish(file: str, configs_dir: str | None, as_json: bool) -> int:
     """Publish FILE (e.g. today's hand-made score) as <name>-v<version>.json; never overwrites.
 
+    The way to seal a draft (a config without content_hash): every other command refuses one.
     A FILE with version 0 gets the next version of the line; a FILE equal to the latest version
     (apart from the envelope) publishes nothing.
     """
     from calibrate.config.model import read_config
     from calibrate.publish.transaction import Stores, publish_config
 
-    cfg = read_config(file)
+    cfg = read_config(file, draft=True)
     path, status, notes = publish_config(cfg, Stores.resolve(configs_dir))
     for note in notes:
         click.echo(f"calibrate: {note}", err=True)

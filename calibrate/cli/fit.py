@@ -8,7 +8,7 @@ import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, json_option, load_training,
     publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
-from calibrate.cli.run import announce_root, dry_run_option, report_run
+from calibrate.cli.run import dry_run_option, report_run, root_notice
 
 
 def _weight_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -90,7 +90,7 @@ def fit(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
-    announce_root(quiet, publish["configs_dir"], publish["reports_dir"], publish["mlflow_dir"])
+    notice = root_notice(publish["configs_dir"], publish["reports_dir"], publish["mlflow_dir"])
     accounts, raw_input = load_training(data, dimensions, query, spec_args, publish["train_until"])
     cfg = read_optional_config(current)
     accounts, directions, checks, raw_input = _orient(accounts, raw_input, cfg, orient, publish["train_until"], seed)
@@ -108,7 +108,7 @@ def fit(
                          dry_run=dry_run, **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}
     return report_run(result, payload, result.fit.summary() + "\n" + _signals_text(checks, raw_input) + "\n"
-                      + result.summary(), as_json=as_json, quiet=quiet)
+                      + result.summary(), as_json=as_json, quiet=quiet, notice=notice)
 
 
 def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,

@@ -256,6 +256,8 @@ def config_option(help: str, *, required: bool = False) -> Any:
 
 dims_option = click.option("--dimensions", metavar="A,B,C",
                            help="Dimension columns (default usage,engagement,support,commercial).")
+name_option = click.option("--name", metavar="NAME",
+                           help="Config name, when the stores hold several (default: the only one, else account-health).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling step.")
 quiet_option = click.option("--quiet", "-q", is_flag=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli.options import cli, configs_option, emit, json_option, mlflow_option, reports_option
+from calibrate.cli.options import cli, configs_option, emit, json_option, mlflow_option, name_option, reports_option
 
 
 @cli.command()
@@ -26,7 +26,7 @@ def register(config_file: str, mlflow_dir: str | None, as_json: bool) -> int:
 @click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
               help="Config version to make champion (default: the challenger).")
 @click.option("--rollback", is_flag=True, help="Move champion back to the previous champion.")
-@click.option("--name", metavar="NAME", help="Config name, when the registry holds several.")
+@name_option
 @mlflow_option
 @json_option
 def promote(version: int | None, rollback: bool, name: str | None, mlflow_dir: str | None, as_json: bool) -> int:
@@ -41,17 +41,21 @@ def promote(version: int | None, rollback: bool, name: str | None, mlflow_dir: s
 
 
 @cli.command()
-@click.option("--name", default="account-health", show_default=True, help="Config name.")
+@name_option
 @configs_option
 @reports_option
 @mlflow_option
 @json_option
-def status(name: str, configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None, as_json: bool) -> int:
+def status(name: str | None, configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None, as_json: bool) -> int:
     """Champion, challenger, the version line and the last decision (cleans up an interrupted publish)."""
     from calibrate.publish.status import project_status
     from calibrate.publish.transaction import Stores
 
-    result = project_status(Stores.resolve(configs_dir, reports_dir, mlflow_dir), name=name)
+    stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
+    if name is None:  # the one config name in the store, else the default name
+        names = {p.stem.rsplit("-v", 1)[0] for p in stores.configs.glob("*-v*.json")}
+        name = names.pop() if len(names) == 1 else "account-health"
+    result = project_status(stores, name=name)
     for note in result.notes:
         click.echo(f"calibrate: {note}", err=True)
     emit(result.to_dict(), result.summary(), as_json=as_json)

@@ -13,21 +13,25 @@ dry_run_option = click.option("--dry-run", is_flag=True,
                               help="Compute and print what would be published; write nothing.")
 
 
-def announce_root(quiet: bool, configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None) -> None:
-    """On a first run without calibrate.yaml, say on stderr that the working directory is the project root."""
+def root_notice(configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None) -> str | None:
+    """The notice a first run without calibrate.yaml prints once it has published (the stores do not exist yet)."""
     from calibrate.publish.project import first_run_notice
     from calibrate.publish.transaction import Stores
 
     stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
-    notice = first_run_notice(stores.configs, stores.reports, stores.mlflow)
-    if notice and not quiet:
-        click.echo(notice, err=True)
+    return first_run_notice(stores.configs, stores.reports, stores.mlflow)
 
 
-def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool, quiet: bool) -> int:
-    """Print what a run/fit cleaned up (stderr) and its result; exit 0 when the score separates renewals, else 1."""
-    for note in result.notes:
-        click.echo(f"calibrate: {note}", err=True)
+def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool, quiet: bool,
+               notice: str | None = None) -> int:
+    """Print what a run/fit cleaned up and, after a first publish, where the project root is (stderr, unless
+    ``--quiet``/``--json``), then its result; exit 0 when the score separates renewals, else 1."""
+    notes = [*result.notes, *([notice] if notice and result.status == "published" else [])]
+    if as_json:
+        payload = payload | {"notes": notes}  # --json: stdout is the one JSON object, stderr stays silent
+    elif not quiet:
+        for note in notes:
+            click.echo(f"calibrate: {note}", err=True)
     emit(payload, text, as_json=as_json, quiet=quiet)
     return 0 if result.predictive else 1
 
@@ -72,7 +76,7 @@ def run(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
-    announce_root(quiet, configs_dir, reports_dir, mlflow_dir)
+    notice = root_notice(configs_dir, reports_dir, mlflow_dir)
     accounts, raw_input = load_training(data, dimensions, query, spec_args, train_until)
     # through a spec the sub-scores are healthy-oriented: fitted as higher-is-healthier, whatever the current config says
     fit_options = None if raw_input is None else {"directions": {d: "higher_is_healthier" for d in accounts.dimensions}}
@@ -86,4 +90,4 @@ def run(
 
         if write_pdf(result.report_path) is None:
             click.echo("calibrate: --pdf: Chromium not found on PATH; only the HTML report was written", err=True)
-    return report_run(result, result.to_dict(), result.summary(), as_json=as_json, quiet=quiet)
+    return report_run(result, result.to_dict(), result.summary(), as_json=as_json, quiet=quiet, notice=notice)

@@ -2,9 +2,10 @@
 
 The model below *is* the contract (contract.md §2). Its JSON Schema is generated from it
 (:func:`json_schema`), committed as ``calibrate/config/schema/weight-config.schema.json`` and checked
-to be current by the tests. A config is untrusted input: :func:`read_config` validates it
-against the schema and the model, and checks its ``content_hash`` so a hand-edited file is
-caught. :func:`write_config` never overwrites a published version.
+to be current by the tests. A config is untrusted input: :func:`read_config` parses it strictly and
+within bounds, validates it against the schema and the model, and refuses it unless it is sealed
+(:func:`calibrate.config.seal.check_seal`: a ``content_hash`` matching its content). :func:`write_config`,
+the only sealer, never overwrites a published version.
 """
 
 from __future__ import annotations
@@ -324,7 +325,10 @@ SCHEMA_FILE = Path(__file__).parent / "schema" / "weight-config.schema.json"
 
 
 def _check_schema(doc: dict[str, Any], where: str) -> None:
-    import jsonschema
+    try:
+        import jsonschema
+    except ImportError:  # the travelling MLflow scorer: the strict model the schema is made from still validates
+        return
 
     schema = json.loads(SCHEMA_FILE.read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
@@ -351,25 +355,29 @@ def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
     )
 
 
-def _finite(doc: Any, where: str, loc: str = "") -> None:
-    """Refuse NaN or infinity anywhere in a config document (JSON and YAML both let them through)."""
-    if isinstance(doc, float) and not math.isfinite(doc):
-        raise ConfigError(f"{where}: {loc or '(top level)'}: {doc} is not a number a config may hold; "
-                          "restore the published file or refit")
-    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
-    for key, value in items:
-        _finite(value, where, f"{loc}/{key}" if loc else str(key))
+def read_config(
+    path: str | os.PathLike[str],
+    *,
+    draft: bool = False,
+    registered_hash: str | None = None,
+) -> WeightConfig:
+    """Read and validate a sealed weight config (JSON, or YAML by its suffix).
 
-
-def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> WeightConfig:
-    """Read and validate a weight config (JSON, or YAML when PyYAML is installed).
+    The file is parsed strictly and within bounds (:func:`calibrate.config.seal.read_document`:
+    size, dimension and band limits, no duplicate keys, no non-finite numbers, no YAML aliases),
+    validated against the schema and the model, and its seal checked
+    (:func:`calibrate.config.seal.check_seal`).
 
     Parameters
     ----------
     path : path-like
         The config file.
-    verify_hash : bool, default True
-        Refuse a file whose ``content_hash`` does not match its content (a hand edit).
+    draft : bool, default False
+        Accept a file without ``content_hash`` (a hand-made draft, or a 0.9 config, which had no
+        seal). Only ``calibrate config publish``, which seals it, reads drafts; a present
+        ``content_hash`` must still match.
+    registered_hash : str, optional
+        The ``content_hash`` the model registry recorded for this config; anything else is refused.
 
     Returns
     -------
@@ -378,37 +386,25 @@ def read_config(path: str | os.PathLike[str], *, verify_hash: bool = True) -> We
     Raises
     ------
     ConfigError
-        Missing, unparsable, schema-invalid, unknown-version or tampered file.
+        Missing, oversized, unparsable, schema-invalid, unknown-version, unsealed or tampered file.
     """
+    from calibrate.config.seal import check_seal, read_document
+
     p = Path(path)
     where = str(p)
     if not p.is_file():
         raise ConfigError(f"{where}: config file not found; pass the path of a config written by `calibrate fit`")
-    import yaml  # type: ignore[import-untyped]
-
-    try:
-        text = p.read_text(encoding="utf-8")
-        doc = yaml.safe_load(text) if p.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
-    except (ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{where}: not a readable JSON/YAML config ({reason}); check the file") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: a config must be a JSON object; check the file")
-    _finite(doc, where)
+    doc = read_document(p)
     upgraded = _upgrade(doc, where)
     _check_schema(upgraded, where)
     try:
-        config = WeightConfig.model_validate(upgraded)
+        config = WeightConfig.model_validate(upgraded, strict=True)  # no coercion: "0.5" is not a weight
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = "/".join(str(x) for x in first["loc"]) or "(top level)"
         raise ConfigError(f"{where}: {loc}: {first['msg']}; fix the file") from None
-    if verify_hash and upgraded is doc and config.content_hash is not None:
-        if config.content_hash != config.compute_hash():
-            raise ConfigError(
-                f"{where}: content_hash does not match the content — the file was edited by hand; "
-                "restore the published file, or make a new version with `calibrate fit`"
-            )
+    if not (draft and config.content_hash is None):
+        check_seal(config, where=where, registered_hash=registered_hash)
     return config
 
 

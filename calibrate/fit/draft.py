@@ -19,7 +19,9 @@ __all__ = ["build_config"]
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {pkg: version(pkg) for pkg in ("calibrate", "numpy", "scipy", "pandas", "scikit-learn", "statsmodels")}
+    from calibrate import __version__
+
+    return {"calibrate": __version__} | {pkg: version(pkg) for pkg in ("numpy", "scipy", "pandas", "scikit-learn", "statsmodels")}
 
 
 def build_config(

@@ -23,6 +23,6 @@ def first_run_notice(*stores: Path) -> str | None:
     if find_project_root() is not None or any(Path(s).exists() for s in stores):
         return None
     here = Path.cwd()
-    return (f"calibrate: no {SPEC_FILE} in {here} or above, so {here} is the project root: "
+    return (f"no {SPEC_FILE} in {here} or above, so {here} is the project root: "
             f"{', '.join(f'{k}/' for k in STORE_VARIABLES)} are created here (`calibrate init` writes {SPEC_FILE}; "
             f"{', '.join(STORE_VARIABLES.values())} override)")

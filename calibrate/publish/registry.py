@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,32 +112,6 @@ def _client(mlflow_dir: str | os.PathLike[str] | None) -> Any:
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def _signature(config: WeightConfig) -> Any:
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    segment = [] if config.segments is None else [ColSpec("string", config.segments.column, required=False)]
-    inputs = Schema([ColSpec("double", d.column) for d in config.dimensions] + segment)
-    outputs = Schema(
-        [ColSpec("double", "score"), ColSpec("string", "band"), ColSpec("string", "band_code"),
-         ColSpec("long", "band_index"), ColSpec("double", "p_renew")]
-        + [ColSpec("double", f"contribution_{d.name}") for d in config.dimensions]
-    )
-    return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    reqs = []
-    for pkg in ("calibrate", "mlflow", "pandas", "numpy", "pydantic", "jsonschema"):
-        try:
-            reqs.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:  # pragma: no cover - a source tree without install
-            reqs.append(pkg)
-    return reqs
-
-
 def _scorer_version(mv: Any, alias: str = "") -> ScorerVersion:
     tags = mv.tags or {}
     return ScorerVersion(version=int(mv.version), config_name=tags.get("config_name", ""),
@@ -172,13 +147,17 @@ def log_and_register(config: WeightConfig, config_file: Path, *, description: st
 
     from calibrate.publish.track import registry_chatter_dropped
 
-    info = mlflow.pyfunc.log_model(
-        name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_file).resolve())},
-        signature=_signature(config), pip_requirements=_requirements(),
-        input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}
-                                   | ({} if config.segments is None
-                                      else {config.segments.column: [next(iter(config.segments.weights))]})),
-    )
+    from calibrate.publish.scorer_code import scorer_requirements, scorer_signature, stage_scorer_code
+
+    with tempfile.TemporaryDirectory() as code:  # the scorer's modules travel in code_paths (no pickled state)
+        info = mlflow.pyfunc.log_model(
+            name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_file).resolve())},
+            code_paths=stage_scorer_code(Path(code)), model_config={"content_hash": config.content_hash},
+            signature=scorer_signature(config), pip_requirements=scorer_requirements(),
+            input_example=pd.DataFrame({d.column: [50.0] for d in config.dimensions}
+                                       | ({} if config.segments is None
+                                          else {config.segments.column: [next(iter(config.segments.weights))]})),
+        )
     tags = {"config_name": config.name, "config_version": str(config.version),
             "content_hash": config.content_hash or ""}
     with registry_chatter_dropped():
