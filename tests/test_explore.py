@@ -122,6 +122,8 @@ def test_not_json_other_hosts_and_unknown_paths(server):
     status, payload = request(server + "/api/state", headers={"Host": "attacker.example"})
     assert status == 403 and "host 'attacker.example' refused" in payload["error"]
     assert request(server + "/api/nothing")[0] == 404
+    status, payload = request(server + "/api/evaluate", raw=b"")
+    assert status == 400 and payload["error"].startswith("send a JSON body of 1 to 65536 bytes")
 
 
 def test_draft_is_sealed_by_config_publish(project, server):

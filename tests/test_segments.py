@@ -107,6 +107,12 @@ def test_segment_fit_refusals(small_book):
         fit_segments(small_book, replace(fit, options={**fit.options, "weight_by": "arr"}), column="tier")
     with pytest.raises(FitError, match="segment weights pool simplex fits"):
         fit_segments(small_book, replace(fit, method="logit"), column="tier")
+    with pytest.raises(FitError, match=r"pooling must be one of \['auto', 'none', 'full'\]; got 'partial'"):
+        fit_segments(small_book, fit, column="tier", pooling="partial")
+    holes = replace(small_book, frame=small_book.frame.assign(tier=small_book.frame["tier"].where(
+        small_book.frame.index != 5)))
+    with pytest.raises(FitError, match="segment column 'tier' has missing values \\(first at row 5\\)"):
+        fit_segments(holes, fit, column="tier")
 
 
 def test_pooling_without_by_segment_is_one_line_exit_2(tmp_path):
@@ -204,6 +210,9 @@ def test_config_holds_segment_weights_and_old_configs_still_read(tmp_path):
         WeightConfig.model_validate(bad)
     bad["segments"]["weights"]["SMB"] = {"usage": 0.7, "support": 0.2, "commercial": 0.2}
     with pytest.raises(ValueError, match="segment 'SMB': weights must sum to 1"):
+        WeightConfig.model_validate(bad)
+    bad["segments"]["weights"]["SMB"] = {"usage": 1.5, "support": -0.3, "commercial": -0.2}
+    with pytest.raises(ValueError, match="segment 'SMB': weights must lie in \\[0, 1\\]"):
         WeightConfig.model_validate(bad)
     with pytest.raises(DataError, match="column 'Tier' \\(the config's segment\\) is not in the data"):
         score_frame(scoring_frame().drop(columns="Tier"), cfg)
