@@ -3,12 +3,13 @@
 Each segment ``s`` gets its own simplex fit (own intercept, slope and weights) with the stability
 penalty of :mod:`calibrate.fit.simplex` pulling its weights toward the *global* fit's:
 ``λₛ·‖v − (Σv)·w_global‖² / b̂²`` with ``b̂`` the global slope, i.e. ``λₛ·(b/b̂)²·‖wₛ − w_global‖²``
-(the per-row log-loss is a mean, so the same ``λ`` pulls a small segment harder than a big one).
+added to the segment's mean log-loss per row.
 
 ``pooling="auto"`` picks ``λₛ`` from :data:`SEGMENT_GRID` per segment by grouped cross-validation
-(:data:`N_FOLDS` folds by account: a seeded shuffle of the accounts dealt round-robin): on each fold the global anchor is refitted
-on the training accounts, every segment's penalised fits on its own training accounts, and the log-loss is
-taken on the segment's held-out accounts; the largest ``λ`` within 1e-12 of the least mean loss wins.
+(:data:`N_FOLDS` folds by account: a seeded shuffle of the accounts dealt round-robin): on each fold the
+global anchor is refitted on the training accounts, every segment's penalised fits on its own training
+accounts, and the log-loss is taken on the segment's held-out accounts; the largest ``λ`` within 1e-12 of
+the least mean loss wins, so a small, noisy segment is pulled harder than a big one.
 ``pooling="none"`` fits every segment on its own (``λ = 0``); ``pooling="full"`` gives every segment
 the global weights. A segment with fewer than ``MIN_EVENTS_PER_DIMENSION`` churns (or renewals) per
 dimension cannot be fitted on its own: ``auto`` gives it the global weights (and says so); ``none`` refuses.
@@ -40,9 +41,6 @@ SEGMENT_GRID: tuple[float, ...] = (0.0, 1e-4, 3e-4, 0.001, 0.003, 0.01, 0.03, 0.
 
 N_FOLDS = 5
 """Account-grouped folds of the ``auto`` strength choice."""
-
-N_REPEATS = 1
-"""Times the accounts are dealt into folds afresh (the held-out losses are pooled over every repeat)."""
 
 
 @dataclass(frozen=True)
@@ -114,14 +112,11 @@ def _cv_losses(x: np.ndarray, y: np.ndarray, seg: np.ndarray, groups: np.ndarray
                bounds: Any, grid: tuple[float, ...], seed: int) -> dict[str, dict[str, float]]:
     """Mean held-out log-loss per segment and strength, over account-grouped folds."""
     codes, uniques = pd.factorize(groups, sort=True)
-    rng = np.random.default_rng(seed)
+    fold_of = np.random.default_rng(seed).permutation(len(uniques))[codes] % N_FOLDS
     losses = {s: {repr(lam): 0.0 for lam in grid} for s in segments}
     counts = dict.fromkeys(segments, 0)
-    splits = []
-    for _ in range(N_REPEATS):
-        fold_of = rng.permutation(len(uniques))[codes] % N_FOLDS
-        splits += [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(N_FOLDS)]
-    for train, test in splits:
+    for k in range(N_FOLDS):
+        train, test = np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)
         anchor = _global_anchor(x[train], y[train], bounds)
         for s in segments:
             tr, te = train[seg[train] == s], test[seg[test] == s]
