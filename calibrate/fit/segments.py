@@ -18,7 +18,7 @@ dimension cannot be fitted on its own: ``auto`` gives it the global weights (and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,6 @@ from calibrate.score.scorer import segment_labels
 
 __all__ = ["SEGMENT_GRID", "POOLING", "SegmentFit", "fit_segments", "with_segments"]
 
-Pooling = Literal["auto", "none", "full"]
 POOLING: tuple[str, ...] = ("auto", "none", "full")
 
 SEGMENT_GRID: tuple[float, ...] = (0.0, 1e-4, 3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 100.0)
@@ -135,7 +134,7 @@ def fit_segments(
     fit: FitResult,
     *,
     column: str,
-    pooling: Pooling = "auto",
+    pooling: str = "auto",
     train_until: str | None = None,
     seed: int = 0,
     grid: tuple[float, ...] = SEGMENT_GRID,

@@ -111,7 +111,7 @@ def segment_labels(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].astype("string").to_numpy(dtype=object, na_value=None)
 
 
-def segment_column(frame: pd.DataFrame, config: WeightConfig, *, by: Literal["column", "name"] = "column") -> str | None:
+def segment_column(frame: pd.DataFrame, config: WeightConfig, *, by: str = "column") -> str | None:
     """The column of ``frame`` holding the config's segment (``None`` without segments).
 
     Raises
