@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from calibrate.drift.detect import DriftReport
     from calibrate.fit.bootstrap import WeightIntervals
     from calibrate.compare.methods import Leaderboard
+    from calibrate.compare.segments import SegmentTests
+    from calibrate.fit.segments import SegmentFit
     from calibrate.validation.redbook import RedBook
 
 __all__ = ["RunResult", "recalibrate"]
@@ -54,6 +56,8 @@ class RunResult:
     champion: ChampionChallenger | None = None
     drift: DriftReport | None = None
     weight_intervals: WeightIntervals | None = None
+    segments: SegmentFit | None = None
+    segment_tests: SegmentTests | None = None
     status: Literal["published", "identical", "dry-run"] = "published"
     """``published`` (a new version), ``identical`` (same content as ``config``, the latest version:
     nothing published) or ``dry-run`` (``config`` is what would be published; nothing written)."""
@@ -124,6 +128,10 @@ class RunResult:
             "version": self.config.version,
             "parent_version": self.config.parent_version,
             "weights": self.config.weights,
+            **({"segment_weights": self.config.segments.weights,
+                "segments": None if self.segments is None else self.segments.to_dict(),
+                "segment_tests": None if self.segment_tests is None else self.segment_tests.to_dict()}
+               if self.config.segments is not None else {}),
             "report_path": None if self.report_path is None else str(self.report_path),
             "mlflow_run_id": self.mlflow_run_id,
             "mlflow_dir": None if self.mlflow_dir is None else str(self.mlflow_dir),
@@ -232,6 +240,8 @@ def recalibrate(
     raw_input: RawInput | None = None,
     dry_run: bool = False,
     include_accounts: bool = False,
+    by_segment: str | None = None,
+    pooling: str | None = None,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run as one transaction.
 
@@ -266,6 +276,12 @@ def recalibrate(
         Compute everything and return what would be published; write nothing.
     include_accounts : bool, default False
         The report also lists the red accounts to act on (account rows, under a banner).
+    by_segment : str, optional
+        Also fit per-segment weights on this column, pooled toward the global ones
+        (:func:`calibrate.fit.segments.fit_segments`); the config holds both, and the run adds each segment's
+        figures and its out-of-time segment-vs-global test (:func:`calibrate.compare.segments.segment_tests`).
+    pooling : {"auto", "none", "full"}, optional
+        How strongly segment weights are pulled toward the global ones (``by_segment`` only; default ``"auto"``).
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -292,6 +308,11 @@ def recalibrate(
     from calibrate.publish.transaction import Stores, publish_session
     from calibrate.report.html import run_report
 
+    if pooling is not None and by_segment is None:
+        from calibrate.errors import FitError
+
+        raise FitError("pooling applies to segment weights only; add --by-segment COLUMN or drop --pooling")
+    pooling = pooling or "auto"
     name = name or (current.name if current is not None else "account-health")
     stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
 
@@ -303,6 +324,14 @@ def recalibrate(
     with progress.step(f"fitting weights on {len(data):,} rows"):
         fit = fit_weights(data, train_until=train_until, **options)
     draft = build_config(fit, data, name=name, template=current, seed=seed)
+    segment_fit = segment_figures = None
+    if by_segment is not None:
+        from calibrate.fit.segments import fit_segments, with_segments
+
+        with progress.step(f"segment weights by {by_segment!r} (pooling {pooling})"):
+            segment_fit = fit_segments(data, fit, column=by_segment, pooling=pooling, train_until=train_until,
+                                       seed=seed)
+            draft = with_segments(draft, segment_fit, data)
     with progress.step(f"validating ({n_boot:,} bootstrap resamples of {data.n_accounts:,} accounts)"):
         validation = validate(data, draft, n_boot=n_boot, seed=seed)
         current_validation = validate(data, current, n_boot=n_boot, seed=seed) if current else None
@@ -315,7 +344,15 @@ def recalibrate(
             intervals = bootstrap_weights(data, n_boot=n_boot_weights, seed=seed, train_until=train_until,
                                           full_fit=fit, **boot_options)
     with progress.step("methods leaderboard and champion/challenger on held-out data"):
-        board, champion = compare_with_current(data, draft, current, seed=seed, n_boot=min(n_boot, 1000))
+        # the global weights; segment weights are judged per segment, refitted on the earlier side (segment_tests)
+        board, champion = compare_with_current(data, draft.model_copy(update={"segments": None}), current, seed=seed,
+                                               n_boot=min(n_boot, 1000))
+    if segment_fit is not None:
+        from calibrate.compare.segments import segment_tests
+
+        with progress.step("per-segment figures and segment vs global weights out of time"):
+            segment_figures = segment_tests(data, draft, fit_options=options, pooling=pooling,
+                                            n_boot=min(n_boot, 1000), seed=seed)
     drift = None
     if current is not None and current.reference is not None:
         with progress.step("drift since the current config's reference"):
@@ -332,7 +369,8 @@ def recalibrate(
     def result_for(config: WeightConfig, status: str, **where: Any) -> RunResult:
         return RunResult(config=config, fit=fit, validation=validation, current=current,
                          current_validation=current_validation, leaderboard=board, champion=champion, drift=drift,
-                         weight_intervals=intervals, status=status,  # type: ignore[arg-type]
+                         weight_intervals=intervals, segments=segment_fit, segment_tests=segment_figures,
+                         status=status,  # type: ignore[arg-type]
                          **{"config_path": None, "report_path": None, "mlflow_run_id": None,
                             "mlflow_dir": stores.mlflow, **where})
 

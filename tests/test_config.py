@@ -110,7 +110,7 @@ def test_old_schema_is_upgraded(tmp_path):
     with pytest.raises(ConfigError, match=r"old.json: not sealed \(no content_hash\)"):  # 0.9 had no seal
         read_config(path)
     cfg = read_config(path, draft=True)  # what `calibrate config publish` reads, then seals
-    assert cfg.schema_version == "1.0" and cfg.weights == {"usage": 0.5, "support": 0.5}
+    assert cfg.schema_version == "1.1" and cfg.weights == {"usage": 0.5, "support": 0.5}
     assert cfg.bands[1].code == "CS_HEALTH_GREEN"
 
 

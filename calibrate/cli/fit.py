@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, json_option, load_training,
-    publish_options, quiet_option, read_optional_config, seed_option, spec_options)
+    publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
 from calibrate.cli.run import dry_run_option, report_run, root_notice
 
 
@@ -55,6 +55,7 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--stability", callback=_stability, metavar="auto|LAMBDA", help="Pull toward --current weights (simplex).")
 @seed_option
 @publish_options
+@segment_options
 @dry_run_option
 @json_option
 @quiet_option
@@ -102,7 +103,7 @@ def fit(
         options |= {"on_negative": on_negative, "alpha": alpha, "penalty": penalty}
     if stability is not None:
         options |= {"stability": stability, "current": cfg}
-    # publish: n_boot, train_until and the configs/reports/mlflow directories, as for `calibrate run`
+    # publish: n_boot, train_until, the configs/reports/mlflow directories and by_segment/pooling, as for `calibrate run`
     result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", raw_input=raw_input,
                          dry_run=dry_run, **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}

@@ -15,7 +15,7 @@ import traceback
 
 import click
 
-from calibrate.cli import bands, compare, drift, export, fit, init, registry, run, systems, validate  # noqa: F401  (register commands)
+from calibrate.cli import bands, compare, drift, explore, export, fit, init, registry, run, systems, validate  # noqa: F401  (register commands)
 from calibrate.cli.options import cli, debug_requested, set_debug
 from calibrate.errors import CalibrateError
 

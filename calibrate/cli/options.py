@@ -310,6 +310,17 @@ def publish_options(command: Any) -> Any:
     return command
 
 
+def segment_options(command: Any) -> Any:
+    """``--by-segment COLUMN`` and ``--pooling`` (``run``, ``fit``): per-segment weights pooled toward the global ones."""
+    command = click.option("--pooling", type=click.Choice(["auto", "none", "full"]),
+                           help="With --by-segment: auto (default) = pull each segment toward the global weights "
+                                "as far as grouped cross-validation says; none = separate fits; full = global "
+                                "weights.")(command)
+    return click.option("--by-segment", "by_segment", metavar="COLUMN",
+                        help="Also fit weights per value of this column (e.g. segment), pooled toward the global "
+                             "weights; the config holds both.")(command)
+
+
 _DEBUG = {"on": False}
 
 

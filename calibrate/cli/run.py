@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
-    publish_options, quiet_option, read_optional_config, seed_option, spec_options)
+    publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
 
 dry_run_option = click.option("--dry-run", is_flag=True,
                               help="Compute and print what would be published; write nothing.")
@@ -43,6 +43,7 @@ def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool
 @current_option
 @seed_option
 @publish_options
+@segment_options
 @dry_run_option
 @json_option
 @quiet_option
@@ -62,6 +63,8 @@ def run(
     configs_dir: str | None,
     reports_dir: str | None,
     mlflow_dir: str | None,
+    by_segment: str | None,
+    pooling: str | None,
     dry_run: bool,
     as_json: bool,
     quiet: bool,
@@ -85,7 +88,7 @@ def run(
     result = recalibrate(
         accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
-        raw_input=raw_input, dry_run=dry_run, include_accounts=include_accounts,
+        raw_input=raw_input, dry_run=dry_run, include_accounts=include_accounts, by_segment=by_segment, pooling=pooling,
     )
     if pdf and result.status == "published" and result.report_path is not None:
         from calibrate.report.html import write_pdf

@@ -10,21 +10,27 @@ from calibrate.cli.options import (cli, policy_option, config_option, data_optio
     n_boot_option, seed_option, spec_options, write_xlsx, xlsx_option)
 
 
-def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
-                n_boot: int, seed: int, spec_args: Any = None) -> Any:
-    """Load ``--data`` with the config's columns, or through the spec (pending renewals kept apart), and validate it."""
+def load_validation_data(data: str, query: str | None, config_file: str, spec_args: Any = None) -> tuple[Any, Any]:
+    """``--data`` loaded with the config's columns, or through the spec (pending renewals kept apart), and the config
+    that scores it (what ``validate``, ``check`` and ``explore`` read)."""
     from calibrate.cli.options import load_scored, loaded
     from calibrate.config.model import read_config
     from calibrate.publish.export import scoring_spec
     from calibrate.data.load import load_accounts
-    from calibrate.validation.separation import validate
 
     cfg = read_config(config_file)
     through_spec = load_scored(data, query, spec_args, cfg, allow_pending=True)
     if through_spec is not None:
-        accounts, cfg = through_spec
-    else:
-        accounts = loaded(load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True))
+        return through_spec
+    return loaded(load_accounts(data, spec=scoring_spec(cfg), query=query, allow_pending=True)), cfg
+
+
+def _validation(data: str, query: str | None, config_file: str, by: str | None, as_of: str | None,
+                n_boot: int, seed: int, spec_args: Any = None) -> Any:
+    """Load ``--data`` (:func:`load_validation_data`) and validate it."""
+    from calibrate.validation.separation import validate
+
+    accounts, cfg = load_validation_data(data, query, config_file, spec_args)
     return validate(accounts, cfg, n_boot=n_boot, seed=seed, as_of=as_of, by=by)
 
 

@@ -8,6 +8,7 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
+        "segments": ["SegmentWeights"],
         "model": ["Band", "Calibration", "Dimension", "Transform", "WeightConfig", "default_bands", "json_schema", "read_config", "write_config", "next_version", "config_path", "SCHEMA_VERSION"],
         "seal": ["check_seal", "read_document"],
     },

@@ -24,27 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from calibrate.config.project import default_dirs
 from calibrate.config.binned import LearnedShape, check_binned
+from calibrate.config.segments import SegmentWeights
 from calibrate.errors import ConfigError, VersionExistsError
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "Band",
-    "Dimension",
-    "Transform",
-    "Calibration",
-    "WeightConfig",
-    "default_bands",
-    "json_schema",
-    "read_config",
-    "write_config",
-    "next_version",
-    "published_versions",
-    "config_path",
-    "default_dirs",
-]
+__all__ = ["SCHEMA_VERSION", "Band", "Dimension", "Transform", "Calibration", "WeightConfig", "default_bands",
+           "json_schema", "read_config", "write_config", "next_version", "published_versions", "config_path",
+           "default_dirs"]
 
-SCHEMA_VERSION = "1.0"
-"""Schema version written by this release. Older versions are upgraded on read."""
+SCHEMA_VERSION = "1.1"
+"""Schema version written by this release (1.1 added ``segments``; 1.0 reads as is). Older ones are upgraded on read."""
 
 WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -223,7 +211,7 @@ class Provenance(_Frozen):
 class WeightConfig(_Frozen):
     """A versioned, immutable weight config (contract.md §2)."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1"] = SCHEMA_VERSION
     name: str = Field(default="account-health", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     version: int = Field(default=0, ge=0)
     parent_version: int | None = None
@@ -236,6 +224,7 @@ class WeightConfig(_Frozen):
     provenance: Provenance | None = None
     validation: ValidationBaseline | None = None
     reference: Reference | None = None
+    segments: SegmentWeights | None = Field(default=None, exclude_if=_absent)
     content_hash: str | None = None
 
     @field_validator("bands")
@@ -264,6 +253,8 @@ class WeightConfig(_Frozen):
             raise ValueError("dimension names must be unique")
         if self.red_band not in {b.name for b in self.bands}:
             raise ValueError(f"red_band '{self.red_band}' is not one of the band names")
+        if self.segments is not None:
+            self.segments.check(self, tolerance=WEIGHT_SUM_TOLERANCE)
         return self
 
     # -- convenience -------------------------------------------------------------------------
@@ -341,7 +332,7 @@ def _check_schema(doc: dict[str, Any], where: str) -> None:
 
 def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
     version = doc.get("schema_version")
-    if version == SCHEMA_VERSION:
+    if version in ("1.0", SCHEMA_VERSION):  # 1.0 is 1.1 without segments: read as is, so its hash still checks
         return doc
     if version == "0.9":  # pre-release layout: weights as a mapping, no band codes
         doc = dict(doc)
@@ -352,7 +343,7 @@ def _upgrade(doc: dict[str, Any], where: str) -> dict[str, Any]:
         doc.pop("content_hash", None)
         return doc
     raise ConfigError(
-        f"{where}: unknown schema_version {version!r}; this calibrate reads 0.9 and {SCHEMA_VERSION} — "
+        f"{where}: unknown schema_version {version!r}; this calibrate reads 0.9, 1.0 and {SCHEMA_VERSION} — "
         "upgrade calibrate or re-export the config"
     )
 

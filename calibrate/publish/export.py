@@ -23,6 +23,8 @@ escapes, identifier quoting). It mirrors :func:`calibrate.score.scorer.score_val
   a learned (``binned``) transform through a ``CASE WHEN x < cut`` over its cut-points, or ``WHEN TRIM(x) = 'label'``
   over its categories, with its missing points for a NULL (and its sub-score, not the raw column, decides
   whether the dimension is present).
+* a config with segment weights takes each weight from a ``CASE`` on the segment column read as text
+  (``CAST(... AS VARCHAR)``, as :func:`calibrate.score.scorer.segment_labels`), the global weight otherwise.
 """
 
 from __future__ import annotations
@@ -267,10 +269,18 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
         value = sub_score(d)
         return exp.paren(_num(100) - value) if d.direction == "lower_is_healthier" else value
 
+    def weight(d: Dimension) -> exp.Expression:
+        """The row's weight on ``d``: a CASE on the segment column for segment weights, else the number."""
+        if config.segments is None:
+            return _num(d.weight)
+        label = lambda: exp.cast(col(config.segments.column, "src"), exp.DataType.Type.VARCHAR)  # noqa: E731
+        return exp.paren(exp.Case(ifs=[exp.If(this=label().eq(exp.Literal.string(s)), true=_num(w[d.name]))
+                                       for s, w in config.segments.weights.items()], default=_num(d.weight)))
+
     def weight_if_present(d: Dimension) -> exp.Expression:
         binned = d.transform is not None and d.transform.kind == "binned"  # a learned transform may score a NULL
         present = (sub_score(d) if binned else col(d.column, "src")).is_(exp.null())
-        return exp.Case(ifs=[exp.If(this=present, true=_num(0))], default=_num(d.weight))
+        return exp.Case(ifs=[exp.If(this=present, true=_num(0))], default=weight(d))
 
     contributions = []
     for d in config.dimensions:
@@ -278,7 +288,7 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
             total = exp.Nullif(this=reduce(operator.add, map(weight_if_present, config.dimensions)), expression=_num(0))
             value = exp.paren(weight_if_present(d) / exp.paren(total)) * exp.Coalesce(this=healthy(d), expressions=[_num(0)])
         else:
-            value = healthy(d) * _num(d.weight)
+            value = healthy(d) * weight(d)
         contributions.append(exp.alias_(value, ident(f"contribution_{d.name}")))
     score_sum = reduce(operator.add, (col(f"contribution_{d.name}", "c") for d in config.dimensions))
     score = lambda: col("score", "s")  # noqa: E731

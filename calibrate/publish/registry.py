@@ -160,7 +160,9 @@ def log_and_register(config: WeightConfig, config_file: Path, *, description: st
             name="scorer", python_model=str(_MODEL_CODE), artifacts={"config": str(Path(config_file).resolve())},
             code_paths=stage_scorer_code(Path(code)), model_config={"content_hash": config.content_hash},
             signature=scorer_signature(config), pip_requirements=scorer_requirements(),
-            input_example=pd.DataFrame({d.column: [_example(d)] for d in config.dimensions}),
+            input_example=pd.DataFrame({d.column: [_example(d)] for d in config.dimensions}
+                                       | ({} if config.segments is None
+                                          else {config.segments.column: [next(iter(config.segments.weights))]})),
         )
     tags = {"config_name": config.name, "config_version": str(config.version),
             "content_hash": config.content_hash or ""}

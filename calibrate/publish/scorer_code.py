@@ -107,7 +107,8 @@ def scorer_signature(config: WeightConfig) -> Any:
     from calibrate.publish.export import KEYS
 
     inputs = Schema([ColSpec(AnyType(), d.column) for d in config.dimensions]
-                    + [ColSpec(AnyType(), key, required=False) for key in KEYS])
+                    + [ColSpec(AnyType(), key, required=False) for key in KEYS]
+                    + ([] if config.segments is None else [ColSpec(AnyType(), config.segments.column, required=False)]))
     outputs = Schema(
         [ColSpec("double", "score"), ColSpec("string", "band"), ColSpec("string", "band_code"),
          ColSpec("long", "band_index"), ColSpec("double", "p_renew")]

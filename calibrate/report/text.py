@@ -72,6 +72,9 @@ def run_text(result: RunResult, *, verbose: bool = False) -> str:
     red = red_book_line(v)
     if red:
         lines.append(red)
+    for part in (getattr(result, "segments", None), getattr(result, "segment_tests", None)):  # --by-segment
+        if part is not None:
+            lines += ["", part.summary()]
     if verbose:
         lines += ["", "-- detail: validation", v.summary()]
         for title, obj in (("methods leaderboard", result.leaderboard), ("champion vs challenger", result.champion),

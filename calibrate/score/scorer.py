@@ -20,7 +20,8 @@ from calibrate.config.model import WeightConfig
 from calibrate.data.transforms import apply_transform
 from calibrate.errors import DataError
 
-__all__ = ["score_frame", "score_values", "weighted_score", "band_index", "renewal_probability", "BAND_DECIMALS",
+__all__ = ["score_frame", "score_values", "weighted_score", "segment_weight_matrix", "segment_column",
+           "segment_labels", "band_index", "renewal_probability", "BAND_DECIMALS",
            "MISSING_RULES"]
 
 MissingRule = Literal["error", "redistribute"]
@@ -47,8 +48,8 @@ def weighted_score(
     values : ndarray of shape (n, k)
         Sub-scores on 0–100, already the healthy way round (:func:`calibrate.config.direction.healthy`);
         NaN marks a missing value.
-    weights : ndarray of shape (k,)
-        The dimensions' weights (summing to 1).
+    weights : ndarray of shape (k,) or (n, k)
+        The dimensions' weights (summing to 1), or each row's weights (segment weights).
     missing : {"error", "redistribute"}, default "error"
         ``"error"``: a missing value is refused (:class:`~calibrate.errors.DataError` naming its column
         and first row). ``"redistribute"``: a row's weight on a present dimension is
@@ -89,7 +90,46 @@ def weighted_score(
     return contributions.sum(axis=1), contributions
 
 
-def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
+def segment_weight_matrix(config: WeightConfig, segment: np.ndarray | None) -> np.ndarray:
+    """The weights each row is scored with: its segment's (``config.segments``), else the global ones.
+
+    Returns the global weights, shape (k,), without segments; else an (n, k) matrix where a row whose
+    ``segment`` label (text, ``None`` when missing) is not a fitted segment keeps the global weights.
+    """
+    weights = np.array([d.weight for d in config.dimensions])
+    if config.segments is None or segment is None:
+        return weights
+    segment = np.asarray(segment, dtype=object)
+    matrix = np.tile(weights, (len(segment), 1))
+    for label, w in config.segments.weights.items():
+        matrix[segment == label] = [w[d.name] for d in config.dimensions]
+    return matrix
+
+
+def segment_labels(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The segment of each row as text (``None`` where missing): how the fit, the scorer and SQL read it."""
+    return frame[column].astype("string").to_numpy(dtype=object, na_value=None)
+
+
+def segment_column(frame: pd.DataFrame, config: WeightConfig, *, by: str = "column") -> str | None:
+    """The column of ``frame`` holding the config's segment (``None`` without segments).
+
+    Raises
+    ------
+    DataError
+        The config has segment weights but ``frame`` has no segment column.
+    """
+    seg = config.segments
+    if seg is None:
+        return None
+    column = seg.name if by == "name" and seg.name is not None and seg.name in frame.columns else seg.column
+    if column not in frame.columns:
+        raise DataError(f"column {column!r} (the config's segment) is not in the data; the config weights rows by "
+                        "segment — add the column (a segment not seen at fit time, or empty, gets the global weights)")
+    return column
+
+
+def score_values(values: np.ndarray, config: WeightConfig, *, segment: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Score a matrix of dimension values (rows × dimensions, in config order).
 
     Parameters
@@ -97,6 +137,9 @@ def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, 
     values : ndarray of shape (n, k)
         Sub-scores on 0–100, columns in the order of ``config.dimensions``; NaN marks a missing value.
     config : WeightConfig
+    segment : ndarray of shape (n,), optional
+        Each row's segment as text (``None`` when missing), for a config with segment weights
+        (:func:`segment_weight_matrix`); without it every row gets the global weights.
 
     Returns
     -------
@@ -110,7 +153,7 @@ def score_values(values: np.ndarray, config: WeightConfig) -> tuple[np.ndarray, 
         A value is missing and the config's ``missing`` rule is ``"error"``.
     """
     values = np.asarray(values, dtype=float)
-    weights = np.array([d.weight for d in config.dimensions])
+    weights = segment_weight_matrix(config, segment)
     return weighted_score(healthy_values(values, config), weights, missing=config.missing,
                           columns=[d.column for d in config.dimensions])
 
@@ -155,7 +198,8 @@ def score_frame(
     ----------
     frame : DataFrame
         Must hold each dimension's ``column`` (0–100, or raw values when the dimension declares a
-        ``transform``).
+        ``transform``), and the segment column of a config with segment weights (each row is scored with
+        its segment's weights; an unknown or missing segment with the global weights).
     config : WeightConfig
     contributions : bool, default True
         Add one ``contribution_<dimension>`` column per dimension.
@@ -203,7 +247,9 @@ def score_frame(
     for j, d in enumerate(config.dimensions):
         if raw[j] and d.transform is not None:
             values[:, j] = apply_transform(frame[columns[j]].to_numpy() if labelled[j] else values[:, j], d.transform)
-    score, contrib = score_values(values, config)
+    column = segment_column(frame, config, by=by)
+    segment = None if column is None else segment_labels(frame, column)
+    score, contrib = score_values(values, config, segment=segment)
     idx = band_index(score, config)
     names = np.array([b.name for b in config.bands] + [None], dtype=object)
     codes = np.array([b.code for b in config.bands] + [None], dtype=object)
