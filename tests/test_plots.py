@@ -364,8 +364,10 @@ def _leaderboard(ax: Axes | None) -> Axes:
     board = leaderboard(r.data, n_boot=200)
     ax = plots.plot_leaderboard(board, ax=ax)
     bars = _bars(ax)
-    names = [t.get_text() for t in ax.get_yticklabels()]
-    assert names == [m.method for m in board.methods]
+    from calibrate._labels import METHOD_LABELS
+
+    assert [t.get_text() for t in ax.get_yticklabels()] == [METHOD_LABELS[m.method] for m in board.methods]  # words
+    names = [m.method for m in board.methods]
     # independent reference: the equal-weight score's AUC on the held-out rows, by scikit-learn
     (fold,) = validation_folds(r.data)
     test = r.data.frame.iloc[fold.test]

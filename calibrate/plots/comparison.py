@@ -6,6 +6,7 @@ from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
+from calibrate._labels import METHOD_LABELS
 from calibrate.plots._base import ensure_axes, error_lengths
 
 if TYPE_CHECKING:
@@ -66,14 +67,15 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
     colors = ["#9333ea" if r[0] == "ceiling" else "#2563eb" if r[0] == board.best else "#94a3b8" for r in rows]
     ax.barh(y, values, color=colors, alpha=0.8)
     ax.errorbar(values, y, xerr=err, fmt="none", ecolor="#111111", capsize=3)
-    ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_yticks(y, [METHOD_LABELS.get(r[0], r[0]) for r in rows])
     ax.set_ylabel("method")
     ax.invert_yaxis()
     if metric == "auc":
         ax.set_xlim(max(0.0, float(np.nanmin(err[0] * -1 + values)) - 0.05), min(1.0, float(np.nanmax(values + err[1])) + 0.02))
-    ax.set_xlabel({"auc": "held-out AUC", "log_loss": "held-out log-loss", "brier": "held-out Brier",
-                   "spread": "held-out spread (top - red)"}.get(metric, metric))
-    ax.set_title(f"Methods leaderboard ({metric}, 95 % account bootstrap)")
+    words = {"auc": "held-out AUC", "log_loss": "held-out log-loss", "brier": "held-out Brier score",
+             "spread": "held-out spread (top - red)"}.get(metric, metric)
+    ax.set_xlabel(words)
+    ax.set_title(f"Methods leaderboard: {words}, 95 % intervals (accounts resampled)")
     return ax
 
 
