@@ -130,16 +130,15 @@ def _unique(pairs: list[tuple[Any, Any]], where: str) -> dict[Any, Any]:
 
 
 def _check_finite(doc: Any, where: str) -> None:
-    stack = [doc]
+    stack: list[tuple[str, Any]] = [("", doc)]
     while stack:  # iterative: a deeply nested document must not exhaust the recursion limit
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+        loc, node = stack.pop()
+        if isinstance(node, (dict, list)):
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            stack.extend((f"{loc}/{key}" if loc else str(key), value) for key, value in items)
         elif isinstance(node, float) and not math.isfinite(node):
-            raise ConfigError(f"{where}: holds the non-finite number {node!r}; every number in a config must be "
-                              "finite — check the file")
+            raise ConfigError(f"{where}: {loc or '(top level)'}: {node!r} is not a number a config may hold (every "
+                              "number must be finite); restore the published file or refit")
 
 
 def _strict_yaml_loader(where: str) -> Any:
