@@ -156,7 +156,7 @@ def test_validate_command_json_and_by(bundled, capsys):
     assert d["n"] == 15520 and d["red"]["red_multiple"] > 2 and d["csm"]["adds_information"]
     code, out, _ = run_cli(["validate", "--data", str(bundled_data_path()), "--config", str(config),
                             "--n-boot", "1000"], capsys)
-    assert code == 0 and "spread green - red" in out and "red book" in out and "CSM red flag" in out
+    assert code == 0 and "spread green − red" in out and "red book" in out and "CSM red flag" in out
 
 
 def test_gate_result_protocol(bundled):

@@ -77,6 +77,21 @@ def _band_rates(ax: Axes | None) -> Axes:
     return ax
 
 
+@case("plot_points")
+def _points(ax: Axes | None) -> Axes:
+    table = pd.DataFrame({"bin": ["< 2", "[2, 4)", ">= 4", "missing"], "points": [0.0, 62.5, 100.0, 40.0],
+                          "renewal_rate": [0.55, 0.8, 0.9, 0.7], "ci_low": [0.5, 0.76, 0.87, 0.6],
+                          "ci_high": [0.6, 0.84, 0.93, 0.79]})
+    ax = plots.plot_points(table, ax=ax, title="calls: points and renewal rate")
+    assert [b.get_height() for b in _bars(ax)] == table["points"].tolist()
+    assert [t.get_text() for t in ax.get_xticklabels()] == table["bin"].tolist()
+    assert ax.get_title() == "calls: points and renewal rate" and ax.get_xlabel() and ax.get_ylabel() == "points"
+    (rate,) = [a for a in ax.figure.axes if a is not ax and a.get_ylabel() == "renewal rate"]  # the twin axis
+    assert _spans(rate.collections[0].get_segments()) == pytest.approx(
+        [x for lo, hi in zip(table["ci_low"], table["ci_high"]) for x in (lo, hi)])  # each bin's Wilson interval
+    return ax
+
+
 @case("plot_score_distribution")
 def _score_distribution(ax: Axes | None) -> Axes:
     rng = np.random.default_rng(1)

@@ -305,4 +305,4 @@ def test_result_protocol_and_plots(fitted):
     assert "red book" in v.summary() and "CSM red flag" in v.summary() and len(v.to_frame()) == 4
     assert len(v.plot().patches) == sum(b.n > 0 for b in v.bands)
     assert len(plot_reliability(v).lines) == 2 and len(plot_gains(v).lines) == 2
-    assert "critical+red" in v.red.summary() and v.red.to_frame()["metric"].is_unique
+    assert "(critical + red)" in v.red.summary() and v.red.to_frame()["metric"].is_unique

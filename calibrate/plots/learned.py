@@ -34,6 +34,7 @@ def plot_points(table: pd.DataFrame, ax: Axes | None = None, *, title: str = "")
     ax.bar(x, table["points"], color="#93c5fd", label="points (0-100)")
     ax.set_ylim(0, 105)
     ax.set_ylabel("points")
+    ax.set_xlabel("raw value (bin)")
     ax.set_xticks(x, table["bin"].tolist(), rotation=30 if len(table) > 4 else 0, ha="right" if len(table) > 4 else
                   "center", fontsize=7)
     rate = ax.twinx()
