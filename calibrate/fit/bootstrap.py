@@ -47,7 +47,7 @@ from calibrate.fit.result import (
     _row_weights,
     _train_subset,
 )
-from calibrate.fit.simplex import resolve_bounds, solve_simplex
+from calibrate.fit.simplex import penalty_terms, quadratic_step, resolve_bounds, solve_simplex
 from calibrate.fit.weights import FitResult, fit_weights
 
 __all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights"]
@@ -167,51 +167,56 @@ class _AccountRows:
         return np.sort(self.order[offset + np.arange(int(size.sum()))])
 
 
+def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
+                    theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :class:`_OneStep` needs, in one pass over the rows (in blocks of :data:`_ROW_BLOCK`): each account's
+    gradient sums ``Σ sᵢ(pᵢ − yᵢ)·[1, xᵢ]`` (n_acc × (k + 1)), its row-weight total, and the Hessian sums
+    ``Σ sᵢ pᵢ(1 − pᵢ)·[1, xᵢ][1, xᵢ]ᵀ`` at ``θ̂`` (the engine fit computes the same by SQL)."""
+    from scipy.special import expit
+
+    k = x01.shape[1]
+    grad = np.zeros((n_acc, k + 1))
+    total = np.zeros(n_acc)
+    hess = np.zeros((k + 1, k + 1))
+    for s in range(0, len(y), _ROW_BLOCK):
+        xb, yb, cb = x01[s : s + _ROW_BLOCK], y[s : s + _ROW_BLOCK], codes[s : s + _ROW_BLOCK]
+        rw = np.ones(len(yb)) if row_w is None else row_w[s : s + _ROW_BLOCK]
+        p = expit(theta[0] + xb @ theta[1:])
+        r, h = (p - yb) * rw, p * (1.0 - p) * rw
+        total += np.bincount(cb, weights=rw, minlength=n_acc)
+        grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)
+        for j in range(k):
+            grad[:, 1 + j] += np.bincount(cb, weights=r * xb[:, j], minlength=n_acc)
+        xh = xb * h[:, None]
+        hess[0, 0] += h.sum()
+        hess[0, 1:] += xh.sum(axis=0)
+        hess[1:, 1:] += xb.T @ xh
+    hess[1:, 0] = hess[0, 1:]
+    return grad, total, hess
+
+
 class _OneStep:
     """One Newton step per resample from the full-data optimum ``θ̂ = (a, v)`` of the simplex model.
 
-    Aggregates once, in one pass over the rows (in blocks of :data:`_ROW_BLOCK`): each account's
-    gradient of the (row-weighted) log-loss at ``θ̂`` and its row-weight total, and the Hessian of the
-    mean loss. A resample drawing accounts ``A`` (with repeats) then has gradient
-    ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability penalty's, and its step minimises
-    ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` — the unconstrained Newton step when it stays feasible, else
-    the box QP (L-BFGS-B on 1 + k variables). Resamples go in blocks whose count matrix holds at most
+    Built from aggregates at ``θ̂`` (:func:`_row_aggregates` on arrays, SQL on an engine): each account's
+    gradient of the (row-weighted) log-loss and its row-weight total, and the Hessian sums. A resample
+    drawing accounts ``A`` (with repeats) then has gradient ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability
+    penalty's, and its step minimises ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` (``H`` the mean Hessian) — the
+    unconstrained Newton step when it stays feasible, else the box QP
+    (:func:`calibrate.fit.simplex.quadratic_step`). Resamples go in blocks whose count matrix holds at most
     :data:`_STEP_COUNTS` entries (one resample when the accounts alone exceed it). Memory:
     ``(k + 2)·n_accounts`` floats for the aggregates plus that block, whatever ``n_boot``.
     """
 
-    def __init__(self, x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
-                 theta: np.ndarray, penalty: tuple[float, np.ndarray, float] | None) -> None:
-        from scipy.special import expit
-
-        k = x01.shape[1]
-        self.theta = theta
-        self.grad = np.zeros((n_acc, k + 1))
-        self.total = np.zeros(n_acc)
-        hess = np.zeros((k + 1, k + 1))
-        for s in range(0, len(y), _ROW_BLOCK):
-            xb, yb, cb = x01[s : s + _ROW_BLOCK], y[s : s + _ROW_BLOCK], codes[s : s + _ROW_BLOCK]
-            rw = np.ones(len(yb)) if row_w is None else row_w[s : s + _ROW_BLOCK]
-            p = expit(theta[0] + xb @ theta[1:])
-            r, h = (p - yb) * rw, p * (1.0 - p) * rw
-            self.total += np.bincount(cb, weights=rw, minlength=n_acc)
-            self.grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)
-            for j in range(k):
-                self.grad[:, 1 + j] += np.bincount(cb, weights=r * xb[:, j], minlength=n_acc)
-            xh = xb * h[:, None]
-            hess[0, 0] += h.sum()
-            hess[0, 1:] += xh.sum(axis=0)
-            hess[1:, 1:] += xb.T @ xh
-        hess[1:, 0] = hess[0, 1:]
-        hess /= self.total.sum()
+    def __init__(self, grad: np.ndarray, total: np.ndarray, hess_sums: np.ndarray, theta: np.ndarray,
+                 penalty: tuple[float, np.ndarray, float] | None) -> None:
+        k = grad.shape[1] - 1
+        self.theta, self.grad, self.total = theta, grad, total
+        hess = hess_sums / total.sum()
         self.pen_grad = np.zeros(k + 1)
         if penalty is not None and penalty[0] > 0:  # the penalty is quadratic in v: its gradient and Hessian are exact
-            lam, target, scale = penalty
-            m = np.eye(k) - np.outer(target, np.ones(k))
-            c = lam / scale**2
-            d = m @ theta[1:]
-            self.pen_grad[1:] = 2.0 * c * (d - float(target @ d))
-            hess[1:, 1:] += 2.0 * c * (m.T @ m)
+            _, self.pen_grad[1:], pen_hess = penalty_terms(theta[1:], penalty)
+            hess[1:, 1:] += pen_hess
         self.hess = hess
         self.inv = np.linalg.pinv(hess, hermitian=True)  # min-norm step: a flat direction keeps the full fit's split
 
@@ -223,25 +228,8 @@ class _OneStep:
         g = (counts @ self.grad) / (counts @ self.total)[:, None] + self.pen_grad
         theta = self.theta - g @ self.inv.T
         for r in np.flatnonzero((theta[:, 1:] < 0).any(axis=1)):  # a bound binds: the box QP
-            theta[r] = self._box(g[r], theta[r])
+            theta[r] = quadratic_step(self.theta, g[r], self.hess)
         return theta
-
-    def _box(self, g: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        """Minimiser of ``gᵀδ + ½ δᵀHδ`` over ``v ≥ 0``, from the clipped Newton step."""
-        from scipy.optimize import minimize
-
-        h, t0 = self.hess, self.theta
-
-        def quad(t: np.ndarray) -> tuple[float, np.ndarray]:
-            d = t - t0
-            hd = h @ d
-            return float(g @ d + 0.5 * d @ hd), g + hd
-
-        start = np.concatenate(([theta[0]], np.maximum(theta[1:], 0.0)))
-        box = [(None, None)] + [(0.0, None)] * (len(t0) - 1)
-        res = minimize(quad, start, jac=True, method="L-BFGS-B", bounds=box,
-                       options={"maxiter": 500, "ftol": 1e-15, "gtol": 1e-12})
-        return res.x
 
 
 @validate_params({
@@ -329,7 +317,7 @@ def bootstrap_weights(
         raise FitError("resample_fit='newton' needs the plain simplex (no floor, cap or fixed weight); "
                        "use resample_fit='refit'")
     newton = resample_fit == "newton" or (resample_fit == "auto" and bounds.plain and m >= NEWTON_ACCOUNTS)
-    step = (_OneStep(x01, y, codes, n_acc, row_w, theta0,
+    step = (_OneStep(*_row_aggregates(x01, y, codes, n_acc, row_w, theta0), theta0,
                      (lam, target, full.slope * 100.0) if lam > 0 else None) if newton else None)
     rows_of = _AccountRows(codes, n_acc) if m < n_acc and step is None else None
     rng = np.random.default_rng(seed)
