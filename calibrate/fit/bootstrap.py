@@ -47,10 +47,10 @@ from calibrate.fit.result import (
     _row_weights,
     _train_subset,
 )
-from calibrate.fit.simplex import penalty_terms, quadratic_step, resolve_bounds, solve_simplex
+from calibrate.fit.simplex import Bounds, penalty_terms, quadratic_step, resolve_bounds, solve_simplex
 from calibrate.fit.weights import FitResult, fit_weights
 
-__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights"]
+__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights", "newton_draws", "percentile_intervals"]
 
 NEWTON_ACCOUNTS = 10_000
 """From this many accounts per resample on, ``resample_fit="auto"`` takes one Newton step per resample
@@ -312,7 +312,6 @@ def bootstrap_weights(
     codes, uniques = pd.factorize(pd.Series(groups), sort=True)
     n_acc = len(uniques)
     m = n_acc if accounts_per_resample is None else min(int(accounts_per_resample), n_acc)
-    shrink = np.sqrt(m / n_acc)  # m-out-of-n: rescale each deviation from the full fit to n accounts
     if resample_fit == "newton" and not bounds.plain:
         raise FitError("resample_fit='newton' needs the plain simplex (no floor, cap or fixed weight); "
                        "use resample_fit='refit'")
@@ -321,25 +320,44 @@ def bootstrap_weights(
                      (lam, target, full.slope * 100.0) if lam > 0 else None) if newton else None)
     rows_of = _AccountRows(codes, n_acc) if m < n_acc and step is None else None
     rng = np.random.default_rng(seed)
-    v_all = np.empty((n_boot, len(names)))
     # the same accounts for a seed, whichever way the resamples are fitted: ``rng.integers`` draws the same
     # stream whether a block of resamples is drawn at once (the Newton steps) or one by one (the refits)
-    block = max(1, min(n_boot, _STEP_COUNTS // n_acc)) if step is not None else 1
-    for r in range(0, n_boot, block):
-        drawn = rng.integers(0, n_acc, (min(block, n_boot - r), m))
-        if step is not None:
-            v_all[r : r + drawn.shape[0]] = step(drawn)[:, 1:]
-            continue
-        counts = np.bincount(drawn[0], minlength=n_acc)
+    v_all = newton_draws(step, n_boot, rng, m) if step is not None else np.empty((n_boot, len(names)))
+    for r in range(n_boot if step is None else 0):
+        counts = np.bincount(rng.integers(0, n_acc, m), minlength=n_acc)
         # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
         keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
         sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
         v_all[r], _, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
                                           target=target, slope_scale=full.slope * 100.0, theta0=theta0)
+    return percentile_intervals(v_all, full, names, bounds, level=level, seed=seed, n_accounts=n_acc,
+                                accounts_per_resample=m, resample_fit="newton" if newton else "refit",
+                                options={k: _json_option(v) for k, v in fit_options.items() if k != "current"})
+
+
+def newton_draws(step: _OneStep, n_boot: int, rng: np.random.Generator, m: int | None = None) -> np.ndarray:
+    """``v`` of ``n_boot`` one-step resamples of ``m`` accounts each (default all), in blocks of at most
+    :data:`_STEP_COUNTS` counts (the accounts :func:`bootstrap_weights` draws for the same ``rng``)."""
+    n_acc = step.total.shape[0]
+    m = n_acc if m is None else m
+    v_all = np.empty((n_boot, step.grad.shape[1] - 1))
+    block = max(1, min(n_boot, _STEP_COUNTS // n_acc))
+    for r in range(0, n_boot, block):
+        v_all[r : r + min(block, n_boot - r)] = step(rng.integers(0, n_acc, (min(block, n_boot - r), m)))[:, 1:]
+    return v_all
+
+
+def percentile_intervals(v_all: np.ndarray, full: FitResult, names: tuple[str, ...], bounds: Bounds, *,
+                         level: float, seed: int, n_accounts: int, accounts_per_resample: int,
+                         resample_fit: Literal["refit", "newton"], options: dict[str, Any]) -> WeightIntervals:
+    """The :class:`WeightIntervals` of resampled ``v`` (n_boot × k): weights on the simplex, m-out-of-n rescaled,
+    percentile bounds, collinear groups widened (module docstring); the pandas and the engine bootstraps share it."""
+    n_acc, m = n_accounts, accounts_per_resample
+    w_full = np.array([full.weights[n] for n in names])
     total = v_all.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.where(total > 0, v_all / total, np.nan)
-    draws = w if m == n_acc else w_full + shrink * (w - w_full)
+    draws = w if m == n_acc else w_full + np.sqrt(m / n_acc) * (w - w_full)  # m-out-of-n: rescaled to n
     tail = (1.0 - level) / 2.0
     lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
     for group in full.collinear:  # the split is arbitrary: every split of the group's total is consistent
@@ -351,9 +369,9 @@ def bootstrap_weights(
         weights=dict(full.weights),
         low={n: float(v) for n, v in zip(names, lo)},
         high={n: float(v) for n, v in zip(names, hi)},
-        level=level, n_boot=n_boot, seed=seed, draws=draws, n_accounts=n_acc,
-        options={k: _json_option(v) for k, v in fit_options.items() if k != "current"},
+        level=level, n_boot=v_all.shape[0], seed=seed, draws=draws, n_accounts=n_acc,
+        options=options,
         accounts_per_resample=m if m < n_acc else None,
         not_identified=full.collinear,
-        resample_fit="newton" if newton else "refit",
+        resample_fit=resample_fit,
     )
