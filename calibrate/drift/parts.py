@@ -16,28 +16,46 @@ from calibrate.config.model import WeightConfig
 from calibrate.errors import ConfigError
 from calibrate.data.load import Accounts
 
-__all__ = ["MIN_PERIOD_ROWS"]
+__all__ = ["MIN_PERIOD_ROWS", "population_from_counts", "reference_bins"]
 
 MIN_PERIOD_ROWS = 30
 """Periods with fewer rows (or one outcome class) are left out of the performance table."""
 
 
 # ----------------------------------------------------------------------------------------------
+def reference_bins(ref: Any, name: str) -> Any:
+    """The reference's decile bins of dimension ``name``, refusing a config whose reference lacks them."""
+    if name not in ref.dimensions:
+        raise ConfigError(f"config reference has no bins for dimension {name!r}; refit the config with `calibrate run`")
+    return ref.dimensions[name]
+
+
 def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    counts = {"score": _drift.variable_counts(score, ref.score)}
+    for d in config.dimensions:
+        counts[d.name] = _drift.variable_counts(frame[d.name].to_numpy(dtype=float), reference_bins(ref, d.name))
+    band_counts = np.bincount(bands[bands >= 0], minlength=len(config.bands))
+    return population_from_counts(counts, band_counts, config, ref, n_new_acc=n_new_acc, opts=opts, seed=seed)
+
+
+def population_from_counts(counts: dict[str, tuple[np.ndarray, np.ndarray, float]], band_counts: np.ndarray,
+                           config: WeightConfig, ref: Any, *, n_new_acc: int, opts: dict[str, Any],
+                           seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The population table, band mix and red-share test from counts: ``counts`` maps ``"score"`` and each
+    dimension to :func:`calibrate.drift.signals.variable_counts`' triple, ``band_counts`` the rows per band of the
+    new window (the pandas path and the engine path, :mod:`calibrate.drift.engine`, share everything after)."""
     n_ref = ref.n_accounts or ref.n
     q = (opts["noise_quantile_watch"], opts["noise_quantile_recalibrate"])
     kw = dict(n_ref=n_ref, n_new=n_new_acc, quantiles=q, n_sim=opts["n_sim"], seed=seed, floor=opts["floor"])
-    rows = [_drift.population_stats("score", score, ref.score, ref.score_grid, **kw)]
+    rows = [_drift.population_from_counts("score", *counts["score"], ref.score, ref.score_grid, **kw)]
     for d in config.dimensions:
-        if d.name not in ref.dimensions:
-            raise ConfigError(f"config reference has no bins for dimension {d.name!r}; refit the config with `calibrate run`")
-        rows.append(_drift.population_stats(d.name, frame[d.name].to_numpy(dtype=float), ref.dimensions[d.name],
-                                            ref.dimension_grid.get(d.name), **kw))
+        rows.append(_drift.population_from_counts(d.name, *counts[d.name], reference_bins(ref, d.name),
+                                                  ref.dimension_grid.get(d.name), **kw))
     pop = pd.DataFrame(rows)
     pop.insert(2, "threshold_watch", np.maximum(opts["psi_watch"], pop["noise_watch"]))
     pop.insert(3, "threshold_recalibrate", np.maximum(opts["psi_recalibrate"], pop["noise_recalibrate"]))
     names = [b.name for b in config.bands]
-    new_mix = np.bincount(bands[bands >= 0], minlength=len(names)) / max(int((bands >= 0).sum()), 1)
+    new_mix = np.asarray(band_counts, dtype=float) / max(int(np.sum(band_counts)), 1)
     ref_mix = np.array([ref.band_mix.get(b, 0.0) for b in names])
     band_tab = pd.DataFrame({"band": names, "reference": ref_mix, "new": new_mix, "change": new_mix - ref_mix})
     red = names.index(config.red_band)

@@ -1,0 +1,56 @@
+"""Population drift on an engine (calibrate.drift.engine) against detect_drift on the same rows.
+
+The reference is :func:`calibrate.detect_drift` (its PSI checked against closed forms and its KS/Wasserstein
+against scipy in test_drift.py); the engine only counts, so every figure agrees to 1e-9.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from calibrate.data.engines import open_engine
+from calibrate.data.load import load_accounts
+from calibrate.drift.detect import detect_drift, fit_reference_config
+from calibrate.drift.engine import population_engine
+from calibrate.errors import DataError
+from calibrate.publish.export import export_sql
+from conftest import logistic_book
+
+
+@pytest.fixture(scope="module")
+def drifted(tmp_path_factory):
+    """5,000 accounts × 4 quarterly snapshots; usage falls 8 points after the reference half-year."""
+    frame = logistic_book(5000, seed=3, snapshots=4)
+    config = fit_reference_config(load_accounts(frame), train_until="2025-04-30", n_boot=1000)
+    later = frame["snapshot_date"] > "2025-04-30"
+    frame.loc[later, "usage"] = (frame.loc[later, "usage"] - 8).clip(0, 100)
+    path = tmp_path_factory.mktemp("engine-drift") / "book.parquet"
+    frame.to_parquet(path)
+    engine = open_engine("duckdb", path)
+    yield frame, config, engine, export_sql(config, dialect="duckdb", table=engine.relation)
+    engine.close()
+
+
+@pytest.mark.parametrize("since", [None, "2025-09-01"])
+def test_engine_population_drift_equals_detect_drift(drifted, since):
+    frame, config, engine, scored = drifted
+    report = detect_drift(load_accounts(frame), config, since=since, weight_drift=False, n_boot=1000)
+    out = population_engine(engine, config, scored=scored, since=since)
+    want, got = report.population.set_index("name"), out["population"].set_index("name")
+    assert list(got.index) == list(want.index) == ["score", "usage", "engagement", "support", "commercial"]
+    np.testing.assert_allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), rtol=0, atol=1e-9)
+    assert got.loc["usage", "psi"] > 0.1  # the drift is there, not two empty tables agreeing
+    np.testing.assert_allclose(out["bands"][["reference", "new", "change"]].to_numpy(),
+                               report.bands[["reference", "new", "change"]].to_numpy(), atol=1e-12)
+    assert out["red_share"]["band"] == report.red_share["band"] == "red"
+    for key, value in report.red_share.items():
+        if key != "band":
+            assert out["red_share"][key] == pytest.approx(value, abs=1e-9)
+    assert out["window"] == report.window
+
+
+def test_engine_population_drift_refuses_an_empty_since(drifted):
+    _, config, engine, scored = drifted
+    with pytest.raises(DataError, match=r"^drift data: no snapshot on or after --since 2030-01-01; choose an earlier date$"):
+        population_engine(engine, config, scored=scored, since="2030-01-01")
