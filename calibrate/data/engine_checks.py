@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+import pandas as pd
+
 from calibrate.data import _contract
 from calibrate.data.load import DataSpec
 from calibrate.errors import DataError, LeakageError
@@ -135,7 +137,7 @@ def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), re
 
     def n_of(key: str) -> int:
         value = agg[key]
-        return 0 if value is None or value != value else int(value)
+        return 0 if pd.isna(value) else int(value)
 
     if n_of("n") == 0:
         raise DataError(_contract.no_rows(where))
@@ -164,7 +166,7 @@ def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), re
             raise DataError(_contract.out_of_range(where, col, float(row[d]), at))
         if n_of(f"gap_{d}") and spec.on_missing == "error":
             raise DataError(_contract.missing_sub_score(where, col, _at(engine, flags[f"gap_{d}"], n_of(f"gap_{d}"))[0]))
-    if kept and not spec.allow_unit_scale and agg["hi"] is not None and agg["hi"] == agg["hi"] \
+    if kept and not spec.allow_unit_scale and not pd.isna(agg["hi"]) \
             and float(agg["lo"]) >= 0.0 and float(agg["hi"]) <= 1.0:
         raise DataError(_contract.unit_scale(where, [spec.column(d) for d in kept]))
     if "snapshot_date" in cols:
