@@ -14,7 +14,6 @@ from calibrate.data.load import load_accounts
 from calibrate.drift.detect import detect_drift, fit_reference_config
 from calibrate.drift.engine import population_engine
 from calibrate.errors import DataError
-from calibrate.publish.export import export_sql
 from conftest import logistic_book
 
 
@@ -28,7 +27,7 @@ def drifted(tmp_path_factory):
     path = tmp_path_factory.mktemp("engine-drift") / "book.parquet"
     frame.to_parquet(path)
     engine = open_engine("duckdb", path)
-    yield frame, config, engine, export_sql(config, dialect="duckdb", table=engine.relation)
+    yield frame, config, engine, None  # None: the config's own scoring SQL over the relation
     engine.close()
 
 

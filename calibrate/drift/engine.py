@@ -8,8 +8,8 @@ counts is the pandas path's own arithmetic (:func:`calibrate.drift.signals.popul
 :func:`calibrate.drift.parts.population_from_counts`), so the figures are :func:`~calibrate.drift.detect_drift`'s
 (tests: PSI within 1e-9).
 
-The scored rows are a SQL query the caller gives (``scored``: the relation's columns plus ``score`` and
-``band_index``, the export's scoring SQL), so the score is the production scorer's by construction.
+The scored rows are the config's scoring SQL over the relation (:func:`calibrate.score.sql.scoring_sql`, what
+the export writes), so the score is the production scorer's by construction.
 Per-period performance (AUC, spread) and the label-free estimate are not computed here yet; the weight refit
 is :func:`calibrate.fit.engine.fit_engine` with the periods as a ``where`` condition.
 """
@@ -26,6 +26,7 @@ from calibrate.drift import signals as _drift
 from calibrate.drift.parts import population_from_counts, reference_bins
 from calibrate.drift.policy import DriftPolicy
 from calibrate.errors import ConfigError, DataError
+from calibrate.score.sql import relation_config, scoring_sql
 
 __all__ = ["population_engine"]
 
@@ -60,7 +61,7 @@ def population_engine(
     engine: Any,
     config: WeightConfig,
     *,
-    scored: str,
+    scored: str | None = None,
     since: str | None = None,
     policy: DriftPolicy | None = None,
     n_sim: int = 2000,
@@ -75,8 +76,9 @@ def population_engine(
         From :func:`calibrate.data.engines.open_engine`.
     config : WeightConfig
         With a drift reference.
-    scored : str
-        SQL (DuckDB dialect) of the scored rows: the relation's columns with ``score`` and ``band_index``.
+    scored : str, optional
+        SQL (DuckDB dialect) of the scored rows: the relation's columns with ``score`` and ``band_index``; default
+        the config's scoring SQL over ``engine.relation`` (:func:`calibrate.score.sql.scoring_sql`).
     since, policy, n_sim, seed, floor :
         As for :func:`~calibrate.drift.detect_drift`.
 
@@ -91,6 +93,9 @@ def population_engine(
                           "`calibrate run` (configs written since drift support carry one)")
     policy = DriftPolicy() if policy is None else policy
     opts = {**policy.model_dump(), "n_sim": n_sim, "floor": floor}
+    if scored is None:
+        segment = "segment" if config.segments is not None else None
+        scored = scoring_sql(relation_config(config, segment=segment), table=engine.relation, header=False)
     names = [d.name for d in config.dimensions]
     variables = [("score", ref.score)] + [(n, reference_bins(ref, n)) for n in names]
     where, notes = _window(engine, scored, since, ref.period_end)
