@@ -256,8 +256,8 @@ def validation_from_counts(
         for j, b in enumerate(classes)
     )
     top = n_classes - 1
-    red = names.index(red_band)
-    z_spread = _stats.two_proportion_test(k[top], n[top], k[red], n[red], alternative="larger")
+    low = names.index(red_band)
+    z_spread = _stats.two_proportion_test(k[top], n[top], k[low], n[low], alternative="larger")
     trend = _stats.cochran_armitage(k[n > 0], n[n > 0], scores=np.flatnonzero(n > 0), alternative="increasing")
     cal = calibration if calibration is not None else _stats.CalibrationFit(np.nan, np.nan)
     return Validation(
