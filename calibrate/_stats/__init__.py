@@ -44,6 +44,9 @@ from calibrate._stats.bootstrap import (
     bootstrap_auc,
     bootstrap_aucs,
     bootstrap_cell_counts,
+    bootstrap_matrix_counts,
+    bootstrap_spread_matrix,
+    clustered_trend_matrix,
     bootstrap_spread,
     cluster_bootstrap_chunks,
     cluster_bootstrap_counts,
@@ -54,9 +57,12 @@ from calibrate._stats.bootstrap import (
 from calibrate._stats.calibration import (
     brier,
     calibration_slope_intercept,
+    ece_from_curve,
     expected_calibration_error,
+    lift_from_bins,
     lift_table,
     reliability_curve,
+    reliability_from_sums,
 )
 from calibrate._stats.drift import (
     bin_proportions,
@@ -67,7 +73,7 @@ from calibrate._stats.drift import (
     wasserstein,
 )
 from calibrate._stats.intervals import cochran_armitage, two_proportion_test, wilson_interval
-from calibrate._stats.ranking import auc, delong, delong_paired, ks_statistic
+from calibrate._stats.ranking import auc, delong, delong_from_sums, delong_paired, ks_statistic
 
 __all__ = [
     "AucCI",
@@ -81,11 +87,15 @@ __all__ = [
     "auc",
     "delong",
     "delong_paired",
+    "delong_from_sums",
     "cluster_bootstrap_counts",
     "cluster_bootstrap_chunks",
     "account_codes",
     "cluster_bootstrap_weights",
     "bootstrap_cell_counts",
+    "bootstrap_matrix_counts",
+    "bootstrap_spread_matrix",
+    "clustered_trend_matrix",
     "bootstrap_spread",
     "bootstrap_auc",
     "bootstrap_aucs",
@@ -97,6 +107,8 @@ __all__ = [
     "brier",
     "expected_calibration_error",
     "reliability_curve",
+    "reliability_from_sums",
+    "ece_from_curve",
     "calibration_slope_intercept",
     "psi",
     "bin_proportions",
@@ -104,5 +116,6 @@ __all__ = [
     "psi_noise_quantile",
     "wasserstein",
     "lift_table",
+    "lift_from_bins",
     "logistic_trend",
 ]

@@ -91,8 +91,15 @@ def transpile(query: str, dialect: str) -> str:
     if dialect == "duckdb":
         return query
     import sqlglot
+    from sqlglot import exp
 
-    return ";\n".join(sqlglot.transpile(query, read="duckdb", write=dialect))
+    def exact(node: exp.Expression) -> exp.Expression:
+        """DuckDB's exact ``quantile_cont`` is Spark's ``percentile`` (sqlglot's default is the approximate one)."""
+        if dialect == "spark" and isinstance(node, exp.PercentileCont):
+            return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+        return node
+
+    return ";\n".join(tree.transform(exact).sql(dialect=dialect) for tree in sqlglot.parse(query, read="duckdb"))
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
