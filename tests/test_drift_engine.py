@@ -53,3 +53,42 @@ def test_engine_population_drift_refuses_an_empty_since(drifted):
     _, config, engine, scored = drifted
     with pytest.raises(DataError, match=r"^drift data: no snapshot on or after --since 2030-01-01; choose an earlier date$"):
         population_engine(engine, config, scored=scored, since="2030-01-01")
+
+
+@pytest.fixture(scope="module")
+def quarterly(tmp_path_factory):
+    """3,000 accounts × 5 snapshots (15,000 rows, sorted by account); usage falls 8 points after the reference."""
+    frame = logistic_book(3000, seed=3, snapshots=5)
+    config = fit_reference_config(load_accounts(frame), train_until="2025-04-30", n_boot=1000)
+    later = frame["snapshot_date"] > "2025-04-30"
+    frame.loc[later, "usage"] = (frame.loc[later, "usage"] - 8).clip(0, 100)
+    path = tmp_path_factory.mktemp("engine-drift-q") / "book.parquet"
+    frame.to_parquet(path)
+    engine = open_engine("duckdb", path, allow_pending=True)
+    yield path, config, engine
+    engine.close()
+
+
+def test_engine_drift_report_matches_detect_drift(quarterly):
+    from calibrate.drift.detect import load_drift_data
+    from calibrate.drift.engine import detect_drift_engine
+
+    path, config, engine = quarterly
+    want = detect_drift(load_drift_data(path, config), config, n_boot=1000, n_boot_weights=200)
+    got = detect_drift_engine(engine, config, n_boot=1000, n_boot_weights=200)
+    assert got.verdict == want.verdict and got.reasons == want.reasons
+    cols = ["n", "n_accounts", "n_known", "auc", "auc_se", "auc_ci_low", "auc_ci_high", "spread", "spread_ci_low",
+            "spread_ci_high", "rate_red", "expected_rate_red", "expected_rate_green"]
+    assert list(got.periods["period"]) == list(want.periods["period"])
+    # AUC and its DeLong se are exact; the spread's bootstrap draws the same accounts (sorted data)
+    np.testing.assert_allclose(got.periods[cols].to_numpy(dtype=float), want.periods[cols].to_numpy(dtype=float),
+                               rtol=0, atol=1e-9)
+    for stat in ("auc", "spread"):
+        for key in ("slope", "se", "pvalue"):
+            assert got.trend[stat][key] == pytest.approx(want.trend[stat][key], abs=1e-9)
+    for name, w in want.weights["refit"].items():
+        assert got.weights["refit"][name] == pytest.approx(w, abs=1e-4)
+        # refits (pandas, m-out-of-n) vs one Newton step per resample (engine): equal in law, not draw by draw
+        assert got.weights["ci_low"][name] == pytest.approx(want.weights["ci_low"][name], abs=0.02)
+        assert got.weights["ci_high"][name] == pytest.approx(want.weights["ci_high"][name], abs=0.02)
+    assert got.label_free == {} and any("label-free" in n for n in got.notes)

@@ -16,7 +16,7 @@ from calibrate.config.model import WeightConfig
 from calibrate.errors import ConfigError
 from calibrate.data.load import Accounts
 
-__all__ = ["MIN_PERIOD_ROWS", "population_from_counts", "reference_bins"]
+__all__ = ["MIN_PERIOD_ROWS", "population_from_counts", "reference_bins", "weight_intervals"]
 
 MIN_PERIOD_ROWS = 30
 """Periods with fewer rows (or one outcome class) are left out of the performance table."""
@@ -169,6 +169,33 @@ def _label_free(periods: pd.DataFrame, config: WeightConfig) -> dict[str, float]
     return out
 
 
+def weight_intervals(iv: Any, config: WeightConfig, *, n_accounts: int, ref_accounts: int,
+                     confidence: float) -> dict[str, Any]:
+    """The refit's simultaneous intervals from its bootstrap draws (``iv``, a
+    :class:`~calibrate.fit.bootstrap.WeightIntervals`) and which current weights fall outside: Bonferroni over the
+    dimensions, widened by ``sqrt(1 + accounts_new / accounts_reference)`` (the pandas and the engine paths)."""
+    names = [d.name for d in config.dimensions]
+    boot = iv.draws[np.isfinite(iv.draws).all(axis=1)]
+    k = len(names)
+    alpha = (1.0 - confidence) / k
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    widen = math.sqrt(1.0 + n_accounts / max(ref_accounts, 1))  # the current weights carry fitting noise too
+    refit = np.array([iv.weights[n] for n in names])
+    lo = np.clip(refit - widen * (refit - lo), 0.0, 1.0)
+    hi = np.clip(refit + widen * (hi - refit), 0.0, 1.0)
+    cur = np.array([config.weights[n] for n in names])
+    return dict(
+        refit={n: float(v) for n, v in zip(names, refit)},
+        ci_low={n: float(v) for n, v in zip(names, lo)},
+        ci_high={n: float(v) for n, v in zip(names, hi)},
+        outside={n: bool(c < l or c > h) for n, c, l, h in zip(names, cur, lo, hi)},
+        n_boot=int(boot.shape[0]), confidence=confidence, widen=widen, n_accounts=n_accounts,
+        accounts_per_resample=iv.accounts_per_resample,
+        method=f"{iv.method} of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
+               "widened by sqrt(1 + accounts_new / accounts_reference) for the current weights' own noise",
+    )
+
+
 def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, ref_accounts, confidence,
                   boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
@@ -203,27 +230,8 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
     except FitError as exc:
         out["skipped"] = str(exc)
         return out
-    sub = base.loc[window[rec]]
-    boot = iv.draws[np.isfinite(iv.draws).all(axis=1)]
-    k = len(names)
-    alpha = (1.0 - confidence) / k
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
-    n_acc = int(sub["account_id"].nunique())
-    widen = math.sqrt(1.0 + n_acc / max(ref_accounts, 1))  # the current weights carry fitting noise too
-    refit = np.array([iv.weights[n] for n in names])
-    lo = np.clip(refit - widen * (refit - lo), 0.0, 1.0)
-    hi = np.clip(refit + widen * (hi - refit), 0.0, 1.0)
-    cur = np.array([config.weights[n] for n in names])
-    out.update(
-        refit={n: float(v) for n, v in zip(names, refit)},
-        ci_low={n: float(v) for n, v in zip(names, lo)},
-        ci_high={n: float(v) for n, v in zip(names, hi)},
-        outside={n: bool(c < l or c > h) for n, c, l, h in zip(names, cur, lo, hi)},
-        n_boot=int(boot.shape[0]), confidence=confidence, widen=widen, n_accounts=n_acc,
-        accounts_per_resample=iv.accounts_per_resample,
-        method=f"{iv.method} of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
-               "widened by sqrt(1 + accounts_new / accounts_reference) for the current weights' own noise",
-    )
+    out.update(weight_intervals(iv, config, n_accounts=int(base.loc[window[rec], "account_id"].nunique()),
+                                ref_accounts=ref_accounts, confidence=confidence))
     if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
         train = known & in_periods(recent[:-1])
         test = known & in_periods(recent[-1:])
