@@ -19,9 +19,13 @@ from calibrate.data import _contract
 from calibrate.data.load import DataSpec
 from calibrate.errors import DataError, LeakageError
 
-__all__ = ["create_relation", "check_contract", "quote"]
+__all__ = ["create_relation", "check_contract", "quote", "RELATION", "SOURCE_VIEW"]
 
 _OPTIONAL = ("snapshot_date", "renewal_date", "arr", "segment")
+SOURCE_VIEW = "calibrate_source"
+"""The source as read, with the user's column names."""
+RELATION = "calibrate_snapshots"
+"""The snapshots in calibrate's column names (:attr:`calibrate.data.engines.Engine.relation`)."""
 
 
 def quote(name: str) -> str:
@@ -45,7 +49,6 @@ def create_relation(engine: Any, spec: DataSpec, *, require_outcome: bool = True
     DataError
         A required column is missing (the loader's message), or one column is mapped to two roles.
     """
-    from calibrate.data.engines import RELATION, SOURCE_VIEW
 
     have = list(engine.sql(f"SELECT * FROM {SOURCE_VIEW} LIMIT 0").columns)
     where = engine.source
@@ -93,7 +96,6 @@ def _count(flag: str) -> str:
 
 def _at(engine: Any, flag: str, n: int) -> tuple[str, Any]:
     """``"n rows (account 'X' one of them)"`` for rows where ``flag`` holds, and that row."""
-    from calibrate.data.engines import RELATION
 
     row = engine.sql(f"SELECT * FROM {RELATION} WHERE {flag} ORDER BY account_id LIMIT 1").iloc[0]
     return f"{n:,} row{'s' if n != 1 else ''} (account {str(row['account_id'])!r} among them)", row
@@ -108,7 +110,6 @@ def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), re
     DataError, LeakageError
         The pandas loader's message for the first rule broken (module docstring).
     """
-    from calibrate.data.engines import RELATION
 
     where, cols = engine.source, engine.columns
     dims = list(spec.dimensions)
@@ -187,7 +188,6 @@ def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), re
 
 
 def _outcome_rows(engine: Any, outcome: str) -> tuple[int, Any]:
-    from calibrate.data.engines import SOURCE_VIEW
 
     text = _outcome_text(outcome)
     labels = _labels(_contract.RENEWED_LABELS | _contract.CHURNED_LABELS)

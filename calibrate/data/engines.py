@@ -31,16 +31,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from calibrate.data.engine_checks import RELATION, SOURCE_VIEW, check_contract, create_relation
 from calibrate.data.load import DEFAULT_DIMENSIONS, DataSpec
 from calibrate.errors import DataError
 
 __all__ = ["Engine", "open_engine", "ENGINES", "SOURCE_VIEW", "RELATION"]
 
 ENGINES: tuple[str, ...] = ("pandas", "duckdb", "spark")
-SOURCE_VIEW = "calibrate_source"
-"""The source as read, with the user's column names."""
-RELATION = "calibrate_snapshots"
-"""The snapshots in calibrate's column names (:attr:`Engine.relation`)."""
 SPARK_EXTRA = "install calibrate-health[spark] (pip install 'calibrate-health[spark]'), or use --engine duckdb"
 
 
@@ -366,8 +363,6 @@ def open_engine(
         An unknown engine, a missing pyspark, an unreadable source, or data that break the contract (the
         pandas loader's one-line messages).
     """
-    from calibrate.data.engine_checks import check_contract, create_relation
-
     spec = spec or DataSpec(dimensions=tuple(dimensions) if dimensions else DEFAULT_DIMENSIONS)
     if dimensions is not None and tuple(dimensions) != spec.dimensions:
         spec = DataSpec(**{**spec.__dict__, "dimensions": tuple(dimensions)})

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -41,7 +42,8 @@ from calibrate.errors import ConfigError, DataError
 from calibrate.score.scorer import score_frame
 from calibrate.score.sql import DIALECTS, Dialect, scoring_sql
 
-__all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "output_path", "write_scores", "export_sql", "DIALECTS", "KEYS"]
+__all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "score_on_engine", "output_path", "write_scores",
+           "export_sql", "DIALECTS", "KEYS"]
 
 KEYS: tuple[str, ...] = ("account_id", "snapshot_date")
 """Columns that identify a scored row in the output of :func:`score_accounts`."""
@@ -144,6 +146,45 @@ def score_accounts(
     """
     data = source if isinstance(source, Accounts) else load_for_scoring(source, config, query=query)
     return score_frame(data.frame, config, by="name", keys=KEYS)
+
+
+def score_on_engine(engine: Any, config: WeightConfig, path: str | os.PathLike[str]) -> tuple[Path, int, pd.Series]:
+    """``calibrate score --engine duckdb|spark``: write the scores as Parquet with the export's SQL, on the engine.
+
+    Parameters
+    ----------
+    engine : Engine
+        Opened on the snapshots with ``scoring_spec(config)`` (:func:`calibrate.data.engines.open_engine`).
+    config : WeightConfig
+    path : path
+        A ``.parquet`` target (Spark writes a Parquet dataset: a directory of part files).
+
+    Returns
+    -------
+    path : Path
+    rows : int
+    bands : Series
+        Rows per band name.
+
+    Raises
+    ------
+    DataError
+        A target that is not ``.parquet``, or a failing query.
+    """
+    from calibrate.score.sql import relation_scoring_sql
+
+    target = output_path(path)
+    if target.suffix.lower() == ".csv":
+        raise DataError(f"{target}: --engine {engine.name} writes Parquet; name the file .parquet")
+    keys = [k for k in KEYS if k in engine.columns]
+    names = [*keys, "score", "band", "band_code", "band_index", "p_renew", *(f"contribution_{d.name}" for d in config.dimensions)]
+    scored = relation_scoring_sql(config, relation=engine.relation, columns=engine.columns)
+    select = ", ".join('CAST("snapshot_date" AS TIMESTAMP) AS "snapshot_date"' if c == "snapshot_date" else f'"{c}"'
+                       for c in names)  # a timestamp, as the pandas scorer writes it
+    written = engine.write_parquet(f"SELECT {select} FROM ({scored}) AS scored", target)
+    counts = engine.sql(f"SELECT band, COUNT(*) AS n FROM ({scored}) AS scored GROUP BY band")
+    bands = pd.Series(counts["n"].to_numpy(dtype=int), index=counts["band"].to_numpy(dtype=object))
+    return written, int(bands.sum()), bands
 
 
 def output_path(path: str | os.PathLike[str]) -> Path:

@@ -22,7 +22,7 @@ from calibrate.config.model import Dimension, Transform, WeightConfig
 from calibrate.errors import ConfigError
 from calibrate.score.scorer import BAND_DECIMALS
 
-__all__ = ["scoring_sql", "relation_config", "DIALECTS", "Dialect"]
+__all__ = ["scoring_sql", "relation_config", "relation_scoring_sql", "DIALECTS", "Dialect"]
 
 Dialect = Literal["duckdb", "postgres", "snowflake", "bigquery", "spark"]
 DIALECTS: tuple[str, ...] = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
@@ -195,3 +195,13 @@ def relation_config(config: WeightConfig, *, segment: str | None = None) -> Weig
     if config.segments is not None and segment is not None:
         update["segments"] = config.segments.model_copy(update={"column": segment})
     return config.model_copy(update=update)
+
+
+def relation_scoring_sql(config: WeightConfig, *, relation: str, columns: tuple[str, ...]) -> str:
+    """The scoring SELECT over an engine's ``relation`` (calibrate's column names; ``columns`` are those it has), in
+    DuckDB's dialect: what an engine runs (and transpiles) to score, validate and write scores."""
+    segment = None
+    if config.segments is not None:
+        seg = config.segments
+        segment = next((c for c in (seg.name, seg.column) if c and c in columns), "segment")
+    return scoring_sql(relation_config(config, segment=segment), dialect="duckdb", table=relation, header=False)

@@ -40,13 +40,9 @@ _DECILES = [j / 10 for j in range(1, 10)]
 
 def scored_sql(engine: Any, config: WeightConfig) -> str:
     """The config's scoring SELECT over the engine's relation (DuckDB dialect; the engine transpiles it)."""
-    from calibrate.score.sql import relation_config, scoring_sql
+    from calibrate.score.sql import relation_scoring_sql
 
-    segment = None
-    if config.segments is not None:
-        seg = config.segments
-        segment = next((c for c in (seg.name, seg.column) if c and c in engine.columns), "segment")
-    return scoring_sql(relation_config(config, segment=segment), dialect="duckdb", table=engine.relation, header=False)
+    return relation_scoring_sql(config, relation=engine.relation, columns=engine.columns)
 
 
 def _group_expr(by: By | None) -> str:
