@@ -98,3 +98,13 @@ def test_engine_fit_refuses_a_constant_dimension(tmp_path):
     with open_engine("duckdb", tmp_path / "flat.parquet") as engine:
         with pytest.raises(FitError, match=r"dimension\(s\) \['support'\] are constant"):
             fit_engine(engine)
+
+
+@pytest.mark.slow  # the JVM's start-up (shared by every Spark test through the session fixture) and 6 Spark queries
+def test_engine_fit_on_spark_matches_the_pandas_fit(book, spark_session):
+    """The same Newton steps transpiled to Spark SQL (sqlglot) reach the pandas optimum."""
+    with open_engine("spark", book[1], spark_session=spark_session) as engine:
+        fit = fit_engine(engine, floor=0.02).fit
+    for name, w in fit_weights(book[0], floor=0.02).weights.items():
+        assert fit.weights[name] == pytest.approx(w, abs=1e-4)
+    assert fit.options["engine"] == "spark"
