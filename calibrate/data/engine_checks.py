@@ -50,7 +50,7 @@ def create_relation(engine: Any, spec: DataSpec, *, require_outcome: bool = True
         A required column is missing (the loader's message), or one column is mapped to two roles.
     """
 
-    have = list(engine.sql(f"SELECT * FROM {SOURCE_VIEW} LIMIT 0").columns)
+    have = engine.names(SOURCE_VIEW)
     where = engine.source
     if len(spec.dimensions) < 2:
         raise DataError(f"{where}: a health score needs at least 2 dimensions; got {list(spec.dimensions)}")

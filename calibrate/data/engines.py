@@ -74,6 +74,10 @@ class Engine(Protocol):
         """Run a statement that returns nothing (``CREATE TEMP VIEW …``), in DuckDB dialect."""
         ...
 
+    def names(self, view: str) -> list[str]:
+        """The column names of ``view`` (no job run)."""
+        ...
+
     def write_parquet(self, query: str, path: str | os.PathLike[str]) -> Path:
         """Write the rows of ``query`` (DuckDB dialect) as Parquet at ``path``, all-or-nothing."""
         ...
@@ -189,6 +193,9 @@ class DuckDBEngine(_Base):
         except duckdb.Error as exc:
             raise _engine_error(self, exc) from None
 
+    def names(self, view: str) -> list[str]:
+        return [c[0] for c in self.con.execute(f"SELECT * FROM {view} LIMIT 0").description]
+
     def write_parquet(self, query: str, path: str | os.PathLike[str]) -> Path:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -226,6 +233,11 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     DataError
         pyspark is not installed (exit 2: install the ``spark`` extra).
     """
+    import warnings
+
+    # pyspark 4.3 warns that pandas 3 is not fully supported: results come back as plain rows (no Arrow, no
+    # toPandas), the conversions that warning is about, so it is silenced for the process
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -288,6 +300,9 @@ class SparkEngine(_Base):
 
     def execute(self, statement: str) -> None:
         self._run(statement)
+
+    def names(self, view: str) -> list[str]:
+        return list(self.spark.table(view).columns)
 
     def write_parquet(self, query: str, path: str | os.PathLike[str]) -> Path:
         """Spark writes a Parquet *dataset*: ``path`` is a directory of part files (read it with a glob)."""
