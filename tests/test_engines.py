@@ -3,7 +3,7 @@
 The pandas path is the reference (itself checked against statsmodels / scikit-learn / closed forms in
 test_validate.py and test_stats*.py). Data: 20,000 integer-valued snapshots (heavy score ties), 4,000 accounts over
 five quarters, sorted by account so that both engines number accounts alike and draw the same bootstrap resamples.
-One SparkSession for the whole module (``spark`` fixture); the Spark tests are marked slow.
+One SparkSession for the whole test session (``spark`` fixture, from conftest.py), the Spark tests are marked slow.
 """
 
 from __future__ import annotations
@@ -66,13 +66,9 @@ def reference(book: tuple[pd.DataFrame, Path], config: WeightConfig) -> dict:
 
 
 @pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    from calibrate.data.engines import spark_session
-
-    session = spark_session("local[2]")
-    yield session
-    session.stop()
+def spark(spark_session):
+    """The test session's one SparkSession (tests/conftest.py)."""
+    return spark_session
 
 
 def _compare(ref: object, got: object, path: str = "") -> list[str]:
