@@ -154,7 +154,7 @@ def _fit_on_engine(engine_args: Any, data: Any, query: str | None, spec_args: An
     try:
         result = fit_engine(engine, method=method, train_until=publish["train_until"], floor=floor, cap=cap,
                             fixed=fixed, current=cfg, stability=stability if stability is not None else 0.0,
-                            on_negative=on_negative, penalty=penalty, seed=seed, weight_by=weight_by)
+                            on_negative=on_negative, penalty=penalty, weight_by=weight_by)
         intervals = (bootstrap_engine(result, engine, n_boot=publish["n_boot"], seed=seed)
                      if result.bounds.plain else None)
     finally:

@@ -42,10 +42,7 @@ from calibrate.fit.result import MAX_SLOPE, MIN_EVENTS_PER_DIMENSION, WEIGHT_BY,
 from calibrate.fit.simplex import Bounds, initial_theta, penalty_terms, quadratic_step, resolve_bounds
 from calibrate.fit.weights import simplex_result
 
-__all__ = ["fit_engine", "bootstrap_engine", "ENGINE_FIT_UNSUPPORTED"]
-
-ENGINE_FIT_UNSUPPORTED = ("method='logit'", "penalty", "on_negative", "stability='auto'")
-"""Fit options the engine fit refuses (module docstring)."""
+__all__ = ["EngineFit", "fit_engine", "bootstrap_engine"]
 
 _MAX_STEPS = 100
 _HALVINGS = 30
@@ -219,7 +216,6 @@ def fit_engine(
     on_negative: str = "drop",
     alpha: float = 0.05,
     penalty: str | None = None,
-    seed: int = 0,
     weight_by: str | None = None,
     where: str | None = None,
     min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION,
@@ -237,7 +233,7 @@ def fit_engine(
         An extra SQL condition on the rows (DuckDB dialect), e.g. the drift refit's periods.
     method, train_until, floor, cap, fixed, current, stability, directions, alpha, weight_by :
         As for :func:`~calibrate.fit.weights.fit_weights`; ``method="logit"``, ``penalty``, ``on_negative``
-        other than the default and ``stability="auto"`` are refused. ``seed`` is unused (no resampling).
+        other than the default and ``stability="auto"`` are refused.
 
     Returns
     -------
