@@ -177,13 +177,13 @@ def test_spark_options_need_the_spark_engine_and_pyspark(book, config, monkeypat
 @pytest.mark.slow
 def test_spark_gives_the_pandas_figures_and_scores(book, config, reference, spark) -> None:
     engine = open_engine("spark", book[1], spec=scoring_spec(config), allow_pending=True, spark_session=spark)
-    got = validate_on_engine(engine, config, n_boot=1000, seed=3, by="period").to_dict()
+    got = validate_on_engine(engine, config, n_boot=1000, seed=3).to_dict()  # the groups: DuckDB's test
+    reference = {k: v for k, v in reference.items() if k not in ("by", "groups")}  # the book-wide figures
     # Java's exp differs from numpy's by an ulp at times, so rows whose p ties (at the ulp) with a p decile's edge
     # may fall in the next bin: the reliability curve and the ECE agree to 1e-3 there, everything else to 1e-9
     binned = ("/calibration/reliability", "/calibration/ece")
     assert [d for d in _differences(reference, got) if not any(b in d for b in binned)] == []
-    for ref, mine in [(reference, got), *zip(reference["groups"], got["groups"])]:
-        assert abs(ref["calibration"]["ece"] - mine["calibration"]["ece"]) <= 1e-3
+    assert abs(reference["calibration"]["ece"] - got["calibration"]["ece"]) <= 1e-3
     # the export's spark dialect scores in Spark as calibrate does
     rows = spark.sql(export_sql(config, dialect="spark", table="calibrate_source").split("\n", 3)[3]).collect()
     got_scores = pd.DataFrame([r.asDict() for r in rows]).sort_values(["account_id", "snapshot_date"])
