@@ -23,7 +23,7 @@ Every public name is re-exported here; import from ``calibrate._stats``, not fro
 
 * ``intervals`` — Wilson interval, two-proportion z test, Cochran–Armitage trend test (statsmodels).
 * ``ranking`` — AUC, DeLong interval and paired test, KS distance.
-* ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC
+* ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC; ``trend`` — the clustered trend test
   (``_sampler``: the exact multinomial draws behind them).
 * ``calibration`` — Brier, reliability curve, ECE, calibration slope/intercept, lift table.
 * ``drift`` — PSI, quantile bins, PSI noise quantile, Wasserstein, trend of a per-period statistic.
@@ -46,11 +46,9 @@ from calibrate._stats.bootstrap import (
     bootstrap_cell_counts,
     bootstrap_matrix_counts,
     bootstrap_spread_matrix,
-    clustered_trend_matrix,
     bootstrap_spread,
     cluster_bootstrap_chunks,
     cluster_bootstrap_counts,
-    clustered_trend,
     cluster_bootstrap_weights,
     grouped_auc,
 )
@@ -72,6 +70,7 @@ from calibrate._stats.drift import (
     quantile_edges,
     wasserstein,
 )
+from calibrate._stats.trend import clustered_trend, clustered_trend_matrix
 from calibrate._stats.intervals import cochran_armitage, two_proportion_test, wilson_interval
 from calibrate._stats.ranking import auc, delong, delong_from_sums, delong_paired, ks_statistic
 

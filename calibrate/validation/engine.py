@@ -13,8 +13,9 @@ the validation group (the whole book, or each segment / snapshot quarter):
    clustered DeLong interval (:func:`calibrate._stats.delong_from_sums`);
 2. per score-decile bin (midranks, as :func:`calibrate._stats.lift_table`): rows, churns, score range, and the
    KS distance from the cumulative class counts;
-3. per probability bin (the ``p`` deciles, as :func:`calibrate._stats.reliability_curve`): rows, Σp, Σy and
-   Σ(p − y)², for the reliability curve, ECE and Brier score.
+3. per probability bin (the ``p`` deciles, as :func:`calibrate._stats.reliability_curve`; the edges from the
+   order statistics, interpolated as numpy does): rows, Σp, Σy and Σ(p − y)², for the reliability curve, ECE and
+   the Brier score.
 
 Not on engines (NaN / None, said in ``docs/scale.md``): the calibration slope/intercept, the red book and the
 CSM flag. The statistics themselves are :mod:`calibrate._stats` and
@@ -86,17 +87,59 @@ def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_
             rows + f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
             f"{int(n_bins) - 1}) AS bin, SUM(pos + neg) AS n, SUM(neg) AS events, MIN(score) AS lo, MAX(score) AS hi, "
             "MAX(ABS(CAST(cpos AS DOUBLE) / tpos - CAST(cneg AS DOUBLE) / tneg)) AS ks FROM w GROUP BY 1, 2")
-        qs = [j / n_bins for j in range(1, n_bins)]
-        edges = ", ".join(f"quantile_cont(p, {q!r}) AS e{j}" for j, q in enumerate(qs))
-        case = " ".join(f"WHEN d.p <= e.e{j} THEN {j}" for j in range(len(qs)))
-        calib = engine.sql(
-            rows + f", e AS (SELECT g, {edges} FROM d WHERE p IS NOT NULL GROUP BY g)\n"
-            f"SELECT d.g AS g, CASE {case} ELSE {len(qs)} END AS bin, COUNT(*) AS n, SUM(d.p) AS sp, SUM(d.y) AS sy, "
-            "SUM((d.p - d.y) * (d.p - d.y)) AS sq FROM d JOIN e ON d.g = e.g WHERE d.p IS NOT NULL GROUP BY 1, 2")
+        calib = _calibration_bins(engine, rows, cells, n_bins) if config.calibration is not None else None
     pending = engine.sql(
         f"SELECT {_group_expr(by)} AS g, COUNT(*) AS n FROM {engine.relation} "
         f"WHERE NOT ({_decided(as_of, engine.columns)}) GROUP BY 1")
     return cells, lift, calib, pending
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _lerp(lo: float, hi: float, t: float) -> float:
+    """numpy's linear interpolation (``np.percentile``'s ``_lerp``), exactly."""
+    diff = hi - lo
+    return hi - diff * (1.0 - t) if t >= 0.5 else lo + diff * t
+
+
+def _calibration_bins(engine: Any, rows: str, cells: pd.DataFrame, n_bins: int) -> pd.DataFrame:
+    """Rows, Σp, Σy and Σ(p − y)² per ``p`` decile bin of each group, on the edges ``np.percentile`` gives.
+
+    The edges come from the order statistics themselves (the values at the two ranks around ``(n − 1)·q``,
+    found with a window over the distinct ``p`` values) and are interpolated here exactly as numpy does, so that
+    a row whose ``p`` equals an edge falls in the same bin on every engine.
+    """
+    totals = cells.groupby(cells["g"].astype(str))["n"].sum()
+    qs = [j / n_bins for j in range(1, n_bins)]
+    wanted: dict[str, list[tuple[int, int, float]]] = {}
+    for g, tot in totals.items():
+        spots = []
+        for q in qs:
+            h = (int(tot) - 1) * q
+            lo = int(np.floor(h))
+            spots.append((lo, min(lo + 1, int(tot) - 1), h - lo))
+        wanted[g] = spots
+    ranks = " OR ".join(
+        f"(g = {_lit(g)} AND ({' OR '.join(f'(first <= {r} AND {r} < upto)' for r in sorted({x for s in spots for x in s[:2]}))}))"
+        for g, spots in wanted.items())
+    found = engine.sql(
+        rows + ", pv AS (SELECT g, p, COUNT(*) AS c FROM d WHERE p IS NOT NULL GROUP BY g, p),\n"
+        "pc AS (SELECT g, p, SUM(c) OVER (PARTITION BY g ORDER BY p) AS upto, c FROM pv),\n"
+        f"pf AS (SELECT g, p, upto - c AS first, upto FROM pc)\nSELECT g, p, first, upto FROM pf WHERE {ranks}")
+    edges: dict[str, list[float]] = {}
+    for g, spots in wanted.items():
+        mine = found[found["g"].astype(str) == g]
+        first, upto, value = (mine[c].to_numpy() for c in ("first", "upto", "p"))
+        at = lambda r: float(value[(first <= r) & (r < upto)][0])  # noqa: E731
+        edges[g] = [_lerp(at(lo), at(hi), t) for lo, hi, t in spots]
+    edge = lambda j: "CASE d.g " + " ".join(  # noqa: E731
+        f"WHEN {_lit(g)} THEN CAST('{e[j]!r}' AS DOUBLE)" for g, e in edges.items()) + " END"
+    case = " ".join(f"WHEN d.p <= {edge(j)} THEN {j}" for j in range(len(qs)))
+    return engine.sql(
+        rows + f"SELECT d.g AS g, CASE {case} ELSE {len(qs)} END AS bin, COUNT(*) AS n, SUM(d.p) AS sp, "
+        "SUM(d.y) AS sy, SUM((d.p - d.y) * (d.p - d.y)) AS sq FROM d WHERE d.p IS NOT NULL GROUP BY 1, 2")
 
 
 def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | None, n_pending: int,
