@@ -4,12 +4,14 @@
 #   on a free local port).
 # - Debian's Chromium: the report's PDF (`write_pdf`) and the browser check of the report (Playwright driving
 #   /usr/bin/chromium through `executable_path`; no downloaded browser).
+# - A Java 17 runtime: pyspark's local mode (tests/test_engines.py).
 set -euo pipefail
 need=()
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     need+=(postgresql)
 fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)  # Spark (--engine spark) in local mode
 if [ ${#need[@]} -eq 0 ]; then
     echo "system-packages.sh: PostgreSQL and Chromium found; nothing to install"
     exit 0

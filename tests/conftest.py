@@ -57,3 +57,14 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in an empty directory so configs/, reports/ and mlflow/ land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """The one local SparkSession of the test session (skipped without pyspark)."""
+    pytest.importorskip("pyspark")
+    from calibrate.data.engines import spark_session as make
+
+    session = make("local[2]")
+    yield session
+    session.stop()

@@ -23,7 +23,7 @@ Every public name is re-exported here; import from ``calibrate._stats``, not fro
 
 * ``intervals`` — Wilson interval, two-proportion z test, Cochran–Armitage trend test (statsmodels).
 * ``ranking`` — AUC, DeLong interval and paired test, KS distance.
-* ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC
+* ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC; ``trend`` — the clustered trend test
   (``_sampler``: the exact multinomial draws behind them).
 * ``calibration`` — Brier, reliability curve, ECE, calibration slope/intercept, lift table.
 * ``drift`` — PSI, quantile bins, PSI noise quantile, Wasserstein, trend of a per-period statistic.
@@ -44,19 +44,23 @@ from calibrate._stats.bootstrap import (
     bootstrap_auc,
     bootstrap_aucs,
     bootstrap_cell_counts,
+    bootstrap_matrix_counts,
+    bootstrap_spread_matrix,
     bootstrap_spread,
     cluster_bootstrap_chunks,
     cluster_bootstrap_counts,
-    clustered_trend,
     cluster_bootstrap_weights,
     grouped_auc,
 )
 from calibrate._stats.calibration import (
     brier,
     calibration_slope_intercept,
+    ece_from_curve,
     expected_calibration_error,
+    lift_from_bins,
     lift_table,
     reliability_curve,
+    reliability_from_sums,
 )
 from calibrate._stats.drift import (
     bin_proportions,
@@ -66,8 +70,9 @@ from calibrate._stats.drift import (
     quantile_edges,
     wasserstein,
 )
+from calibrate._stats.trend import clustered_trend, clustered_trend_matrix
 from calibrate._stats.intervals import cochran_armitage, two_proportion_test, wilson_interval
-from calibrate._stats.ranking import auc, delong, delong_paired, ks_statistic
+from calibrate._stats.ranking import auc, delong, delong_from_sums, delong_paired, ks_statistic
 
 __all__ = [
     "AucCI",
@@ -81,11 +86,15 @@ __all__ = [
     "auc",
     "delong",
     "delong_paired",
+    "delong_from_sums",
     "cluster_bootstrap_counts",
     "cluster_bootstrap_chunks",
     "account_codes",
     "cluster_bootstrap_weights",
     "bootstrap_cell_counts",
+    "bootstrap_matrix_counts",
+    "bootstrap_spread_matrix",
+    "clustered_trend_matrix",
     "bootstrap_spread",
     "bootstrap_auc",
     "bootstrap_aucs",
@@ -97,6 +106,8 @@ __all__ = [
     "brier",
     "expected_calibration_error",
     "reliability_curve",
+    "reliability_from_sums",
+    "ece_from_curve",
     "calibration_slope_intercept",
     "psi",
     "bin_proportions",
@@ -104,5 +115,6 @@ __all__ = [
     "psi_noise_quantile",
     "wasserstein",
     "lift_table",
+    "lift_from_bins",
     "logistic_trend",
 ]

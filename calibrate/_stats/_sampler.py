@@ -217,16 +217,31 @@ class _CellDesign:
 
     def __init__(self, row_group: np.ndarray, n_groups: int, cells: np.ndarray, n_cells: int, *,
                  types: bool, vectors: np.ndarray | None = None):
-        self.n_rows = row_group.shape[0]
-        self.n_groups = n_groups
-        # float32 sums are exact while every total stays below 2**24 (largest resample: the
-        # biggest account drawn n_groups times)
-        biggest = int(np.bincount(row_group).max()) if self.n_rows else 0
-        self.dtype = np.float32 if n_groups * biggest < (1 << 24) else np.float64
+        n_rows = row_group.shape[0]
+        biggest = int(np.bincount(row_group).max()) if n_rows else 0
         use = cells >= 0
         acc = sp.coo_array(
-            (np.ones(int(use.sum()), dtype=self.dtype), (row_group[use], cells[use])), shape=(n_groups, n_cells)
+            (np.ones(int(use.sum())), (row_group[use], cells[use])), shape=(n_groups, n_cells)
         ).tocsr()
+        self._setup(acc, n_rows, biggest, types=types, vectors=vectors)
+
+    @classmethod
+    def from_matrix(cls, account_by_cell: sp.csr_array, *, n_rows: int, biggest: int, types: bool,
+                    vectors: np.ndarray | None = None) -> _CellDesign:
+        """The design of an accounts × cells count matrix already aggregated (by an engine): the same draws as
+        the row-level constructor on the rows it counts (``n_rows`` rows, at most ``biggest`` per account)."""
+        design = cls.__new__(cls)
+        design._setup(sp.csr_array(account_by_cell), n_rows, biggest, types=types, vectors=vectors)
+        return design
+
+    def _setup(self, acc: sp.csr_array, n_rows: int, biggest: int, *, types: bool,
+               vectors: np.ndarray | None) -> None:
+        self.n_rows = n_rows
+        n_groups = self.n_groups = acc.shape[0]
+        # float32 sums are exact while every total stays below 2**24 (largest resample: the
+        # biggest account drawn n_groups times)
+        self.dtype = np.float32 if n_groups * biggest < (1 << 24) else np.float64
+        acc = acc.astype(self.dtype)
         acc.sum_duplicates()
         self.account_by_cell = acc
         self.vectors = vectors

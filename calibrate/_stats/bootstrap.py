@@ -12,7 +12,6 @@ from numpy.typing import ArrayLike
 from calibrate._stats._common import (
     AucCI,
     SpreadCI,
-    ZTest,
     _binary,
     _check_n_boot,
     _groups,
@@ -151,13 +150,42 @@ def bootstrap_cell_counts(
     n_cells = int(n_cells)
     if (c >= n_cells).any():
         raise ValueError("cells must be < n_cells")
-    design = _CellDesign(row_group, n_groups, c.astype(np.intp), n_cells, types=True)
-    out = np.empty((n_boot, n_cells), dtype=np.int64)
+    return _design_counts(_CellDesign(row_group, n_groups, c.astype(np.intp), n_cells, types=True), n_boot, seed)
+
+
+def _design_counts(design: _CellDesign, n_boot: int, seed) -> np.ndarray:
+    out = np.empty((n_boot, design.account_by_cell.shape[1]), dtype=np.int64)
     b = 0
     for chunk, _ in design.draws(n_boot, seed):
         out[b : b + chunk.shape[1]] = np.rint(chunk.T)
         b += chunk.shape[1]
     return out
+
+
+def bootstrap_matrix_counts(account_by_cell: ArrayLike, *, n_rows: int, biggest: int | None = None, n_boot: int,
+                            seed) -> np.ndarray:
+    """:func:`bootstrap_cell_counts` from the accounts × cells count matrix itself (what an engine aggregates).
+
+    Parameters
+    ----------
+    account_by_cell : array_like or sparse, shape (n_groups, n_cells)
+        Rows counted per account (accounts in the order :func:`account_codes` numbers them) and cell.
+    n_rows : int
+        Rows of the data (including rows in no cell): it sets the sampler's chunking.
+    biggest : int, optional
+        Most rows of one account (default: the largest row sum).
+    n_boot : int
+    seed : int, SeedSequence or Generator
+
+    Returns
+    -------
+    ndarray of int64, shape (n_boot, n_cells)
+        Equal to :func:`bootstrap_cell_counts` on the rows the matrix counts, for the same seed.
+    """
+    acc = sp.csr_array(account_by_cell)
+    biggest = int(acc.sum(axis=1).max()) if biggest is None and acc.shape[0] else int(biggest or 0)
+    design = _CellDesign.from_matrix(acc, n_rows=int(n_rows), biggest=biggest, types=True)
+    return _design_counts(design, _check_n_boot(n_boot), seed)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -208,12 +236,34 @@ def bootstrap_spread(
     if int(top) == int(red):
         raise ValueError("top and red must be different bands")
     in_top, in_red = band == top, band == red
-    n_top, n_red = int(in_top.sum()), int(in_red.sum())
+    cells = np.where(in_top, y.astype(np.intp), np.where(in_red, 2 + y.astype(np.intp), -1))
+    row_group, n_groups = _groups(groups)
+    design = _CellDesign(row_group, n_groups, cells, 4, types=True)
+    return _spread(design, n_boot=n_boot, seed=seed, confidence=confidence)
+
+
+def bootstrap_spread_matrix(account_by_cell: ArrayLike, *, n_rows: int, biggest: int | None = None, n_boot: int = 2000,
+                            seed=0, confidence: float = 0.95) -> SpreadCI:
+    """:func:`bootstrap_spread` from the accounts × 4 matrix of rows in (top renewed-0, top 1, red 0, red 1).
+
+    ``n_rows`` and ``biggest`` as :func:`bootstrap_matrix_counts`; the same draws and figures as
+    :func:`bootstrap_spread` on the rows the matrix counts.
+    """
+    acc = sp.csr_array(account_by_cell)
+    biggest = int(biggest) if biggest is not None else int(acc.sum(axis=1).max()) if acc.shape[0] else 0
+    design = _CellDesign.from_matrix(acc, n_rows=int(n_rows), biggest=biggest, types=True)
+    return _spread(design, n_boot=_check_n_boot(n_boot), seed=seed, confidence=confidence)
+
+
+def _spread(design: _CellDesign, *, n_boot: int, seed, confidence: float) -> SpreadCI:
+    """The spread and its percentile interval from the top/red × outcome design (the shared arithmetic)."""
+    _z(confidence)
+    cell = np.asarray(design.account_by_cell.sum(axis=0, dtype=np.float64)).ravel()
+    n_top, n_red = cell[0] + cell[1], cell[2] + cell[3]
     if n_top == 0 or n_red == 0:
         return SpreadCI(math.nan, math.nan, math.nan, n_boot, n_boot)
-    value = float(y[in_top].mean() - y[in_red].mean())
-    cells = np.where(in_top, y.astype(np.intp), np.where(in_red, 2 + y.astype(np.intp), -1))
-    counts = bootstrap_cell_counts(groups, cells, 4, n_boot=n_boot, seed=seed).astype(np.float64)
+    value = float(cell[1] / n_top - cell[3] / n_red)
+    counts = _design_counts(design, n_boot, seed).astype(np.float64)
     nt = counts[:, 0] + counts[:, 1]
     nr = counts[:, 2] + counts[:, 3]
     ok = (nt > 0) & (nr > 0)
@@ -424,52 +474,3 @@ def bootstrap_aucs(
         lo, hi = _percentile_ci(ok, confidence)
         out.append(AucCI(value, float(ok.std(ddof=1)) if ok.size > 1 else math.nan, lo, hi))
     return out, boot
-
-
-# Hand-written on purpose: statsmodels' trend test assumes independent rows; an account's snapshots are not.
-def clustered_trend(
-    groups: ArrayLike, index: ArrayLike, renewed: ArrayLike, n_classes: int, *, n_boot: int = 2000, seed=0
-) -> ZTest:
-    """Cochran–Armitage trend of renewal across ordered classes, with an account-level bootstrap variance.
-
-    The statistic is the classical ``T = Σ s_j (k_j − n_j p̄)`` (scores ``s_j = j``); its standard
-    error comes from resampling accounts (:func:`bootstrap_cell_counts` on class × outcome cells),
-    not from the binomial variance, so an account's correlated snapshots are not counted as
-    independent evidence. ``z = T / se``, one-sided p for an increasing trend.
-
-    Parameters
-    ----------
-    groups : array_like
-        Account of each row.
-    index : array_like of int
-        Class of each row (0 = least healthy; negative rows are left out).
-    renewed : array_like of 0/1
-    n_classes : int
-    n_boot : int, default 2000
-    seed : int, SeedSequence or Generator
-
-    Returns
-    -------
-    ZTest
-        ``(z, pvalue)``; ``nan`` when the bootstrap variance is zero.
-    """
-    from scipy.stats import norm
-
-    idx = np.asarray(index, dtype=np.int64)
-    y = _binary(renewed, "renewed").astype(np.int64)
-    cells = np.where(idx >= 0, 2 * idx + y, -1)
-    scores = np.arange(n_classes, dtype=float)
-
-    def statistic(counts: np.ndarray) -> np.ndarray:
-        k = counts[..., 1::2].astype(float)
-        n = k + counts[..., 0::2]
-        p = k.sum(axis=-1, keepdims=True) / n.sum(axis=-1, keepdims=True)
-        return ((k - n * p) * scores).sum(axis=-1)
-
-    observed = statistic(np.bincount(cells[cells >= 0], minlength=2 * n_classes))
-    boot = statistic(bootstrap_cell_counts(groups, cells, 2 * n_classes, n_boot=_check_n_boot(n_boot), seed=seed))
-    se = float(boot.std(ddof=1))
-    if not se > 0:
-        return ZTest(math.nan, math.nan)
-    z = float(observed) / se
-    return ZTest(z, float(norm.sf(z)))

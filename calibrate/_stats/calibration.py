@@ -62,8 +62,20 @@ def reliability_curve(y: ArrayLike, p: ArrayLike, *, n_bins: int = 10) -> Reliab
     counts = np.bincount(bins, minlength=n_bins)
     sums = np.bincount(bins, weights=pa, minlength=n_bins)
     pos = np.bincount(bins, weights=yb, minlength=n_bins)
+    return reliability_from_sums(counts, sums, pos)
+
+
+def reliability_from_sums(counts: ArrayLike, sums: ArrayLike, positives: ArrayLike) -> ReliabilityCurve:
+    """The reliability curve from per-bin row counts, sums of ``p`` and of ``y`` (empty bins omitted): what an
+    engine aggregates on the bins of :func:`reliability_curve` (edges: the ``p`` percentiles, bins right-closed)."""
+    counts, sums, pos = np.asarray(counts), np.asarray(sums, dtype=float), np.asarray(positives, dtype=float)
     nz = counts > 0
     return ReliabilityCurve(sums[nz] / counts[nz], pos[nz] / counts[nz], counts[nz])
+
+
+def ece_from_curve(curve: ReliabilityCurve) -> float:
+    """``Σ_b (n_b/N) |ȳ_b − p̄_b|`` of a reliability curve (:func:`expected_calibration_error`)."""
+    return float(np.dot(curve.counts, np.abs(curve.frac_pos - curve.mean_pred)) / curve.counts.sum())
 
 
 def expected_calibration_error(y: ArrayLike, p: ArrayLike, *, n_bins: int = 10) -> float:
@@ -73,8 +85,7 @@ def expected_calibration_error(y: ArrayLike, p: ArrayLike, *, n_bins: int = 10) 
     ----------
     Naeini, M. P., Cooper, G. & Hauskrecht, M. (2015). AAAI; Guo et al. (2017). ICML.
     """
-    curve = reliability_curve(y, p, n_bins=n_bins)
-    return float(np.dot(curve.counts, np.abs(curve.frac_pos - curve.mean_pred)) / curve.counts.sum())
+    return ece_from_curve(reliability_curve(y, p, n_bins=n_bins))
 
 
 def _newton_logistic(x: np.ndarray, y: np.ndarray, offset: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -178,6 +189,14 @@ def lift_table(y_event: ArrayLike, score: ArrayLike, *, n_bins: int = 10) -> dic
     has = count > 0
     score_min = np.where(has, ss[np.minimum(first, n - 1)], np.nan)
     score_max = np.where(has, ss[np.maximum(last, 0)], np.nan)
+    return lift_from_bins(count, events, score_min, score_max)
+
+
+def lift_from_bins(count: ArrayLike, events: ArrayLike, score_min: ArrayLike, score_max: ArrayLike) -> dict[str, np.ndarray]:
+    """The lift table of :func:`lift_table` from its bins' row counts, events and score range (empty bins: count 0,
+    NaN range) — what an engine aggregates on the same midrank bins."""
+    count, events = np.asarray(count), np.asarray(events, dtype=float)
+    n_bins, n = count.shape[0], int(count.sum())
     cum_count = np.cumsum(count)
     cum_events = np.cumsum(events)
     total = events.sum()

@@ -107,9 +107,19 @@ def _clustered_variance(v10: np.ndarray, v01: np.ndarray, yb: np.ndarray, groups
     pos, neg = codes[yb], codes[~yb]
     m_i = np.bincount(pos, minlength=n_groups)
     n_i = np.bincount(neg, minlength=n_groups)
-    d10 = np.bincount(pos, weights=v10, minlength=n_groups) - m_i * value
-    d01 = np.bincount(neg, weights=v01, minlength=n_groups) - n_i * value
-    m, n = v10.shape[0], v01.shape[0]
+    v10_i = np.bincount(pos, weights=v10, minlength=n_groups)
+    v01_i = np.bincount(neg, weights=v01, minlength=n_groups)
+    return _variance_from_sums(v10_i, v01_i, m_i, n_i, value)
+
+
+def _variance_from_sums(v10_i: np.ndarray, v01_i: np.ndarray, m_i: np.ndarray, n_i: np.ndarray, value: float) -> float:
+    """Obuchowski's variance from per-cluster placement sums and class counts (:func:`_clustered_variance`)."""
+    n_groups = v10_i.shape[0]
+    if n_groups < 2:
+        return math.nan
+    d10 = v10_i - m_i * value
+    d01 = v01_i - n_i * value
+    m, n = int(m_i.sum()), int(n_i.sum())
     k = n_groups / (n_groups - 1)
     s10 = k * float(d10 @ d10) / m
     s01 = k * float(d01 @ d01) / n
@@ -158,6 +168,37 @@ def delong(y: ArrayLike, score: ArrayLike, *, confidence: float = 0.95, groups: 
         se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
     else:
         se = math.sqrt(_clustered_variance(v10, v01, yb, groups, value))
+    return AucCI(value, se, max(0.0, value - z * se), min(1.0, value + z * se))
+
+
+def delong_from_sums(v10_i: ArrayLike, v01_i: ArrayLike, m_i: ArrayLike, n_i: ArrayLike, *,
+                     confidence: float = 0.95) -> AucCI:
+    """:func:`delong` with ``groups`` from per-account aggregates (what an engine computes).
+
+    Parameters
+    ----------
+    v10_i, v01_i : array_like, shape (n_groups,)
+        Per account, the sum of its positives' placements ``(#negatives below + ½ #tied)/N`` and of its
+        negatives' placements ``(#positives above + ½ #tied)/M``.
+    m_i, n_i : array_like of int, shape (n_groups,)
+        Positives and negatives per account.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    AucCI
+        The AUC ``Σ v10_i / M`` with Obuchowski's clustered DeLong interval, as :func:`delong`.
+    """
+    z = _z(confidence)
+    v10_i, v01_i = np.asarray(v10_i, dtype=float), np.asarray(v01_i, dtype=float)
+    m_i, n_i = np.asarray(m_i, dtype=np.int64), np.asarray(n_i, dtype=np.int64)
+    m, n = int(m_i.sum()), int(n_i.sum())
+    if m == 0 or n == 0:
+        return AucCI(math.nan, math.nan, math.nan, math.nan)
+    value = float(v10_i.sum() / m)
+    if m < 2 or n < 2:
+        return AucCI(value, math.nan, math.nan, math.nan)
+    se = math.sqrt(_variance_from_sums(v10_i, v01_i, m_i, n_i, value))
     return AucCI(value, se, max(0.0, value - z * se), min(1.0, value + z * se))
 
 

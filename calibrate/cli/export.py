@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import cli, config_option, configs_option, data_options, emit, json_option, spec_options
+from calibrate.cli.options import (cli, config_option, configs_option, data_options, emit, engine_options, json_option,
+                                   spec_options)
 
 @cli.group("config")
 def config_group() -> None:
@@ -73,22 +74,38 @@ def diff(old: str, new: str, data: str | None, query: str | None, as_json: bool)
 @config_option("The weight config to score with.", required=True)
 @click.option("--out", required=True, metavar="FILE", help="Output .csv or .parquet.")
 @json_option
-def score(data: str, query: str | None, spec_args: Any, config_file: str, out: str, as_json: bool) -> int:
+@engine_options
+def score(data: str, query: str | None, spec_args: Any, config_file: str, out: str, as_json: bool,
+          engine_args: Any) -> int:
     """Score accounts with a config: score, band, code, renewal probability and each dimension's contribution."""
     from calibrate.cli.options import load_scored
     from calibrate.config.model import read_config
     from calibrate.publish.export import output_path, score_accounts, write_scores
 
     output_path(out)
+    engine_args.refuse()
     cfg = read_config(config_file)
-    through_spec = load_scored(data, query, spec_args, cfg, require_outcome=False)
-    scores = (score_accounts(data, cfg, query=query) if through_spec is None
-              else score_accounts(through_spec[0], through_spec[1]))
-    path = write_scores(scores, out)
-    mix = scores["band"].value_counts().reindex(cfg.band_names, fill_value=0)
-    payload = {"out": str(path), "rows": len(scores), "config": cfg.name, "version": cfg.version,
+    if engine_args.on_engine:
+        from calibrate.publish.export import score_on_engine, scoring_spec
+
+        engine_args.refuse(**{"--query": query, "--sheet": not isinstance(data, str),
+                              "--spec and its flags": spec_args is not None and (spec_args.path or spec_args.flags)})
+        raw = [d.name for d in cfg.dimensions if d.transform is not None]
+        engine = engine_args.open(data, spec=scoring_spec(cfg), raw=raw, require_outcome=False)
+        try:
+            path, n_rows, counts = score_on_engine(engine, cfg, out)
+        finally:
+            engine.close()
+    else:
+        through_spec = load_scored(data, query, spec_args, cfg, require_outcome=False)
+        scores = (score_accounts(data, cfg, query=query) if through_spec is None
+                  else score_accounts(through_spec[0], through_spec[1]))
+        path, n_rows = write_scores(scores, out), len(scores)
+        counts = scores["band"].value_counts()
+    mix = counts.reindex(cfg.band_names, fill_value=0)
+    payload = {"out": str(path), "rows": n_rows, "config": cfg.name, "version": cfg.version,
                "bands": {k: int(v) for k, v in mix.items()}}
-    text = f"scored {len(scores):,} rows with {cfg.name} v{cfg.version} -> {path}\n" + "  ".join(
+    text = f"scored {n_rows:,} rows with {cfg.name} v{cfg.version} -> {path}\n" + "  ".join(
         f"{k} {v:,}" for k, v in payload["bands"].items())
     emit(payload, text, as_json=as_json)
     return 0
@@ -96,7 +113,7 @@ def score(data: str, query: str | None, spec_args: Any, config_file: str, out: s
 
 @cli.command("export-sql")
 @config_option("The weight config.", required=True)
-@click.option("--dialect", type=click.Choice(["duckdb", "postgres", "snowflake", "bigquery"]), default="duckdb",
+@click.option("--dialect", type=click.Choice(["duckdb", "postgres", "snowflake", "bigquery", "spark"]), default="duckdb",
               show_default=True)
 @click.option("--table", default="accounts", show_default=True, help="Table or view to score (schema.table allowed).")
 @click.option("--out", metavar="FILE", help="Write the SQL here instead of stdout.")

@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import (cli, current_option, data_options, dims_option, json_option, load_training,
-    publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
+from calibrate.cli.options import (cli, current_option, data_options, dims_option, engine_options, json_option,
+    load_training, publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
 from calibrate.cli.run import dry_run_option, report_run, root_notice
 
 
@@ -59,6 +59,7 @@ def _stability(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @dry_run_option
 @json_option
 @quiet_option
+@engine_options
 def fit(
     data: str | None,
     query: str | None,
@@ -79,6 +80,7 @@ def fit(
     dry_run: bool,
     as_json: bool,
     quiet: bool,
+    engine_args: Any,
     **publish: Any,
 ) -> int:
     """Fit the weights (simplex or logit, with floors, caps, fixed weights, stability) and publish a config.
@@ -90,6 +92,12 @@ def fit(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
+    engine_args.refuse()
+    if engine_args.on_engine:
+        return _fit_on_engine(engine_args, data, query, spec_args, dimensions, orient=orient, method=method,
+                              floor=floor, cap=cap, fixed=fixed, on_negative=on_negative, penalty=penalty,
+                              weight_by=weight_by, current=current, stability=stability, seed=seed, dry_run=dry_run,
+                              as_json=as_json, quiet=quiet, publish=publish)
     notice = root_notice(publish["configs_dir"], publish["reports_dir"], publish["mlflow_dir"])
     accounts, raw_input = load_training(data, dimensions, query, spec_args, publish["train_until"])
     cfg = read_optional_config(current)
@@ -117,6 +125,48 @@ def fit(
         payload["coefficients"] = logit.to_dict()["coefficients"]
         text += "\n" + coefficient_text(logit)
     return report_run(result, payload, text, as_json=as_json, quiet=quiet, notice=notice)
+
+
+def _fit_on_engine(engine_args: Any, data: Any, query: str | None, spec_args: Any, dimensions: str | None, *,
+                   orient: str, method: str, floor: Any, cap: Any, fixed: Any, on_negative: str, penalty: str | None,
+                   weight_by: str | None, current: str | None, stability: Any, seed: int, dry_run: bool,
+                   as_json: bool, quiet: bool, publish: dict[str, Any]) -> int:
+    """``fit --engine duckdb|spark --dry-run``: the simplex fit as aggregate queries and its one-step account
+    bootstrap (:mod:`calibrate.fit.engine`); publishing, --orient auto and segments stay with the pandas engine."""
+    from calibrate.cli.options import data_source, emit
+    from calibrate.data.load import DEFAULT_DIMENSIONS
+    from calibrate.errors import ParameterError
+    from calibrate.fit.engine import bootstrap_engine, fit_engine
+
+    name = engine_args.name
+    engine_args.refuse(**{"--query": query, "--sheet": not isinstance(data, str) and data is not None,
+                          "--spec and its flags": spec_args is not None and (spec_args.path or spec_args.flags)})
+    for option, given in (("--orient auto", orient == "auto"), ("--by-segment", publish.get("by_segment"))):
+        if given:
+            raise ParameterError(f"fit --engine {name}: {option} is not supported on engines; use --engine pandas")
+    if not dry_run:
+        raise ParameterError(f"fit --engine {name} publishes no config yet (its calibration, baseline and drift "
+                             "reference need the rows in memory); pass --dry-run to see the fit and its intervals, "
+                             "or use --engine pandas")
+    dims = tuple(d.strip() for d in dimensions.split(",")) if dimensions else DEFAULT_DIMENSIONS
+    cfg = read_optional_config(current)
+    engine = engine_args.open(data_source(data), dimensions=dims)
+    try:
+        result = fit_engine(engine, method=method, train_until=publish["train_until"], floor=floor, cap=cap,
+                            fixed=fixed, current=cfg, stability=stability if stability is not None else 0.0,
+                            on_negative=on_negative, penalty=penalty, weight_by=weight_by)
+        intervals = (bootstrap_engine(result, engine, n_boot=publish["n_boot"], seed=seed)
+                     if result.bounds.plain else None)
+    finally:
+        engine.close()
+    note = (None if intervals is not None else
+            f"no weight intervals: with floors, caps or fixed weights --engine {name} has no one-step bootstrap")
+    payload = {"status": "dry-run", "engine": name, "fit": result.fit.to_dict(),
+               "weight_intervals": None if intervals is None else intervals.to_dict(), "notes": [n for n in [note] if n]}
+    text = "\n".join([f"dry run on --engine {name}: nothing published", result.fit.summary(),
+                       intervals.summary() if intervals is not None else f"note: {note}"])
+    emit(payload, text, as_json=as_json, quiet=quiet)
+    return 0
 
 
 def _orient(accounts: Any, raw_input: Any, current: Any, orient: str, train_until: str | None,

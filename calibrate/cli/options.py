@@ -117,6 +117,74 @@ def spec_options(f: Any) -> Any:
     return wrapper
 
 
+@dataclass(frozen=True)
+class EngineArgs:
+    """``--engine``, ``--spark-master`` and ``--spark-conf``: where the rows are read and aggregated."""
+
+    name: str = "pandas"
+    spark_master: str | None = None
+    spark_conf: tuple[str, ...] = ()
+
+    @property
+    def on_engine(self) -> bool:
+        """Not the pandas engine: the data stay on DuckDB or Spark."""
+        return self.name != "pandas"
+
+    def refuse(self, **given: Any) -> None:
+        """Exit 2 (one line) for the first option given that this engine does not support (``--query=...``)."""
+        from calibrate.errors import ParameterError
+
+        if self.name != "spark" and (self.spark_master or self.spark_conf):
+            raise ParameterError(f"--spark-master/--spark-conf need --engine spark (got --engine {self.name})")
+        if not self.on_engine:
+            return
+        for option, value in given.items():
+            if value not in (None, False, (), ""):
+                raise ParameterError(f"{option} is not supported with --engine {self.name}; use --engine pandas, "
+                                     "or give --data as a Parquet file or glob, a CSV file or a table name")
+
+    def conf(self) -> dict[str, str]:
+        """``--spark-conf key=value`` pairs as a dict."""
+        from calibrate.errors import ParameterError
+
+        out = {}
+        for item in self.spark_conf:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ParameterError(f"--spark-conf {item!r}: expected key=value (e.g. spark.executor.memory=4g)")
+            out[key.strip()] = value.strip()
+        return out
+
+    def open(self, data: str, **options: Any) -> Any:
+        """:func:`calibrate.data.engines.open_engine` on ``data`` with these options."""
+        from calibrate.data.engines import open_engine
+
+        return open_engine(self.name, data, spark_master=self.spark_master, spark_conf=self.conf(), **options)
+
+
+def engine_options(f: Any) -> Any:
+    """``--engine``, ``--spark-master``, ``--spark-conf``, passed to the command as one ``engine_args``
+    (:class:`EngineArgs`). ``validate``, ``check`` and ``score`` take them; ``fit``, ``drift`` and ``run`` may."""
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["engine_args"] = EngineArgs(kwargs.pop("engine"), kwargs.pop("spark_master"),
+                                           tuple(kwargs.pop("spark_conf")))
+        return f(*args, **kwargs)
+
+    for option in reversed([
+        click.option("--engine", type=click.Choice(["pandas", "duckdb", "spark"]), default="pandas", show_default=True,
+                     help="Where the rows are aggregated: pandas in memory; DuckDB out of core; Apache Spark "
+                          "(docs/scale.md). With duckdb/spark, --data is a Parquet file or glob, a CSV or a table."),
+        click.option("--spark-master", metavar="URL",
+                     help="With --engine spark: local[N] (default local[2]), spark://host:7077, yarn, or sc://host "
+                          "for Spark Connect."),
+        click.option("--spark-conf", metavar="KEY=VALUE", multiple=True,
+                     help="With --engine spark: a Spark configuration setting (repeatable)."),
+    ]):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 def resolve_spec(args: SpecArgs | None, data: str | None, dimensions: str | None = None) -> Any:
     """The :class:`~calibrate.data.spec.Spec` a command reads its data with, or ``None`` (calibrate's own columns).
 

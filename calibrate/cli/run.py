@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, json_option, load_training,
-    publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
+from calibrate.cli.options import (cli, current_option, data_options, dims_option, emit, engine_options, json_option,
+    load_training, publish_options, quiet_option, read_optional_config, seed_option, segment_options, spec_options)
 
 dry_run_option = click.option("--dry-run", is_flag=True,
                               help="Compute and print what would be published; write nothing.")
@@ -51,6 +51,7 @@ def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool
               help="The report also lists the red accounts to act on (account rows; a banner says so).")
 @click.option("--verbose", is_flag=True, help="Add the statistical detail (every test, leaderboard, drift tables).")
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
+@engine_options
 def run(
     data: str | None,
     query: str | None,
@@ -71,6 +72,7 @@ def run(
     include_accounts: bool,
     verbose: bool,
     pdf: bool,
+    engine_args: Any,
 ) -> int:
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
 
@@ -81,6 +83,13 @@ def run(
     from calibrate.pipeline import recalibrate
 
     progress.set_quiet(quiet)
+    engine_args.refuse()
+    if engine_args.on_engine:
+        from calibrate.errors import ParameterError
+
+        raise ParameterError(f"run --engine {engine_args.name}: the quarterly run (report, leaderboard, published "
+                             f"config) needs the rows in memory; use --engine pandas, or on the engine `fit --engine "
+                             f"{engine_args.name} --dry-run`, `validate` and `drift`")
     notice = root_notice(configs_dir, reports_dir, mlflow_dir)
     accounts, raw_input = load_training(data, dimensions, query, spec_args, train_until)
     # through a spec the sub-scores are healthy-oriented: fitted as higher-is-healthier, whatever the current config says

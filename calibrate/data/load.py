@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate.data import _contract
 from calibrate.data._dates import INFERRED, parse_dates
 from calibrate.data._digest import sha256_frame
 from calibrate.data._read import as_frame, no_duplicates, read_frame
@@ -28,8 +29,8 @@ __all__ = ["DataSpec", "Accounts", "load_accounts", "read_sheet", "DEFAULT_DIMEN
 
 DEFAULT_DIMENSIONS: tuple[str, ...] = ("usage", "engagement", "support", "commercial")
 
-_RENEWED_LABELS = {"1", "1.0", "true", "yes", "y", "renewed", "t"}
-_CHURNED_LABELS = {"0", "0.0", "false", "no", "n", "churned", "f"}
+_RENEWED_LABELS = _contract.RENEWED_LABELS
+_CHURNED_LABELS = _contract.CHURNED_LABELS
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def load_accounts(
 def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, require_outcome: bool = True,
               allow_pending: bool = False) -> Accounts:
     if len(raw) == 0:
-        raise DataError(f"{where}: no data rows; export the account snapshots again")
+        raise DataError(_contract.no_rows(where))
     if len(spec.dimensions) < 2:
         raise DataError(f"{where}: a health score needs at least 2 dimensions; got {list(spec.dimensions)}")
     repeated = sorted({d for d in spec.dimensions if spec.dimensions.count(d) > 1})
@@ -253,10 +254,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     required |= {d: spec.column(d) for d in spec.dimensions}
     missing = [col for col in required.values() if col not in raw.columns]
     if missing:
-        raise DataError(
-            f"{where}: missing column(s) {missing}; the file has {list(raw.columns)[:12]} — "
-            "rename nothing, map them with --dimensions / a data spec"
-        )
+        raise DataError(_contract.missing_columns(where, missing, list(raw.columns)))
     optional = {k: spec.column(k) for k in ("snapshot_date", "renewal_date", "arr", "segment")}
     optional = {k: v for k, v in optional.items() if v in raw.columns}
     mapped = {**required, **optional}
@@ -269,7 +267,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
 
     ids = frame["account_id"]
     if ids.isna().any():
-        raise DataError(f"{where}: column {spec.column('account_id')!r}: empty account id at {_rows(ids.isna())}; fill it")
+        raise DataError(_contract.empty_id(where, spec.column('account_id'), _rows(ids.isna())))
     frame["account_id"] = ids.astype(str)
 
     if require_outcome:
@@ -288,23 +286,15 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
         bad = values.isna() & frame[dim].notna()
         if bad.any():
             first = frame[dim][bad].iloc[0]
-            raise DataError(
-                f"{where}: column {col!r}: non-numeric value {first!r} at {_rows(bad)}; sub-scores must be numbers 0-100"
-            )
+            raise DataError(_contract.non_numeric(where, col, first, _rows(bad)))
         values = values.astype(float)
         out = (values < 0) | (values > 100)
         if out.any():
-            raise DataError(
-                f"{where}: column {col!r}: value {values[out].iloc[0]:g} out of range 0-100 at {_rows(out)}; "
-                "rescale the sub-score to 0-100 (or declare a transform)"
-            )
+            raise DataError(_contract.out_of_range(where, col, values[out].iloc[0], _rows(out)))
         gaps = values.isna()
         if gaps.any():
             if spec.on_missing == "error":
-                raise DataError(
-                    f"{where}: column {col!r}: missing sub-score at {_rows(gaps)}; fill it, or choose "
-                    "DataSpec(on_missing='median') (imputation, reported) or 'keep' (a config that redistributes weight)"
-                )
+                raise DataError(_contract.missing_sub_score(where, col, _rows(gaps)))
             if spec.on_missing == "median":
                 imputed[dim] = int(gaps.sum())
                 values = values.fillna(values.median())
@@ -320,23 +310,16 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     if "snapshot_date" in frame:
         dup = frame.duplicated(["account_id", "snapshot_date"], keep="first")
         if dup.any():
-            raise DataError(
-                f"{where}: duplicate (account_id, snapshot_date) at {_rows(dup)} "
-                f"(account {frame['account_id'][dup].iloc[0]!r}); keep one snapshot per account and date"
-            )
+            raise DataError(_contract.duplicate_snapshot(where, _rows(dup), frame['account_id'][dup].iloc[0]))
         if "renewal_date" in frame:
             leak = frame["renewal_date"].notna() & (frame["renewal_date"] <= frame["snapshot_date"])
             if leak.any():
-                raise LeakageError(
-                    f"{where}: column {spec.column('renewal_date')!r}: renewal on or before the snapshot at "
-                    f"{_rows(leak)} — the outcome was known when the sub-scores were measured (leakage); "
-                    "drop those rows or use the snapshot taken before the renewal"
-                )
+                raise LeakageError(_contract.leakage(where, spec.column('renewal_date'), _rows(leak)))
     if "arr" in frame:
         arr = pd.to_numeric(frame["arr"], errors="coerce")
         bad = (arr.isna() & frame["arr"].notna()) | (arr < 0)
         if bad.any():
-            raise DataError(f"{where}: column {spec.column('arr')!r}: ARR must be a number >= 0; bad at {_rows(bad)}")
+            raise DataError(_contract.bad_arr(where, spec.column('arr'), _rows(bad)))
         frame["arr"] = arr.astype(float)
     if "segment" in frame:
         frame["segment"] = frame["segment"].astype("string").fillna("(none)").astype(str)
@@ -344,10 +327,7 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     classes = set(frame["renewed"].dropna().unique().tolist()) if require_outcome else {0, 1}
     if len(classes) < 2:
         only = "renewed" if classes == {1} else "churned"
-        raise DataError(
-            f"{where}: column {outcome_col!r}: every row is {only}; calibrating needs both renewals and "
-            "churns — widen the period or check the outcome mapping"
-        )
+        raise DataError(_contract.one_class(where, outcome_col, only))
     return Accounts(frame=frame, dimensions=tuple(spec.dimensions), source=where, sha256=digest, imputed=imputed,
                     spec=spec, notes=tuple(notes))
 
@@ -386,26 +366,17 @@ def _not_unit_scale(frame: pd.DataFrame, spec: DataSpec, where: str) -> None:
     present = values[~np.isnan(values)]
     if present.size and present.min() >= 0.0 and present.max() <= 1.0:
         cols = [spec.column(d) for d in spec.dimensions]
-        raise DataError(
-            f"{where}: sub-scores {cols} all lie in [0, 1] — looks like a 0–1 scale; multiply by 100 or declare a "
-            "transform (DataSpec(allow_unit_scale=True) if they really are 0–100 scores this low)"
-        )
+        raise DataError(_contract.unit_scale(where, cols))
 
 
 def parse_outcome(col: pd.Series, name: str, where: str, *, is_churn: bool) -> pd.Series:
     if col.isna().any():
-        raise DataError(
-            f"{where}: column {name!r}: missing outcome at {_rows(col.isna())}; drop rows whose renewal is "
-            "not decided yet, or fill the outcome"
-        )
+        raise DataError(_contract.missing_outcome(where, name, _rows(col.isna())))
     text = col.astype(str).str.strip().str.lower()
     renewed = text.isin(_RENEWED_LABELS)
     churned = text.isin(_CHURNED_LABELS)
     bad = ~(renewed | churned)
     if bad.any():
-        raise DataError(
-            f"{where}: column {name!r}: outcome '{col[bad].iloc[0]}' at {_rows(bad)} is not 0/1, true/false "
-            "or yes/no; map the labels to 0/1"
-        )
+        raise DataError(_contract.bad_outcome(where, name, col[bad].iloc[0], _rows(bad)))
     value = renewed.astype(int)
     return (1 - value) if is_churn else value

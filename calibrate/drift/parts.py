@@ -16,28 +16,46 @@ from calibrate.config.model import WeightConfig
 from calibrate.errors import ConfigError
 from calibrate.data.load import Accounts
 
-__all__ = ["MIN_PERIOD_ROWS"]
+__all__ = ["MIN_PERIOD_ROWS", "population_from_counts", "reference_bins", "weight_intervals"]
 
 MIN_PERIOD_ROWS = 30
 """Periods with fewer rows (or one outcome class) are left out of the performance table."""
 
 
 # ----------------------------------------------------------------------------------------------
+def reference_bins(ref: Any, name: str) -> Any:
+    """The reference's decile bins of dimension ``name``, refusing a config whose reference lacks them."""
+    if name not in ref.dimensions:
+        raise ConfigError(f"config reference has no bins for dimension {name!r}; refit the config with `calibrate run`")
+    return ref.dimensions[name]
+
+
 def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    counts = {"score": _drift.variable_counts(score, ref.score)}
+    for d in config.dimensions:
+        counts[d.name] = _drift.variable_counts(frame[d.name].to_numpy(dtype=float), reference_bins(ref, d.name))
+    band_counts = np.bincount(bands[bands >= 0], minlength=len(config.bands))
+    return population_from_counts(counts, band_counts, config, ref, n_new_acc=n_new_acc, opts=opts, seed=seed)
+
+
+def population_from_counts(counts: dict[str, tuple[np.ndarray, np.ndarray, float]], band_counts: np.ndarray,
+                           config: WeightConfig, ref: Any, *, n_new_acc: int, opts: dict[str, Any],
+                           seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The population table, band mix and red-share test from counts: ``counts`` maps ``"score"`` and each
+    dimension to :func:`calibrate.drift.signals.variable_counts`' triple, ``band_counts`` the rows per band of the
+    new window (the pandas path and the engine path, :mod:`calibrate.drift.engine`, share everything after)."""
     n_ref = ref.n_accounts or ref.n
     q = (opts["noise_quantile_watch"], opts["noise_quantile_recalibrate"])
     kw = dict(n_ref=n_ref, n_new=n_new_acc, quantiles=q, n_sim=opts["n_sim"], seed=seed, floor=opts["floor"])
-    rows = [_drift.population_stats("score", score, ref.score, ref.score_grid, **kw)]
+    rows = [_drift.population_from_counts("score", *counts["score"], ref.score, ref.score_grid, **kw)]
     for d in config.dimensions:
-        if d.name not in ref.dimensions:
-            raise ConfigError(f"config reference has no bins for dimension {d.name!r}; refit the config with `calibrate run`")
-        rows.append(_drift.population_stats(d.name, frame[d.name].to_numpy(dtype=float), ref.dimensions[d.name],
-                                            ref.dimension_grid.get(d.name), **kw))
+        rows.append(_drift.population_from_counts(d.name, *counts[d.name], reference_bins(ref, d.name),
+                                                  ref.dimension_grid.get(d.name), **kw))
     pop = pd.DataFrame(rows)
     pop.insert(2, "threshold_watch", np.maximum(opts["psi_watch"], pop["noise_watch"]))
     pop.insert(3, "threshold_recalibrate", np.maximum(opts["psi_recalibrate"], pop["noise_recalibrate"]))
     names = [b.name for b in config.bands]
-    new_mix = np.bincount(bands[bands >= 0], minlength=len(names)) / max(int((bands >= 0).sum()), 1)
+    new_mix = np.asarray(band_counts, dtype=float) / max(int(np.sum(band_counts)), 1)
     ref_mix = np.array([ref.band_mix.get(b, 0.0) for b in names])
     band_tab = pd.DataFrame({"band": names, "reference": ref_mix, "new": new_mix, "change": new_mix - ref_mix})
     red = names.index(config.red_band)
@@ -151,6 +169,33 @@ def _label_free(periods: pd.DataFrame, config: WeightConfig) -> dict[str, float]
     return out
 
 
+def weight_intervals(iv: Any, config: WeightConfig, *, n_accounts: int, ref_accounts: int,
+                     confidence: float) -> dict[str, Any]:
+    """The refit's simultaneous intervals from its bootstrap draws (``iv``, a
+    :class:`~calibrate.fit.bootstrap.WeightIntervals`) and which current weights fall outside: Bonferroni over the
+    dimensions, widened by ``sqrt(1 + accounts_new / accounts_reference)`` (the pandas and the engine paths)."""
+    names = [d.name for d in config.dimensions]
+    boot = iv.draws[np.isfinite(iv.draws).all(axis=1)]
+    k = len(names)
+    alpha = (1.0 - confidence) / k
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    widen = math.sqrt(1.0 + n_accounts / max(ref_accounts, 1))  # the current weights carry fitting noise too
+    refit = np.array([iv.weights[n] for n in names])
+    lo = np.clip(refit - widen * (refit - lo), 0.0, 1.0)
+    hi = np.clip(refit + widen * (hi - refit), 0.0, 1.0)
+    cur = np.array([config.weights[n] for n in names])
+    return dict(
+        refit={n: float(v) for n, v in zip(names, refit)},
+        ci_low={n: float(v) for n, v in zip(names, lo)},
+        ci_high={n: float(v) for n, v in zip(names, hi)},
+        outside={n: bool(c < l or c > h) for n, c, l, h in zip(names, cur, lo, hi)},
+        n_boot=int(boot.shape[0]), confidence=confidence, widen=widen, n_accounts=n_accounts,
+        accounts_per_resample=iv.accounts_per_resample,
+        method=f"{iv.method} of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
+               "widened by sqrt(1 + accounts_new / accounts_reference) for the current weights' own noise",
+    )
+
+
 def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, ref_accounts, confidence,
                   boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
@@ -185,27 +230,8 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
     except FitError as exc:
         out["skipped"] = str(exc)
         return out
-    sub = base.loc[window[rec]]
-    boot = iv.draws[np.isfinite(iv.draws).all(axis=1)]
-    k = len(names)
-    alpha = (1.0 - confidence) / k
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
-    n_acc = int(sub["account_id"].nunique())
-    widen = math.sqrt(1.0 + n_acc / max(ref_accounts, 1))  # the current weights carry fitting noise too
-    refit = np.array([iv.weights[n] for n in names])
-    lo = np.clip(refit - widen * (refit - lo), 0.0, 1.0)
-    hi = np.clip(refit + widen * (hi - refit), 0.0, 1.0)
-    cur = np.array([config.weights[n] for n in names])
-    out.update(
-        refit={n: float(v) for n, v in zip(names, refit)},
-        ci_low={n: float(v) for n, v in zip(names, lo)},
-        ci_high={n: float(v) for n, v in zip(names, hi)},
-        outside={n: bool(c < l or c > h) for n, c, l, h in zip(names, cur, lo, hi)},
-        n_boot=int(boot.shape[0]), confidence=confidence, widen=widen, n_accounts=n_acc,
-        accounts_per_resample=iv.accounts_per_resample,
-        method=f"{iv.method} of the simplex fit (calibrate.bootstrap_weights), Bonferroni over dimensions, "
-               "widened by sqrt(1 + accounts_new / accounts_reference) for the current weights' own noise",
-    )
+    out.update(weight_intervals(iv, config, n_accounts=int(base.loc[window[rec], "account_id"].nunique()),
+                                ref_accounts=ref_accounts, confidence=confidence))
     if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
         train = known & in_periods(recent[:-1])
         test = known & in_periods(recent[-1:])

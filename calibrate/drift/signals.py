@@ -99,9 +99,27 @@ def reference_from_frame(frame: pd.DataFrame, config: WeightConfig, *, n_bins: i
 # ----------------------------------------------------------------------------------------------
 # population drift of one variable
 # ----------------------------------------------------------------------------------------------
-def population_stats(
+def variable_counts(x: np.ndarray, ref: BinnedDistribution) -> tuple[np.ndarray, np.ndarray, float]:
+    """What :func:`population_from_counts` needs of one variable: rows per reference bin (right-closed), rows per
+    1-point grid cell (``(j, j+1]``, the first also takes x <= 0, the last x > 100), and the mean (NaN dropped).
+    An engine computes the same counts by SQL (:mod:`calibrate.drift.engine`)."""
+    x = x[~np.isnan(x)]
+    cells = np.clip(np.ceil(x) - 1.0, 0, GRID_EDGES.shape[0]).astype(np.intp)
+    grid = np.bincount(cells, minlength=GRID_EDGES.shape[0] + 1)
+    return _counts(x, np.asarray(ref.edges, dtype=float)), grid, float(x.mean()) if x.shape[0] else math.nan
+
+
+def population_stats(name: str, x: np.ndarray, ref: BinnedDistribution, grid: BinnedDistribution | None,
+                     **kwargs: Any) -> dict[str, Any]:
+    """:func:`population_from_counts` of the values ``x`` (NaN dropped)."""
+    return population_from_counts(name, *variable_counts(x, ref), ref, grid, **kwargs)
+
+
+def population_from_counts(
     name: str,
-    x: np.ndarray,
+    counts: np.ndarray,
+    grid_counts: np.ndarray,
+    mean: float,
     ref: BinnedDistribution,
     grid: BinnedDistribution | None,
     *,
@@ -112,29 +130,27 @@ def population_stats(
     seed: int,
     floor: float,
 ) -> dict[str, Any]:
-    """PSI on the reference bins, its sampling-noise quantiles, and KS / Wasserstein on the grid.
+    """PSI on the reference bins, its sampling-noise quantiles, and KS / Wasserstein on the grid, from the new
+    rows' counts (:func:`variable_counts`).
 
     ``n_ref`` and ``n_new`` are effective sample sizes (accounts) for the noise simulation and
     the KS p-value.
     """
     from scipy.stats import kstwobign
 
-    edges = np.asarray(ref.edges, dtype=float)
     expected = np.asarray(ref.proportions, dtype=float)
-    x = x[~np.isnan(x)]
-    actual = _counts(x, edges) / max(x.shape[0], 1)
-    value = _stats.psi(expected, actual, floor=floor) if x.shape[0] else math.nan
+    rows = int(np.sum(counts))
+    actual = np.asarray(counts, dtype=float) / max(rows, 1)
+    value = _stats.psi(expected, actual, floor=floor) if rows else math.nan
     noise = _stats.psi_noise_quantile(expected, n_ref, n_new, q=quantiles, n_sim=n_sim, seed=seed, floor=floor)
     out: dict[str, Any] = {"name": name, "psi": value,
                            "noise_watch": float(noise[0]), "noise_recalibrate": float(noise[1]),
                            "ks": math.nan, "ks_pvalue": math.nan, "wasserstein": math.nan,
-                           "mean_ref": math.nan, "mean_new": float(x.mean()) if x.shape[0] else math.nan}
-    if grid is not None and x.shape[0]:
+                           "mean_ref": math.nan, "mean_new": mean if rows else math.nan}
+    if grid is not None and rows:
         f_ref = np.concatenate([[0.0], np.cumsum(grid.proportions)])
         f_ref /= f_ref[-1]
-        # bin j of the grid is (j, j+1] (the first also takes x <= 0): the index is ceil(x) - 1
-        cells = np.clip(np.ceil(x) - 1.0, 0, GRID_EDGES.shape[0]).astype(np.intp)
-        f_new = np.concatenate([[0.0], np.cumsum(np.bincount(cells, minlength=GRID_EDGES.shape[0] + 1))]) / x.shape[0]
+        f_new = np.concatenate([[0.0], np.cumsum(grid_counts)]) / rows
         diff = np.abs(f_ref - f_new)  # at 0, 1, ..., 100 (F at 0 counts the bin (-inf, 1] only at 1)
         d = float(diff[1:-1].max()) if diff.shape[0] > 2 else 0.0
         m = n_ref * n_new / (n_ref + n_new)

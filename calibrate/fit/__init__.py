@@ -1,4 +1,4 @@
-"""Fitting: weights on the simplex (constrained MLE), the logistic regression with inference, bootstrap intervals, cut-points, folds, learned sub-score transforms and the scikit-learn estimator.
+"""Fitting: weights on the simplex (constrained MLE), the logistic regression with inference, bootstrap intervals, cut-points, folds, learned sub-score transforms, the scikit-learn estimator, and the fit on an engine (DuckDB, Spark).
 """
 
 import lazy_loader as _lazy
@@ -16,5 +16,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "heldout": ["isotonic_calibration"],
         "draft": ["build_config"],
         "learned": ["LearnOptions", "fit_learned", "cross_fit", "points_table"],
+        "engine": ["fit_engine", "bootstrap_engine"],
     },
 )

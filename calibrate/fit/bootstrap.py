@@ -47,10 +47,10 @@ from calibrate.fit.result import (
     _row_weights,
     _train_subset,
 )
-from calibrate.fit.simplex import resolve_bounds, solve_simplex
+from calibrate.fit.simplex import Bounds, penalty_terms, quadratic_step, resolve_bounds, solve_simplex
 from calibrate.fit.weights import FitResult, fit_weights
 
-__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights"]
+__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights", "newton_draws", "percentile_intervals"]
 
 NEWTON_ACCOUNTS = 10_000
 """From this many accounts per resample on, ``resample_fit="auto"`` takes one Newton step per resample
@@ -167,51 +167,56 @@ class _AccountRows:
         return np.sort(self.order[offset + np.arange(int(size.sum()))])
 
 
+def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
+                    theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :class:`_OneStep` needs, in one pass over the rows (in blocks of :data:`_ROW_BLOCK`): each account's
+    gradient sums ``Σ sᵢ(pᵢ − yᵢ)·[1, xᵢ]`` (n_acc × (k + 1)), its row-weight total, and the Hessian sums
+    ``Σ sᵢ pᵢ(1 − pᵢ)·[1, xᵢ][1, xᵢ]ᵀ`` at ``θ̂`` (the engine fit computes the same by SQL)."""
+    from scipy.special import expit
+
+    k = x01.shape[1]
+    grad = np.zeros((n_acc, k + 1))
+    total = np.zeros(n_acc)
+    hess = np.zeros((k + 1, k + 1))
+    for s in range(0, len(y), _ROW_BLOCK):
+        xb, yb, cb = x01[s : s + _ROW_BLOCK], y[s : s + _ROW_BLOCK], codes[s : s + _ROW_BLOCK]
+        rw = np.ones(len(yb)) if row_w is None else row_w[s : s + _ROW_BLOCK]
+        p = expit(theta[0] + xb @ theta[1:])
+        r, h = (p - yb) * rw, p * (1.0 - p) * rw
+        total += np.bincount(cb, weights=rw, minlength=n_acc)
+        grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)
+        for j in range(k):
+            grad[:, 1 + j] += np.bincount(cb, weights=r * xb[:, j], minlength=n_acc)
+        xh = xb * h[:, None]
+        hess[0, 0] += h.sum()
+        hess[0, 1:] += xh.sum(axis=0)
+        hess[1:, 1:] += xb.T @ xh
+    hess[1:, 0] = hess[0, 1:]
+    return grad, total, hess
+
+
 class _OneStep:
     """One Newton step per resample from the full-data optimum ``θ̂ = (a, v)`` of the simplex model.
 
-    Aggregates once, in one pass over the rows (in blocks of :data:`_ROW_BLOCK`): each account's
-    gradient of the (row-weighted) log-loss at ``θ̂`` and its row-weight total, and the Hessian of the
-    mean loss. A resample drawing accounts ``A`` (with repeats) then has gradient
-    ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability penalty's, and its step minimises
-    ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` — the unconstrained Newton step when it stays feasible, else
-    the box QP (L-BFGS-B on 1 + k variables). Resamples go in blocks whose count matrix holds at most
+    Built from aggregates at ``θ̂`` (:func:`_row_aggregates` on arrays, SQL on an engine): each account's
+    gradient of the (row-weighted) log-loss and its row-weight total, and the Hessian sums. A resample
+    drawing accounts ``A`` (with repeats) then has gradient ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability
+    penalty's, and its step minimises ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` (``H`` the mean Hessian) — the
+    unconstrained Newton step when it stays feasible, else the box QP
+    (:func:`calibrate.fit.simplex.quadratic_step`). Resamples go in blocks whose count matrix holds at most
     :data:`_STEP_COUNTS` entries (one resample when the accounts alone exceed it). Memory:
     ``(k + 2)·n_accounts`` floats for the aggregates plus that block, whatever ``n_boot``.
     """
 
-    def __init__(self, x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: int, row_w: np.ndarray | None,
-                 theta: np.ndarray, penalty: tuple[float, np.ndarray, float] | None) -> None:
-        from scipy.special import expit
-
-        k = x01.shape[1]
-        self.theta = theta
-        self.grad = np.zeros((n_acc, k + 1))
-        self.total = np.zeros(n_acc)
-        hess = np.zeros((k + 1, k + 1))
-        for s in range(0, len(y), _ROW_BLOCK):
-            xb, yb, cb = x01[s : s + _ROW_BLOCK], y[s : s + _ROW_BLOCK], codes[s : s + _ROW_BLOCK]
-            rw = np.ones(len(yb)) if row_w is None else row_w[s : s + _ROW_BLOCK]
-            p = expit(theta[0] + xb @ theta[1:])
-            r, h = (p - yb) * rw, p * (1.0 - p) * rw
-            self.total += np.bincount(cb, weights=rw, minlength=n_acc)
-            self.grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)
-            for j in range(k):
-                self.grad[:, 1 + j] += np.bincount(cb, weights=r * xb[:, j], minlength=n_acc)
-            xh = xb * h[:, None]
-            hess[0, 0] += h.sum()
-            hess[0, 1:] += xh.sum(axis=0)
-            hess[1:, 1:] += xb.T @ xh
-        hess[1:, 0] = hess[0, 1:]
-        hess /= self.total.sum()
+    def __init__(self, grad: np.ndarray, total: np.ndarray, hess_sums: np.ndarray, theta: np.ndarray,
+                 penalty: tuple[float, np.ndarray, float] | None) -> None:
+        k = grad.shape[1] - 1
+        self.theta, self.grad, self.total = theta, grad, total
+        hess = hess_sums / total.sum()
         self.pen_grad = np.zeros(k + 1)
         if penalty is not None and penalty[0] > 0:  # the penalty is quadratic in v: its gradient and Hessian are exact
-            lam, target, scale = penalty
-            m = np.eye(k) - np.outer(target, np.ones(k))
-            c = lam / scale**2
-            d = m @ theta[1:]
-            self.pen_grad[1:] = 2.0 * c * (d - float(target @ d))
-            hess[1:, 1:] += 2.0 * c * (m.T @ m)
+            _, self.pen_grad[1:], pen_hess = penalty_terms(theta[1:], penalty)
+            hess[1:, 1:] += pen_hess
         self.hess = hess
         self.inv = np.linalg.pinv(hess, hermitian=True)  # min-norm step: a flat direction keeps the full fit's split
 
@@ -223,25 +228,8 @@ class _OneStep:
         g = (counts @ self.grad) / (counts @ self.total)[:, None] + self.pen_grad
         theta = self.theta - g @ self.inv.T
         for r in np.flatnonzero((theta[:, 1:] < 0).any(axis=1)):  # a bound binds: the box QP
-            theta[r] = self._box(g[r], theta[r])
+            theta[r] = quadratic_step(self.theta, g[r], self.hess)
         return theta
-
-    def _box(self, g: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        """Minimiser of ``gᵀδ + ½ δᵀHδ`` over ``v ≥ 0``, from the clipped Newton step."""
-        from scipy.optimize import minimize
-
-        h, t0 = self.hess, self.theta
-
-        def quad(t: np.ndarray) -> tuple[float, np.ndarray]:
-            d = t - t0
-            hd = h @ d
-            return float(g @ d + 0.5 * d @ hd), g + hd
-
-        start = np.concatenate(([theta[0]], np.maximum(theta[1:], 0.0)))
-        box = [(None, None)] + [(0.0, None)] * (len(t0) - 1)
-        res = minimize(quad, start, jac=True, method="L-BFGS-B", bounds=box,
-                       options={"maxiter": 500, "ftol": 1e-15, "gtol": 1e-12})
-        return res.x
 
 
 @validate_params({
@@ -324,34 +312,52 @@ def bootstrap_weights(
     codes, uniques = pd.factorize(pd.Series(groups), sort=True)
     n_acc = len(uniques)
     m = n_acc if accounts_per_resample is None else min(int(accounts_per_resample), n_acc)
-    shrink = np.sqrt(m / n_acc)  # m-out-of-n: rescale each deviation from the full fit to n accounts
     if resample_fit == "newton" and not bounds.plain:
         raise FitError("resample_fit='newton' needs the plain simplex (no floor, cap or fixed weight); "
                        "use resample_fit='refit'")
     newton = resample_fit == "newton" or (resample_fit == "auto" and bounds.plain and m >= NEWTON_ACCOUNTS)
-    step = (_OneStep(x01, y, codes, n_acc, row_w, theta0,
+    step = (_OneStep(*_row_aggregates(x01, y, codes, n_acc, row_w, theta0), theta0,
                      (lam, target, full.slope * 100.0) if lam > 0 else None) if newton else None)
     rows_of = _AccountRows(codes, n_acc) if m < n_acc and step is None else None
     rng = np.random.default_rng(seed)
-    v_all = np.empty((n_boot, len(names)))
     # the same accounts for a seed, whichever way the resamples are fitted: ``rng.integers`` draws the same
     # stream whether a block of resamples is drawn at once (the Newton steps) or one by one (the refits)
-    block = max(1, min(n_boot, _STEP_COUNTS // n_acc)) if step is not None else 1
-    for r in range(0, n_boot, block):
-        drawn = rng.integers(0, n_acc, (min(block, n_boot - r), m))
-        if step is not None:
-            v_all[r : r + drawn.shape[0]] = step(drawn)[:, 1:]
-            continue
-        counts = np.bincount(drawn[0], minlength=n_acc)
+    v_all = newton_draws(step, n_boot, rng, m) if step is not None else np.empty((n_boot, len(names)))
+    for r in range(n_boot if step is None else 0):
+        counts = np.bincount(rng.integers(0, n_acc, m), minlength=n_acc)
         # the rows of the drawn accounts, in data order (a mask over all rows costs more when m << n)
         keep = rows_of(np.flatnonzero(counts)) if rows_of is not None else counts[codes] > 0
         sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
         v_all[r], _, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
                                           target=target, slope_scale=full.slope * 100.0, theta0=theta0)
+    return percentile_intervals(v_all, full, names, bounds, level=level, seed=seed, n_accounts=n_acc,
+                                accounts_per_resample=m, resample_fit="newton" if newton else "refit",
+                                options={k: _json_option(v) for k, v in fit_options.items() if k != "current"})
+
+
+def newton_draws(step: _OneStep, n_boot: int, rng: np.random.Generator, m: int | None = None) -> np.ndarray:
+    """``v`` of ``n_boot`` one-step resamples of ``m`` accounts each (default all), in blocks of at most
+    :data:`_STEP_COUNTS` counts (the accounts :func:`bootstrap_weights` draws for the same ``rng``)."""
+    n_acc = step.total.shape[0]
+    m = n_acc if m is None else m
+    v_all = np.empty((n_boot, step.grad.shape[1] - 1))
+    block = max(1, min(n_boot, _STEP_COUNTS // n_acc))
+    for r in range(0, n_boot, block):
+        v_all[r : r + min(block, n_boot - r)] = step(rng.integers(0, n_acc, (min(block, n_boot - r), m)))[:, 1:]
+    return v_all
+
+
+def percentile_intervals(v_all: np.ndarray, full: FitResult, names: tuple[str, ...], bounds: Bounds, *,
+                         level: float, seed: int, n_accounts: int, accounts_per_resample: int,
+                         resample_fit: Literal["refit", "newton"], options: dict[str, Any]) -> WeightIntervals:
+    """The :class:`WeightIntervals` of resampled ``v`` (n_boot × k): weights on the simplex, m-out-of-n rescaled,
+    percentile bounds, collinear groups widened (module docstring); the pandas and the engine bootstraps share it."""
+    n_acc, m = n_accounts, accounts_per_resample
+    w_full = np.array([full.weights[n] for n in names])
     total = v_all.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.where(total > 0, v_all / total, np.nan)
-    draws = w if m == n_acc else w_full + shrink * (w - w_full)
+    draws = w if m == n_acc else w_full + np.sqrt(m / n_acc) * (w - w_full)  # m-out-of-n: rescaled to n
     tail = (1.0 - level) / 2.0
     lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
     for group in full.collinear:  # the split is arbitrary: every split of the group's total is consistent
@@ -363,9 +369,9 @@ def bootstrap_weights(
         weights=dict(full.weights),
         low={n: float(v) for n, v in zip(names, lo)},
         high={n: float(v) for n, v in zip(names, hi)},
-        level=level, n_boot=n_boot, seed=seed, draws=draws, n_accounts=n_acc,
-        options={k: _json_option(v) for k, v in fit_options.items() if k != "current"},
+        level=level, n_boot=v_all.shape[0], seed=seed, draws=draws, n_accounts=n_acc,
+        options=options,
         accounts_per_resample=m if m < n_acc else None,
         not_identified=full.collinear,
-        resample_fit="newton" if newton else "refit",
+        resample_fit=resample_fit,
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COLLINEARITY_CONDITION", "information_matrix", "collinear_groups", "zero_weight_tests"]
+__all__ = ["COLLINEARITY_CONDITION", "information_matrix", "collinear_groups", "score_tests", "zero_weight_tests"]
 
 COLLINEARITY_CONDITION = 1e6
 """Condition number of the scaled slope information above which the weights' split is not identifiable."""
@@ -84,26 +84,43 @@ def zero_weight_tests(x: np.ndarray, y: np.ndarray, v: np.ndarray, a: float, zer
     Returns column index → ``(z, two-sided p)``; ``robust`` uses the sandwich variance clustered by
     ``groups`` (rows alone without them).
     """
-    from scipy.stats import norm
-
     p = _probabilities(x, v, a)
     sw = np.ones(len(y)) if sample_weight is None else sample_weight
     resid = sw * (y - p)
     info = _information(x, sw * p * (1.0 - p))
-    free = np.concatenate(([0], 1 + np.flatnonzero(~zero)))
-    cl = None
+    score = np.concatenate(([resid.sum()], resid @ x))
+    per_group = None
     if robust:
-        cl = np.arange(len(y)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+        x1 = np.column_stack([np.ones(len(y)), x])
+        if groups is None:
+            per_group = resid[:, None] * x1
+        else:
+            cl = np.unique(np.asarray(groups), return_inverse=True)[1]
+            per_group = np.column_stack([np.bincount(cl, weights=resid * x1[:, c]) for c in range(x1.shape[1])])
+    return score_tests(info, score, zero, per_group=per_group)
+
+
+def score_tests(info: np.ndarray, score: np.ndarray, zero: np.ndarray, *,
+                per_group: np.ndarray | None = None) -> dict[int, tuple[float, float]]:
+    """Rao's score tests of the weights held at 0, from aggregates (what :func:`zero_weight_tests` and the engine
+    fit share).
+
+    ``info`` is the information of ``(a, v)`` at the fit, ``score`` the gradient of the log-likelihood
+    ``Σ sᵢ(yᵢ − pᵢ)·[1, xᵢ]`` and ``per_group`` (optional, groups × (k + 1)) its per-account sums: given, the
+    variance is the account-clustered sandwich (module docstring), else the model-based one.
+    """
+    from scipy.stats import norm
+
+    free = np.concatenate(([0], 1 + np.flatnonzero(~zero)))
     out = {}
     for j in np.flatnonzero(zero):
         c = 1 + j
         beta = np.linalg.lstsq(info[np.ix_(free, free)], info[free, c], rcond=None)[0]
-        if cl is not None:
-            u = resid * (x[:, j] - beta[0] - x[:, free[1:] - 1] @ beta[1:])  # the efficient score's row terms
-            per = np.bincount(cl, weights=u)  # statsmodels' convention: centred, times C / (C - 1)
+        if per_group is not None:
+            per = per_group[:, c] - per_group[:, free] @ beta  # the efficient score's per-account totals
             var = float(np.sum((per - per.mean()) ** 2) * len(per) / max(len(per) - 1, 1))
         else:
             var = float(info[c, c] - info[free, c] @ beta)
-        z = float(resid @ x[:, j]) / np.sqrt(var) if var > 0 else float("nan")
+        z = float(score[c]) / np.sqrt(var) if var > 0 else float("nan")
         out[int(j)] = (z, float(2.0 * norm.sf(abs(z))))
     return out

@@ -23,7 +23,8 @@ import numpy as np
 
 from calibrate.errors import FitError
 
-__all__ = ["Bounds", "resolve_bounds", "simplex_mle", "solve_simplex"]
+__all__ = ["Bounds", "constraint_rows", "initial_theta", "penalty_terms", "quadratic_step", "resolve_bounds",
+           "simplex_mle", "solve_simplex"]
 
 
 @dataclass(frozen=True)
@@ -127,19 +128,115 @@ def _loss_function(
         grad[0] = resid.sum() / total
         grad[1:] = (x.T @ resid) / total
         if penalty is not None and penalty[0] > 0:
-            lam, target, scale = penalty
-            d = v - v.sum() * target
-            c = lam / scale**2
-            f += c * float(d @ d)
-            grad[1:] += 2.0 * c * (d - float(target @ d))
+            pf, pg, _ = penalty_terms(v, penalty)
+            f += pf
+            grad[1:] += pg
         return f, grad
 
     return loss
 
 
-def _start(y: np.ndarray, sample_weight: np.ndarray | None, k: int) -> np.ndarray:
-    ybar = float(np.average(y, weights=sample_weight))
-    return np.concatenate(([np.log(ybar / (1 - ybar))], np.full(k, 0.1)))
+def penalty_terms(v: np.ndarray, penalty: tuple[float, np.ndarray, float]) -> tuple[float, np.ndarray, np.ndarray]:
+    """Value, gradient and Hessian in ``v`` of the stability penalty ``λ·‖v − (Σv)·w₀‖² / b̂²``.
+
+    ``penalty`` is ``(λ, w₀, b̂)`` (module docstring). The penalty is quadratic in ``v``: its Hessian is exact
+    and constant, so a Newton step (the engine fit, the one-step bootstrap) adds it as it stands.
+    """
+    lam, target, scale = penalty
+    k = v.shape[0]
+    m = np.eye(k) - np.outer(target, np.ones(k))
+    c = lam / scale**2
+    d = v - v.sum() * target
+    return c * float(d @ d), 2.0 * c * (d - float(target @ d)), 2.0 * c * (m.T @ m)
+
+
+def initial_theta(ybar: float, k: int, bounds: Bounds | None = None) -> np.ndarray:
+    """The start ``(a, v)`` of every simplex solver: the intercept of the base rate and ``v = 0.1`` each, or with
+    binding bounds the midpoint weights shifted inside them at slope ``max(Σv, 1)`` (feasible by construction)."""
+    theta = np.concatenate(([np.log(ybar / (1 - ybar))], np.full(k, 0.1)))
+    if bounds is not None and not bounds.plain:
+        w0 = np.clip(np.where(bounds.fixed, bounds.lo, np.clip(1.0 / k, bounds.lo, bounds.hi)), bounds.lo, bounds.hi)
+        theta[1:] = _feasible_weights(w0, bounds) * max(theta[1:].sum(), 1.0)
+    return theta
+
+
+def constraint_rows(bounds: Bounds | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The weight bounds as homogeneous linear constraints on ``θ = (a, v)``: ``E θ = 0`` (fixed weights,
+    ``vⱼ − fixedⱼ·Σv``) and ``A θ ≥ 0`` (floors ``vⱼ − loⱼ·Σv``, caps ``hiⱼ·Σv − vⱼ``), intercept column 0.
+    ``v ≥ 0`` is not among them (a box bound to the solvers)."""
+    ones = np.ones(k)
+    eq, ineq = [], []
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1.0
+        if bounds is None:
+            continue
+        if bounds.fixed[j]:
+            eq.append(e - bounds.lo[j] * ones)
+            continue
+        if bounds.lo[j] > 0:
+            ineq.append(e - bounds.lo[j] * ones)
+        if bounds.hi[j] < 1:
+            ineq.append(bounds.hi[j] * ones - e)
+
+    def rows(r: list[np.ndarray]) -> np.ndarray:
+        return np.column_stack([np.zeros(len(r)), np.array(r)]) if r else np.zeros((0, k + 1))
+
+    return rows(eq), rows(ineq)
+
+
+def quadratic_step(theta: np.ndarray, grad: np.ndarray, hess: np.ndarray, bounds: Bounds | None = None,
+                   *, max_iter: int = 500) -> np.ndarray:
+    """Minimiser of the quadratic model ``gᵀδ + ½ δᵀHδ`` over ``θ + δ`` with ``v ≥ 0`` and the weight bounds.
+
+    A primal active-set method (Nocedal & Wright 2006, Algorithm 16.3) from the feasible point ``theta``: each
+    step solves the KKT system of the constraints held active (least squares, so a singular ``H`` — collinear
+    dimensions — takes the minimum-norm step), moves to the first constraint it would cross, and frees the
+    constraint with the most negative multiplier once the step vanishes. Exact at a bound (a weight lands on 0,
+    a floor or a cap, not near it). The constrained Newton step of the engine fit
+    (:mod:`calibrate.fit.engine`) and the one-step bootstrap's box QP (:mod:`calibrate.fit.bootstrap`).
+    """
+    k = theta.shape[0] - 1
+    eq, ineq = constraint_rows(bounds, k)
+    fixed = np.zeros(k, dtype=bool) if bounds is None else bounds.fixed
+    box = np.eye(k + 1)[1:][~fixed]  # v ≥ 0 (a fixed weight's vⱼ follows Σv)
+    rows = np.vstack([eq, ineq, box])
+    n_eq, n_box = eq.shape[0], eq.shape[0] + ineq.shape[0]
+    box_dims = np.flatnonzero(~fixed)
+    t = np.array(theta, dtype=float)
+    scale = 1e-12 * max(1.0, float(np.abs(t).max()))
+    work: list[int] = list(range(n_eq))
+    for i in range(n_eq, rows.shape[0]):  # the constraints active at the start, independent of those held
+        if abs(rows[i] @ t) <= scale and np.linalg.matrix_rank(rows[work + [i]]) == len(work) + 1:
+            work.append(i)
+    for _ in range(max_iter):
+        a_w = rows[work]
+        m = len(work)
+        kkt = np.block([[hess, -a_w.T], [a_w, np.zeros((m, m))]])
+        rhs = np.concatenate((-(grad + hess @ (t - theta)), np.zeros(m)))
+        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+        p, lam = sol[: k + 1], sol[k + 1 :]
+        if np.abs(p).max() <= 1e-13 * max(1.0, float(np.abs(t).max())):
+            free = [(lam[j], j) for j in range(n_eq, m)]
+            if not free or min(free)[0] >= -1e-12:
+                t[1:] = np.maximum(t[1:], 0.0)  # a weight on its bound is 0, not 1e-17 off either side
+                return t
+            work.pop(min(free)[1])
+            continue
+        alpha, block = 1.0, None
+        for i in range(n_eq, rows.shape[0]):
+            ap = rows[i] @ p
+            if i not in work and ap < -1e-15:
+                step = max(-(rows[i] @ t) / ap, 0.0)
+                if step < alpha:
+                    alpha, block = step, i
+        t = t + alpha * p
+        if block is not None:
+            work.append(block)
+        held = [box_dims[i - n_box] for i in work if i >= n_box]
+        t[1 + np.array(held, dtype=int)] = 0.0  # exactly on v ≥ 0, not rounding error off
+    raise FitError("the constrained Newton step did not settle (active-set iterations exhausted); "
+                   "loosen the floors/caps or report this data")
 
 
 def _stationary(theta: np.ndarray, grad: np.ndarray, *, tol: float = 1e-6) -> bool:
@@ -202,35 +299,19 @@ def solve_simplex(
     k = x.shape[1]
     penalty = (float(stability), np.asarray(target, dtype=float), float(slope_scale)) if stability > 0 else None
     loss = _loss_function(x, y, sample_weight, penalty)
-    theta = _start(y, sample_weight, k) if theta0 is None else np.array(theta0, dtype=float)
+    bounded = bounds is not None and not bounds.plain
+    theta = (initial_theta(float(np.average(y, weights=sample_weight)), k, bounds) if theta0 is None
+             else np.array(theta0, dtype=float))
     box = [(None, None)] + [(0.0, None)] * k
     with _one_blas_thread():
-        if bounds is None or bounds.plain:
+        if not bounded:
             res = minimize(loss, theta, jac=True, method="L-BFGS-B", bounds=box,
                            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
             return res.x[1:], float(res.x[0]), bool(res.success) or _stationary(res.x, res.jac), "L-BFGS-B"
-        constraints = []
-        ones = np.ones(k)
-        rows = []
-        for j in range(k):
-            e = np.zeros(k)
-            e[j] = 1.0
-            if bounds.fixed[j]:
-                constraints.append({"type": "eq", "fun": (lambda t, r=e - bounds.lo[j] * ones: r @ t[1:]),
-                                    "jac": (lambda t, r=e - bounds.lo[j] * ones: np.concatenate(([0.0], r)))})
-                continue
-            if bounds.lo[j] > 0:
-                rows.append(e - bounds.lo[j] * ones)
-            if bounds.hi[j] < 1:
-                rows.append(bounds.hi[j] * ones - e)
-        if rows:
-            a_mat = np.column_stack([np.zeros(len(rows)), np.array(rows)])
-            constraints.append({"type": "ineq", "fun": lambda t: a_mat @ t, "jac": lambda t: a_mat})
-        # a feasible start: the midpoint of the bounds, projected onto the simplex, at the start's slope
-        w0 = np.clip(np.where(bounds.fixed, bounds.lo, np.clip(1.0 / k, bounds.lo, bounds.hi)), bounds.lo, bounds.hi)
-        w0 = _feasible_weights(w0, bounds)
-        if theta0 is None:
-            theta[1:] = w0 * max(theta[1:].sum(), 1.0)
+        eq, ineq = constraint_rows(bounds, k)
+        constraints = [{"type": "eq", "fun": (lambda t, r=r: r @ t), "jac": (lambda t, r=r: r)} for r in eq]
+        if ineq.shape[0]:
+            constraints.append({"type": "ineq", "fun": lambda t: ineq @ t, "jac": lambda t: ineq})
         res = minimize(loss, theta, jac=True, method="SLSQP", bounds=box, constraints=constraints,
                        options={"maxiter": 1000, "ftol": 1e-14})
         return np.maximum(res.x[1:], 0.0), float(res.x[0]), bool(res.success), "SLSQP"

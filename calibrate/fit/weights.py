@@ -12,7 +12,7 @@ gives account-level percentile intervals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -157,6 +157,29 @@ def fit_arrays(
         v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, stability=lam, target=target,
                                                 slope_scale=max(float(v.sum()), 1e-6),
                                                 theta0=np.concatenate(([a], v)))
+    eta = a + x01 @ v
+    repeated = groups is not None and len(pd.unique(np.asarray(groups))) < len(y)
+    loglik = y * eta - np.logaddexp(0.0, eta)
+    return simplex_result(
+        names, v, a, converged=converged, solver=solver, bounds=bounds, options=options, directions=dirs,
+        info=information_matrix(x01, y, v, a, sw),
+        zero_tests=lambda zero: zero_weight_tests(x01, y, v, a, zero, sample_weight=sw, groups=groups,
+                                                  robust=repeated or sw is not None),
+        log_likelihood=float(np.sum(loglik) if sw is None else sw @ loglik), n=len(y), n_events=int((y == 0).sum()),
+        n_accounts=n_accounts, method=method, max_slope=max_slope, alpha=alpha,
+    )
+
+
+def simplex_result(
+    names: tuple[str, ...], v: np.ndarray, a: float, *, converged: bool, solver: str, bounds: Bounds,
+    options: dict[str, Any], directions: dict[str, str], info: np.ndarray,
+    zero_tests: Callable[[np.ndarray], dict[int, tuple[float, float]]], log_likelihood: float, n: int, n_events: int,
+    n_accounts: int, method: str = "simplex", max_slope: float = MAX_SLOPE, alpha: float = 0.05,
+) -> FitResult:
+    """The :class:`FitResult` of a simplex optimum ``(a, v)``: the settling checks, the weights on the simplex, the
+    identifiability and weight-at-zero flags — shared by the fit on arrays and the fit on an engine
+    (:mod:`calibrate.fit.engine`), which differ only in how ``info`` (the Fisher information of ``(a, v)``) and the
+    score tests (``zero_tests``: mask of weights at 0 → index → ``(z, p)``) are computed."""
     b = float(v.sum())
     if b <= 1e-10:
         raise FitError(
@@ -171,26 +194,22 @@ def fit_arrays(
     w = v / b
     w = np.where(bounds.fixed, bounds.lo, w)  # exact, not 1e-12 off
     w /= w.sum()
-    eta = a + x01 @ v
-    options["solver"] = solver
-    condition, collinear = collinear_groups(information_matrix(x01, y, v, a, sw), names)
+    options = options | {"solver": solver}
+    condition, collinear = collinear_groups(info, names)
     zero = (w <= 1e-6) & ~bounds.fixed & (bounds.lo <= 0)
-    repeated = groups is not None and len(pd.unique(np.asarray(groups))) < len(y)
-    tests = zero_weight_tests(x01, y, v, a, zero, sample_weight=sw, groups=groups,
-                              robust=repeated or sw is not None) if zero.any() else {}
-    loglik = y * eta - np.logaddexp(0.0, eta)
+    tests = zero_tests(zero) if zero.any() else {}
     return FitResult(
         weights={n: float(wi) for n, wi in zip(names, w)},
         intercept=a,
         slope=b / 100.0,
-        log_likelihood=float(np.sum(loglik) if sw is None else sw @ loglik),
-        n=len(y),
-        n_events=int((y == 0).sum()),
+        log_likelihood=log_likelihood,
+        n=n,
+        n_events=n_events,
         n_accounts=n_accounts,
         method=method,
         converged=converged,
         options={k: val for k, val in options.items() if val is not None},
-        directions=dirs,
+        directions=directions,
         flags=_bound_flags(names, w, bounds, {names[j]: t for j, t in tests.items()}, alpha)
         | _collinear_flags(collinear, condition, dict(zip(names, w))),
         condition_number=condition,

@@ -17,7 +17,6 @@ treated as renewed. They still count in the share of book in red.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -27,201 +26,13 @@ from calibrate._params import Interval, Options, validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
 from calibrate.validation.redbook import CsmJudgment, RedBook, _f, csm_judgment, red_book
+from calibrate.validation.result import BandStat, Validation
 from calibrate.score.scorer import score_frame
 
-__all__ = ["BandStat", "Validation", "validate", "validate_classes", "decided_mask"]
+__all__ = ["BandStat", "Validation", "validate", "validate_classes", "validation_from_counts", "decided_mask"]
 
 By = Literal["segment", "period"]
 _PARAMS = {"by": [Options("segment", "period", None)], "n_boot": [Interval(int, 1, None)]}
-
-
-@dataclass(frozen=True)
-class BandStat:
-    """Renewal figures of one band (``arr_*`` are ``None`` without an ``arr`` column)."""
-
-    name: str
-    code: str
-    color: str
-    n: int
-    renewed: int
-    renewal_rate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    share: float
-    arr_renewal_rate: float | None = None
-    arr_share: float | None = None
-
-
-@dataclass(frozen=True)
-class Validation:
-    """How well a config's bands and score separate renewals on some data.
-
-    Attributes
-    ----------
-    bands : tuple of BandStat
-        Lowest band first; decided rows only.
-    spread, spread_ci : float, tuple
-        Renewal rate of the top band minus the red band, with its percentile bootstrap interval
-        (accounts resampled, ``n_boot`` times).
-    spread_z, spread_p : float
-        One-sided pooled two-proportion z test of top > red.
-    trend_z, trend_p : float
-        Cochran–Armitage test of a rising renewal rate across the ordered bands (one-sided,
-        binomial variance: rows taken as independent).
-    trend_p_accounts : float
-        The same statistic with an account-level bootstrap variance
-        (:func:`calibrate._stats.clustered_trend`): what the gate uses, since an account's snapshots
-        are not independent evidence.
-    violations : tuple of (str, str)
-        Adjacent non-empty band pairs (lower, higher) whose rates fall *and* whose Wilson intervals
-        do not overlap; :attr:`monotone` is true when there are none.
-    auc, auc_ci, auc_se : float, tuple, float
-        AUC of score vs renewal with a DeLong interval; :attr:`gini` = 2·AUC − 1; ``ks``.
-    brier, ece, cal_intercept, cal_slope : float
-        Calibration of the calibrated renewal probability (NaN without one); ECE on 10
-        equal-frequency bins.
-    reliability : DataFrame or None
-        ``mean_pred``, ``frac_pos``, ``count`` per bin.
-    lift : DataFrame or None
-        Churn lift/gains by score decile, riskiest decile first (:func:`calibrate._stats.lift_table`).
-    n_pending : int
-        Rows left out as not yet decided (no outcome, or renewal after ``as_of``).
-    red : RedBook or None
-    csm : CsmJudgment or None
-        When the data have a ``csm_red`` column.
-    by, groups : str, tuple of (label, Validation)
-        Per-group results when validated ``by`` segment or period.
-    """
-
-    n: int
-    n_accounts: int
-    bands: tuple[BandStat, ...]
-    top_band: str
-    red_band: str
-    spread: float
-    spread_ci: tuple[float, float]
-    auc: float
-    auc_ci: tuple[float, float]
-    brier: float
-    n_boot: int
-    seed: int
-    interval_method: str = "wilson"
-    spread_z: float = float("nan")
-    spread_p: float = float("nan")
-    trend_z: float = float("nan")
-    trend_p: float = float("nan")
-    trend_p_accounts: float = float("nan")
-    violations: tuple[tuple[str, str], ...] = ()
-    auc_se: float = float("nan")
-    ks: float = float("nan")
-    ece: float = float("nan")
-    cal_intercept: float = float("nan")
-    cal_slope: float = float("nan")
-    reliability: pd.DataFrame | None = field(default=None, repr=False, compare=False)
-    lift: pd.DataFrame | None = field(default=None, repr=False, compare=False)
-    n_pending: int = 0
-    as_of: str | None = None
-    red: RedBook | None = field(default=None, compare=False)
-    csm: CsmJudgment | None = field(default=None, compare=False)
-    by: str | None = None
-    groups: tuple[tuple[str, Validation], ...] = field(default=(), compare=False)
-
-    @property
-    def monotone(self) -> bool:
-        """No separated violation: renewal rates never fall where the intervals separate."""
-        return not self.violations
-
-    @property
-    def strictly_monotone(self) -> bool:
-        """Point rates never fall from a lower band to a higher one (empty bands skipped)."""
-        rates = [b.renewal_rate for b in self.bands if b.renewal_rate is not None]
-        return all(lo <= hi for lo, hi in zip(rates, rates[1:]))
-
-    @property
-    def gini(self) -> float:
-        """2·AUC − 1."""
-        return 2.0 * self.auc - 1.0
-
-    def group(self, label: str) -> Validation:
-        """The validation of one group (``by``)."""
-        return dict(self.groups)[label]
-
-    def to_frame(self) -> pd.DataFrame:
-        """The band table, lowest band first (with ``by``: one block per group, column ``group``)."""
-        frame = pd.DataFrame([asdict(b) for b in self.bands])
-        if not self.groups:
-            return frame
-        return pd.concat(
-            [frame.assign(group="(all)")] + [v.to_frame().assign(group=g) for g, v in self.groups], ignore_index=True
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe figures with the keys of contract.md §3 (``calibrate validate --json``)."""
-        out: dict[str, Any] = {
-            "n": self.n,
-            "n_accounts": self.n_accounts,
-            "n_pending": self.n_pending,
-            "as_of": self.as_of,
-            "bands": [{k: (_f(v) if isinstance(v, float) else v) for k, v in asdict(b).items() if k != "color"}
-                      for b in self.bands],
-            "spread": {"value": _f(self.spread), "ci_low": _f(self.spread_ci[0]), "ci_high": _f(self.spread_ci[1]),
-                       "top_band": self.top_band, "red_band": self.red_band, "n_boot": self.n_boot,
-                       "z": _f(self.spread_z), "pvalue": _f(self.spread_p)},
-            "auc": {"value": _f(self.auc), "ci_low": _f(self.auc_ci[0]), "ci_high": _f(self.auc_ci[1]),
-                    "se": _f(self.auc_se), "method": "delong"},
-            "gini": _f(self.gini),
-            "ks": _f(self.ks),
-            "brier": _f(self.brier),
-            "calibration": {"ece": _f(self.ece), "intercept": _f(self.cal_intercept), "slope": _f(self.cal_slope),
-                            "reliability": _records(self.reliability)},
-            "trend": {"z": _f(self.trend_z), "pvalue": _f(self.trend_p), "method": "cochran-armitage",
-                      "pvalue_accounts": _f(self.trend_p_accounts)},
-            "monotone": self.monotone,
-            "strictly_monotone": self.strictly_monotone,
-            "violations": [list(v) for v in self.violations],
-            "lift": _records(self.lift),
-            "interval_method": self.interval_method,
-            "seed": self.seed,
-        }
-        if self.red is not None:
-            out["red"] = self.red.to_dict()
-        if self.csm is not None:
-            out["csm"] = self.csm.to_dict()
-        if self.by is not None:
-            out["by"] = self.by
-            out["groups"] = [{"group": g, **v.to_dict()} for g, v in self.groups]
-        return out
-
-    def summary(self, *, classes: str = "band", red_book: bool = True) -> str:
-        """The band table (counts are snapshots) and headline figures as text.
-
-        ``classes`` names what the rows are (``"tier"``, ``"outcome"``); ``red_book=False`` leaves out the
-        red book, for systems whose classes are not score bands.
-        """
-        from calibrate.validation.text import validation_text
-
-        return validation_text(self, classes=classes, red_book=red_book)
-
-    def plot(self, ax: Any = None) -> Any:
-        """Band renewal rates with their intervals; returns the Axes."""
-        from calibrate.plots import plot_band_rates
-
-        return plot_band_rates(self, ax=ax)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().drop(columns=["color"]).to_html(index=False, float_format=lambda v: f"{v:.3f}")
-
-    def __repr__(self) -> str:
-        return (
-            f"<Validation {self.n:,} rows: spread {self.spread:+.1%} [{self.spread_ci[0]:+.1%}, "
-            f"{self.spread_ci[1]:+.1%}], AUC {self.auc:.3f}>"
-        )
-
-
-def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
-    if frame is None:
-        return None
-    return [{k: (_f(v) if isinstance(v, float) else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
 
 
 class BandLike(Protocol):
@@ -323,36 +134,20 @@ def validate_classes(
     n_classes = len(classes)
     n = np.bincount(index, minlength=n_classes)
     k = np.bincount(index, weights=y, minlength=n_classes).astype(int)
-    lo, hi = _stats.wilson_interval(k, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = k / n
-        if "arr" in frame:
-            arr = frame["arr"].to_numpy(dtype=float)
-            a_n = np.bincount(index, weights=arr, minlength=n_classes)
-            arr_rate = np.bincount(index, weights=arr * y, minlength=n_classes) / a_n
-            arr_share = a_n / arr.sum()
-        else:
-            arr_rate = arr_share = np.full(n_classes, np.nan)
-    bands = tuple(
-        BandStat(
-            name=b.name, code=b.code, color=b.color, n=int(n[j]), renewed=int(k[j]),
-            renewal_rate=_f(rate[j]), ci_low=_f(lo[j]), ci_high=_f(hi[j]),
-            share=float(n[j] / max(len(frame), 1)), arr_renewal_rate=_f(arr_rate[j]), arr_share=_f(arr_share[j]),
-        )
-        for j, b in enumerate(classes)
-    )
+    arr_sums = None
+    if "arr" in frame:
+        arr = frame["arr"].to_numpy(dtype=float)
+        arr_sums = (np.bincount(index, weights=arr, minlength=n_classes),
+                    np.bincount(index, weights=arr * y, minlength=n_classes), arr.sum())
     top = n_classes - 1
     red = names.index(red_band)
     groups = pd.factorize(frame["account_id"])[0]
     spread = _stats.bootstrap_spread(groups, index, y, top=top, red=red, n_boot=n_boot, seed=seed)
-    z_spread = _stats.two_proportion_test(k[top], n[top], k[red], n[red], alternative="larger")
-    trend = _stats.cochran_armitage(k[n > 0], n[n > 0], scores=np.flatnonzero(n > 0), alternative="increasing")
     auc = _stats.delong(y, score, groups=groups)  # clustered by account (Obuchowski)
     has_p = diagnostics and p is not None and len(y) > 0 and not np.isnan(p).all()
     cal = _stats.calibration_slope_intercept(y, p) if has_p else _stats.CalibrationFit(np.nan, np.nan)
-    reliability = (pd.DataFrame(_stats.reliability_curve(y, p, n_bins=n_bins)._asdict()).rename(columns={"counts": "count"})
-                   if has_p else None)
-    lift = pd.DataFrame(_stats.lift_table(1 - y, score, n_bins=n_bins)) if diagnostics and len(y) else None
+    curve = _stats.reliability_curve(y, p, n_bins=n_bins) if has_p else None
+    lift = _stats.lift_table(1 - y, score, n_bins=n_bins) if diagnostics and len(y) else None
     csm = None
     if "csm_red" in frame and len(y):
         flag = pd.to_numeric(frame["csm_red"], errors="coerce").fillna(0).to_numpy(dtype=float) > 0
@@ -364,9 +159,104 @@ def validate_classes(
                               seed=seed, groups=full_groups)
     sub = () if by is None else _groups(full, full_index, classes, red_band, by, decided, score, p,
                                         n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins)
+    return validation_from_counts(
+        n, k, classes, red_band=red_band, spread=spread, auc=auc,
+        trend_accounts=_stats.clustered_trend(groups, index, y, n_classes, n_boot=n_boot, seed=seed),
+        n_accounts=int(groups.max() + 1) if len(groups) else 0, n_boot=n_boot, seed=seed, arr_sums=arr_sums,
+        ks=_stats.ks_statistic(y, score) if diagnostics and len(y) else float("nan"),
+        brier=_stats.brier(y, p) if has_p else float("nan"), calibration=cal, reliability=curve, lift=lift,
+        n_pending=int((~decided).sum()), as_of=as_of, red=red_result, csm=csm, by=by, groups=sub,
+    )
+
+
+def validation_from_counts(
+    n: np.ndarray,
+    k: np.ndarray,
+    classes: Sequence[BandLike],
+    *,
+    red_band: str,
+    spread: Any,
+    auc: Any,
+    trend_accounts: Any,
+    n_accounts: int,
+    n_boot: int,
+    seed: int,
+    arr_sums: tuple[np.ndarray, np.ndarray, float] | None = None,
+    ks: float = float("nan"),
+    brier: float = float("nan"),
+    calibration: Any = None,
+    reliability: Any = None,
+    lift: dict[str, np.ndarray] | None = None,
+    n_pending: int = 0,
+    as_of: str | pd.Timestamp | None = None,
+    red: RedBook | None = None,
+    csm: CsmJudgment | None = None,
+    by: By | None = None,
+    groups: tuple[tuple[str, Validation], ...] = (),
+) -> Validation:
+    """A :class:`Validation` from per-class counts and the statistics computed from rows or aggregates.
+
+    The arithmetic both the pandas rows (:func:`validate_classes`) and an engine's aggregates
+    (:func:`calibrate.validation.engine.validate_on_engine`) share: Wilson intervals, rates and shares, the
+    ARR-weighted rates, the spread's z test, the Cochran–Armitage trend and the separated violations.
+
+    Parameters
+    ----------
+    n, k : ndarray of int
+        Decided rows and renewals per class, least healthy class first.
+    classes : sequence of band-like
+    red_band : str
+    spread : SpreadCI
+        The spread and its account bootstrap interval.
+    auc : AucCI
+        AUC with its clustered DeLong interval.
+    trend_accounts : ZTest
+        The trend test with an account-level bootstrap variance.
+    n_accounts, n_boot, seed : int
+    arr_sums : (ndarray, ndarray, float), optional
+        ARR per class, ARR of renewals per class, and total ARR (with an ``arr`` column).
+    ks, brier : float
+    calibration : CalibrationFit, optional
+    reliability : ReliabilityCurve, optional
+    lift : dict, optional
+        :func:`calibrate._stats.lift_table`'s columns.
+    n_pending, as_of, red, csm, by, groups
+        As the :class:`Validation` attributes.
+
+    Returns
+    -------
+    Validation
+    """
+    from calibrate import _stats  # scipy-backed; imported where used
+
+    names = [b.name for b in classes]
+    n_classes = len(classes)
+    lo, hi = _stats.wilson_interval(k, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = k / n
+        if arr_sums is not None:
+            a_n, a_k, a_total = arr_sums
+            arr_rate = a_k / a_n
+            arr_share = a_n / a_total
+        else:
+            arr_rate = arr_share = np.full(n_classes, np.nan)
+    n_rows = int(n.sum())
+    bands = tuple(
+        BandStat(
+            name=b.name, code=b.code, color=b.color, n=int(n[j]), renewed=int(k[j]),
+            renewal_rate=_f(rate[j]), ci_low=_f(lo[j]), ci_high=_f(hi[j]),
+            share=float(n[j] / max(n_rows, 1)), arr_renewal_rate=_f(arr_rate[j]), arr_share=_f(arr_share[j]),
+        )
+        for j, b in enumerate(classes)
+    )
+    top = n_classes - 1
+    low = names.index(red_band)
+    z_spread = _stats.two_proportion_test(k[top], n[top], k[low], n[low], alternative="larger")
+    trend = _stats.cochran_armitage(k[n > 0], n[n > 0], scores=np.flatnonzero(n > 0), alternative="increasing")
+    cal = calibration if calibration is not None else _stats.CalibrationFit(np.nan, np.nan)
     return Validation(
-        n=len(frame),
-        n_accounts=int(groups.max() + 1) if len(groups) else 0,
+        n=n_rows,
+        n_accounts=n_accounts,
         bands=bands,
         top_band=classes[top].name,
         red_band=red_band,
@@ -374,28 +264,29 @@ def validate_classes(
         spread_ci=(float(spread.ci_low), float(spread.ci_high)),
         auc=float(auc.value),
         auc_ci=(float(auc.ci_low), float(auc.ci_high)),
-        brier=_stats.brier(y, p) if has_p else float("nan"),
+        brier=brier,
         n_boot=n_boot,
         seed=seed,
         spread_z=float(z_spread.z),
         spread_p=float(z_spread.pvalue),
         trend_z=float(trend.z),
         trend_p=float(trend.pvalue),
-        trend_p_accounts=float(_stats.clustered_trend(groups, index, y, n_classes, n_boot=n_boot, seed=seed).pvalue),
+        trend_p_accounts=float(trend_accounts.pvalue),
         violations=_violations(bands),
         auc_se=float(auc.se),
-        ks=_stats.ks_statistic(y, score) if diagnostics and len(y) else float("nan"),
-        ece=_stats.expected_calibration_error(y, p, n_bins=n_bins) if has_p else float("nan"),
+        ks=ks,
+        ece=_stats.ece_from_curve(reliability) if reliability is not None else float("nan"),
         cal_intercept=float(cal.intercept),
         cal_slope=float(cal.slope),
-        reliability=reliability,
-        lift=lift,
-        n_pending=int((~decided).sum()),
+        reliability=(pd.DataFrame(reliability._asdict()).rename(columns={"counts": "count"})
+                     if reliability is not None else None),
+        lift=pd.DataFrame(lift) if lift is not None else None,
+        n_pending=n_pending,
         as_of=None if as_of is None else pd.Timestamp(as_of).date().isoformat(),
-        red=red_result,
+        red=red,
         csm=csm,
         by=by,
-        groups=sub,
+        groups=groups,
     )
 
 

@@ -1,0 +1,197 @@
+"""The data contract on an engine: the relation in calibrate's names, and its checks as aggregate queries.
+
+:func:`create_relation` maps the user's columns (a :class:`~calibrate.data.load.DataSpec`) to calibrate's in a
+view; :func:`check_contract` refuses bad data with the pandas loader's messages (:mod:`calibrate.data._contract`):
+missing columns, an empty book, empty ids, non-numeric or out-of-range sub-scores, missing sub-scores (unless
+kept), a 0–1 scale, outcomes that are not 0/1 labels, missing outcomes (unless pending is allowed), one class
+only, duplicate (account, snapshot date) rows, renewal on or before the snapshot, bad ARR. A file's row numbers
+mean nothing on an engine: messages say how many rows and one account instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import pandas as pd
+
+from calibrate.data import _contract
+from calibrate.data.load import DataSpec
+from calibrate.errors import DataError, LeakageError
+
+__all__ = ["create_relation", "check_contract", "quote", "RELATION", "SOURCE_VIEW"]
+
+_OPTIONAL = ("snapshot_date", "renewal_date", "arr", "segment")
+SOURCE_VIEW = "calibrate_source"
+"""The source as read, with the user's column names."""
+RELATION = "calibrate_snapshots"
+"""The snapshots in calibrate's column names (:attr:`calibrate.data.engines.Engine.relation`)."""
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted identifier (DuckDB dialect; sqlglot renders it for the engine)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _labels(labels: Collection[str]) -> str:
+    return ", ".join("'" + s + "'" for s in sorted(labels))
+
+
+def _outcome_text(column: str) -> str:
+    return f"lower(trim(CAST({quote(column)} AS VARCHAR)))"
+
+
+def create_relation(engine: Any, spec: DataSpec, *, require_outcome: bool = True) -> tuple[str, ...]:
+    """Create :data:`~calibrate.data.engines.RELATION` over the source view; return the calibrate columns it has.
+
+    Raises
+    ------
+    DataError
+        A required column is missing (the loader's message), or one column is mapped to two roles.
+    """
+
+    have = engine.names(SOURCE_VIEW)
+    where = engine.source
+    if len(spec.dimensions) < 2:
+        raise DataError(f"{where}: a health score needs at least 2 dimensions; got {list(spec.dimensions)}")
+    outcome = spec.churn_column or spec.column("renewed")
+    required = {"account_id": spec.column("account_id")} | ({"renewed": outcome} if require_outcome else {})
+    required |= {d: spec.column(d) for d in spec.dimensions}
+    missing = [c for c in required.values() if c not in have]
+    if missing:
+        raise DataError(_contract.missing_columns(where, missing, have))
+    optional = {k: spec.column(k) for k in _OPTIONAL if spec.column(k) in have}
+    roles: dict[str, list[str]] = {}
+    for ours, user in {**required, **optional}.items():
+        roles.setdefault(user, []).append(ours)
+    for user, ours in roles.items():
+        if len(ours) > 1:
+            raise DataError(f"{where}: column {user!r} is mapped to {ours}; each dimension (and key) needs a column "
+                            "of its own — fix the mapping in the data spec")
+    select = [f"CAST({quote(required['account_id'])} AS VARCHAR) AS account_id"]
+    if require_outcome:
+        renewed, churned = ("0", "1") if spec.churn_column else ("1", "0")
+        text = _outcome_text(outcome)
+        select.append(f"CASE WHEN {text} IN ({_labels(_contract.RENEWED_LABELS)}) THEN {renewed} "
+                      f"WHEN {text} IN ({_labels(_contract.CHURNED_LABELS)}) THEN {churned} END AS renewed")
+    select += [f"TRY_CAST({quote(spec.column(d))} AS DOUBLE) AS {quote(d)}" for d in spec.dimensions]
+    select += [f"{quote(spec.column(d))} AS {quote('raw_' + d)}" for d in spec.dimensions]
+    for k, user in optional.items():
+        if k in ("snapshot_date", "renewal_date"):
+            select.append(f"TRY_CAST({quote(user)} AS DATE) AS {k}")
+        elif k == "arr":
+            select.append(f"TRY_CAST({quote(user)} AS DOUBLE) AS arr")
+        else:
+            select.append(f"COALESCE(CAST({quote(user)} AS VARCHAR), '(none)') AS segment")
+    used = set(required.values()) | set(optional.values())
+    ours = {"account_id", "renewed", *spec.dimensions, *optional, *(f"raw_{d}" for d in spec.dimensions)}
+    select += [quote(c) for c in have if c not in used and c not in ours]  # other columns, unchanged (csm_red...)
+    engine.execute(f"CREATE OR REPLACE TEMP VIEW {RELATION} AS SELECT {', '.join(select)} FROM {SOURCE_VIEW}")
+    return ("account_id", *(["renewed"] if require_outcome else []), *spec.dimensions, *optional)
+
+
+def _count(flag: str) -> str:
+    return f"SUM(CASE WHEN {flag} THEN 1 ELSE 0 END)"
+
+
+def _at(engine: Any, flag: str, n: int) -> tuple[str, Any]:
+    """``"n rows (account 'X' one of them)"`` for rows where ``flag`` holds, and that row."""
+
+    row = engine.sql(f"SELECT * FROM {RELATION} WHERE {flag} ORDER BY account_id LIMIT 1").iloc[0]
+    return f"{n:,} row{'s' if n != 1 else ''} (account {str(row['account_id'])!r} among them)", row
+
+
+def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), require_outcome: bool = True,
+                   allow_pending: bool = False) -> None:
+    """Refuse data that break the contract, with one aggregate query (and one more per refusal).
+
+    Raises
+    ------
+    DataError, LeakageError
+        The pandas loader's message for the first rule broken (module docstring).
+    """
+
+    where, cols = engine.source, engine.columns
+    dims = list(spec.dimensions)
+    flags: dict[str, str] = {"no_id": "account_id IS NULL"}
+    for d in dims:
+        q, r = quote(d), quote(f"raw_{d}")
+        if d in raw:
+            continue
+        flags[f"nonnum_{d}"] = f"{q} IS NULL AND {r} IS NOT NULL"
+        flags[f"range_{d}"] = f"({q} < 0 OR {q} > 100)"
+        flags[f"gap_{d}"] = f"{r} IS NULL"
+    parts = ["COUNT(*) AS n"] + [f"{_count(f)} AS {quote(k)}" for k, f in flags.items()]
+    if require_outcome:
+        parts += [_count("renewed = 1") + " AS k1", _count("renewed = 0") + " AS k0",
+                  "COUNT(renewed) AS decided"]
+    kept = [d for d in dims if d not in raw]
+    if kept:
+        parts += [f"MIN(LEAST({', '.join(quote(d) for d in kept)})) AS lo",
+                  f"MAX(GREATEST({', '.join(quote(d) for d in kept)})) AS hi"]
+    if "arr" in cols:
+        parts.append(_count("arr < 0") + " AS bad_arr")
+    if "renewal_date" in cols and "snapshot_date" in cols:
+        flags["leak"] = "renewal_date IS NOT NULL AND renewal_date <= snapshot_date"
+        parts.append(f"{_count(flags['leak'])} AS leak")
+    agg = engine.sql(f"SELECT {', '.join(parts)} FROM {RELATION}").iloc[0]
+
+    def n_of(key: str) -> int:
+        value = agg[key]
+        return 0 if pd.isna(value) else int(value)
+
+    if n_of("n") == 0:
+        raise DataError(_contract.no_rows(where))
+    if n_of("no_id"):
+        raise DataError(_contract.empty_id(where, spec.column("account_id"), _at(engine, flags["no_id"], n_of("no_id"))[0]))
+    if require_outcome:
+        outcome = spec.churn_column or spec.column("renewed")
+        undecided = n_of("n") - n_of("decided")
+        if undecided:
+            n_bad, value = _outcome_rows(engine, outcome)
+            if n_bad:
+                at = f"{n_bad:,} row{'s' if n_bad != 1 else ''}"
+                raise DataError(_contract.bad_outcome(where, outcome, value, at))
+            if not allow_pending:
+                at, _ = _at(engine, "renewed IS NULL", undecided)
+                raise DataError(_contract.missing_outcome(where, outcome, at))
+    for d in dims:
+        if d in raw:
+            continue
+        col = spec.column(d)
+        if n_of(f"nonnum_{d}"):
+            at, row = _at(engine, flags[f"nonnum_{d}"], n_of(f"nonnum_{d}"))
+            raise DataError(_contract.non_numeric(where, col, row[f"raw_{d}"], at))
+        if n_of(f"range_{d}"):
+            at, row = _at(engine, flags[f"range_{d}"], n_of(f"range_{d}"))
+            raise DataError(_contract.out_of_range(where, col, float(row[d]), at))
+        if n_of(f"gap_{d}") and spec.on_missing == "error":
+            raise DataError(_contract.missing_sub_score(where, col, _at(engine, flags[f"gap_{d}"], n_of(f"gap_{d}"))[0]))
+    if kept and not spec.allow_unit_scale and not pd.isna(agg["hi"]) \
+            and float(agg["lo"]) >= 0.0 and float(agg["hi"]) <= 1.0:
+        raise DataError(_contract.unit_scale(where, [spec.column(d) for d in kept]))
+    if "snapshot_date" in cols:
+        dup = engine.sql(f"SELECT COUNT(*) AS groups, SUM(c) AS rows_, MIN(account_id) AS account FROM ("
+                         f"SELECT account_id, snapshot_date, COUNT(*) AS c FROM {RELATION} "
+                         "GROUP BY account_id, snapshot_date HAVING COUNT(*) > 1) AS d").iloc[0]
+        if int(dup["groups"] or 0):
+            extra = int(dup["rows_"]) - int(dup["groups"])
+            at = f"{extra:,} row{'s' if extra != 1 else ''}"
+            raise DataError(_contract.duplicate_snapshot(where, at, str(dup["account"])))
+        if "leak" in agg and n_of("leak"):
+            raise LeakageError(_contract.leakage(where, spec.column("renewal_date"), _at(engine, flags["leak"], n_of("leak"))[0]))
+    if "arr" in cols and n_of("bad_arr"):
+        raise DataError(_contract.bad_arr(where, spec.column("arr"), _at(engine, "arr < 0", n_of("bad_arr"))[0]))
+    if require_outcome and (n_of("k1") == 0 or n_of("k0") == 0):
+        only = "renewed" if n_of("k0") == 0 else "churned"
+        raise DataError(_contract.one_class(where, spec.churn_column or spec.column("renewed"), only))
+
+
+def _outcome_rows(engine: Any, outcome: str) -> tuple[int, Any]:
+
+    text = _outcome_text(outcome)
+    labels = _labels(_contract.RENEWED_LABELS | _contract.CHURNED_LABELS)
+    cond = f"{quote(outcome)} IS NOT NULL AND {text} NOT IN ({labels})"
+    got = engine.sql(f"SELECT {_count(cond)} AS c, MIN(CASE WHEN {cond} THEN CAST({quote(outcome)} AS VARCHAR) END) "
+                     f"AS v FROM {SOURCE_VIEW}").iloc[0]
+    return int(got["c"] or 0), got["v"]
