@@ -16,5 +16,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "heldout": ["isotonic_calibration"],
         "draft": ["build_config"],
         "learned": ["LearnOptions", "fit_learned", "cross_fit", "points_table"],
+        "joint": ["JointOptions", "cross_fit_joint"],
     },
 )
