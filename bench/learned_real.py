@@ -82,7 +82,7 @@ def main() -> None:
         cols = [c for c in raw.columns if c not in ("Churn", id_col)]
         if name == "telco":
             raw["TotalCharges"] = pd.to_numeric(raw["TotalCharges"], errors="coerce")
-        cats = [c for c in cols if raw[c].dtype == object]
+        cats = [c for c in cols if not pd.api.types.is_numeric_dtype(raw[c])]
         nums = [c for c in cols if c not in cats]
         splits = {}
         if args.split in ("grouped", "both"):

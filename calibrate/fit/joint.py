@@ -133,7 +133,7 @@ def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarra
     x = _design(signals, bins, rows)
     models, model = [], None
     for c in cs:  # ascending C, each warm-started from the last
-        model = LogisticRegression(C=c, max_iter=2000, tol=1e-8, warm_start=True) if model is None else model
+        model = LogisticRegression(C=c, max_iter=2000, tol=1e-6, warm_start=True) if model is None else model
         model.set_params(C=c)
         model.fit(x, y[rows].astype(int))
         models.append((model.coef_[0].copy(), float(model.intercept_[0])))
