@@ -65,6 +65,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--data", choices=("telco", "iranian", "both"), default="both")
     p.add_argument("--split", choices=("grouped", "stratified", "both"), default="both")
+    p.add_argument("--points", action="store_true", help="also print the three heaviest signals' points tables, "
+                   "fitted on every row")
     args = p.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     print("| data | split | linear (simplex) | learned (simplex) | additive ceiling | LR on raw columns |")
@@ -121,6 +123,15 @@ def main() -> None:
             auc = {m: roc_auc_score(yt, np.concatenate(v)) for m, v in got.items()}
             print(f"| {name} | {split} | {auc['linear']:.3f} | {auc['learned']:.3f} | {auc['additive']:.3f} | "
                   f"{auc['lr']:.3f} |", flush=True)
+        if args.points:
+            from calibrate.fit.points import points_text
+
+            learned = cross_fit_joint({c: JointSignal(raw[c].to_numpy(), categorical=c in cats, column=c)
+                                       for c in cols}, y, groups=ids)
+            kept = tuple(c for c in cols if learned[c][0].shape != "flat")
+            fit = fit_arrays(np.column_stack([learned[c][1] for c in kept]), y, kept, groups=ids)
+            for c in sorted(kept, key=lambda c: -fit.weights[c])[:3]:
+                print(points_text(c, learned[c][0], weight=fit.weights[c]) + "\n", flush=True)
 
 
 if __name__ == "__main__":
