@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from calibrate import ConfigError, WeightConfig, read_config, write_config
 from calibrate.config import Dimension, default_bands
 from calibrate.errors import VersionExistsError
-from calibrate.config.model import SCHEMA_FILE, json_schema, next_version
+from calibrate.config.model import SCHEMA_FILE, json_schema, next_version, published_names
 from calibrate.config.seal import MAX_BANDS, MAX_CONFIG_BYTES, MAX_DIMENSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +58,13 @@ def test_write_read_round_trip(tmp_path_factory, raw, version):
     back = read_config(path)
     assert back == cfg.sealed()
     assert next_version(directory, "account-health") == version + 1
+
+
+def test_published_names_are_the_config_names_of_a_store(tmp_path):
+    assert published_names(tmp_path / "absent") == []
+    for name in ("account-health-v1.json", "account-health-v12.json", "smb-v2-v3.json", "notes.json", "x-v1.yaml"):
+        (tmp_path / name).write_text("{}")
+    assert published_names(tmp_path) == ["account-health", "smb-v2"]
 
 
 def test_published_version_is_never_overwritten(tmp_path):

@@ -21,6 +21,7 @@ from calibrate.fit.draft import build_config
 from calibrate.validation.redbook import csm_judgment, red_book
 from calibrate.score.scorer import score_frame
 from calibrate.validation.separation import validate, validate_classes
+from calibrate.validation.groups import validate_groups
 from conftest import logistic_book
 
 CLASSES = [SimpleNamespace(name=n, code=n.upper(), color="#000000") for n in ("critical", "red", "amber", "green")]
@@ -189,6 +190,10 @@ def test_breakdown_equals_validating_each_group(fitted, by):
     d = v.to_dict()
     assert d["by"] == by and len(d["groups"]) == len(v.groups) and "bands" in d["groups"][0]
     assert v.group(v.groups[0][0]) is v.groups[0][1]
+    alone = validate_groups(data, cfg, by=by, n_boot=1000, seed=3)  # the groups without the book-wide run
+    assert [g for g, _ in alone] == [g for g, _ in v.groups]
+    for (_, a), (_, b) in zip(alone, v.groups):
+        assert (a.bands, a.auc, a.auc_ci, a.spread, a.spread_ci) == (b.bands, b.auc, b.auc_ci, b.spread, b.spread_ci)
 
 
 def test_csm_flag_against_statsmodels_logit(fitted):

@@ -48,13 +48,14 @@ def promote(version: int | None, rollback: bool, name: str | None, mlflow_dir: s
 @json_option
 def status(name: str | None, configs_dir: str | None, reports_dir: str | None, mlflow_dir: str | None, as_json: bool) -> int:
     """Champion, challenger, the version line and the last decision (cleans up an interrupted publish)."""
+    from calibrate.config.model import published_names
     from calibrate.publish.status import project_status
     from calibrate.publish.transaction import Stores
 
     stores = Stores.resolve(configs_dir, reports_dir, mlflow_dir)
     if name is None:  # the one config name in the store, else the default name
-        names = {p.stem.rsplit("-v", 1)[0] for p in stores.configs.glob("*-v*.json")}
-        name = names.pop() if len(names) == 1 else "account-health"
+        names = published_names(stores.configs)
+        name = names[0] if len(names) == 1 else "account-health"
     result = project_status(stores, name=name)
     for note in result.notes:
         click.echo(f"calibrate: {note}", err=True)

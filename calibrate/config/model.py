@@ -413,6 +413,13 @@ def published_versions(directory: str | os.PathLike[str], name: str) -> list[int
     return sorted(int(m.group(1)) for f in d.iterdir() if (m := pattern.match(f.name))) if d.is_dir() else []
 
 
+def published_names(directory: str | os.PathLike[str]) -> list[str]:
+    """The config names published in ``directory`` (files ``<name>-v<version>.json``), sorted."""
+    pattern = re.compile(r"^(.+)-v(\d+)\.json$")
+    d = Path(directory)
+    return sorted({m.group(1) for f in d.iterdir() if (m := pattern.match(f.name))}) if d.is_dir() else []
+
+
 def next_version(directory: str | os.PathLike[str], name: str) -> int:
     """One more than the highest published version of ``name`` in ``directory`` (1 when none).
 

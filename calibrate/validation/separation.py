@@ -362,14 +362,8 @@ def validate_classes(
         full_groups = groups if decided.all() else pd.factorize(full["account_id"])[0]
         red_result = red_book(full, full_index, names, red_band=red_band, decided=decided, n_boot=n_boot,
                               seed=seed, groups=full_groups)
-    sub: tuple[tuple[str, Validation], ...] = ()
-    if by is not None:
-        labels = _group_labels(full, by).to_numpy()
-        sub = tuple(
-            (str(g), _group(full, full_index, classes, red_band, labels == g, decided, score, p,
-                            n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins))
-            for g in sorted(pd.unique(labels))
-        )
+    sub = () if by is None else _groups(full, full_index, classes, red_band, by, decided, score, p,
+                                        n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins)
     return Validation(
         n=len(frame),
         n_accounts=int(groups.max() + 1) if len(groups) else 0,
@@ -403,6 +397,15 @@ def validate_classes(
         by=by,
         groups=sub,
     )
+
+
+def _groups(full: pd.DataFrame, full_index: np.ndarray, classes: Sequence[BandLike], red_band: str, by: By,
+            decided: np.ndarray, score: np.ndarray, p: np.ndarray | None,
+            **options: Any) -> tuple[tuple[str, Validation], ...]:
+    """Each segment / quarter of ``full`` validated alone, in label order (``score``/``p``: the decided rows')."""
+    labels = _group_labels(full, by).to_numpy()
+    return tuple((str(g), _group(full, full_index, classes, red_band, labels == g, decided, score, p, **options))
+                 for g in sorted(pd.unique(labels)))
 
 
 def _group(full: pd.DataFrame, full_index: np.ndarray, classes: Sequence[BandLike], red_band: str,
@@ -473,3 +476,4 @@ def validate(
         by=by,
         red_metrics=red_metrics,
     )
+
