@@ -49,9 +49,12 @@ def additive_rows(train: Accounts, test: Accounts, names: tuple[str, ...], *, se
     learned = cross_fit_joint({d: JointSignal(x_tr[:, j], column=d) for j, d in enumerate(names)}, y.astype(float),
                               groups=train.frame["account_id"].to_numpy(dtype=object))
     kept = [d for d in names if learned[d][0].shape != "flat"]
-    learned_te = np.column_stack([apply_transform(x_te[:, names.index(d)], learned[d][0]) for d in kept])
-    fitted = fit_weights(replace(train, frame=train.frame.assign(**{d: learned[d][1] for d in kept}),
-                                 dimensions=tuple(kept)))
-    score = learned_te @ np.array([fitted.weights[d] for d in kept])
-    p_learned = _heldout.link_probability(score, (fitted.intercept, fitted.slope))
+    if kept:
+        learned_te = np.column_stack([apply_transform(x_te[:, names.index(d)], learned[d][0]) for d in kept])
+        fitted = fit_weights(replace(train, frame=train.frame.assign(**{d: learned[d][1] for d in kept}),
+                                     dimensions=tuple(kept)))
+        score = learned_te @ np.array([fitted.weights[d] for d in kept])
+        p_learned = _heldout.link_probability(score, (fitted.intercept, fitted.slope))
+    else:  # every dimension learned flat: the score is a constant, its probability the base rate
+        score, p_learned = np.full(len(x_te), 50.0), np.full(len(x_te), float(y.mean()))
     return {"logit_free": (free, free), "learned": (p_learned, score), "additive": (p_add, p_add)}

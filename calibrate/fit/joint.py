@@ -18,7 +18,7 @@ learned signals together:
    ``Σ I_b·(β_b − fitted_b)²``, ``I_b`` the Fisher information of bin ``b`` (``Σ p(1 − p)`` over its rows). The
    blocks are then merged while that lowers ``deviance + cost·(blocks + turning point)``, the cost Hannan–Quinn's
    ``2·ln ln n`` or 0 — whichever gives the lower out-of-fold deviance (:attr:`JointOptions.penalty`). A signal
-   whose shape does not beat a single block by the Hannan–Quinn cost per extra block is ``flat``.
+   merged down to one block is ``flat``.
 4. **Points**: each block's information-weighted mean coefficient, scaled so the worst block is 0 and the best 100.
    The scale is dropped: the simplex weights fitted on the sub-scores restore it (a sum of per-signal step functions
    is exactly a simplex-weighted sum of 0–100 sub-scores through a logistic link), so the weights are identified.
@@ -159,7 +159,6 @@ def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int,
     eta = side.design @ coef + icpt
     p = 1.0 / (1.0 + np.exp(-eta))
     info = np.asarray(side.design.T @ (p * (1.0 - p))).ravel()
-    flat_cost = hannan_quinn(int(side.rows.sum()))
     out = {}
     for name, s in signals.items():
         b, at = side.bins[name], side.offsets[name]
@@ -170,8 +169,6 @@ def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int,
             beta, weight = beta[b.order], weight[b.order]
         dev = _wald(beta, weight)
         starts, label = _shape_fit(weight * beta, weight, s.shape, not s.categorical, penalty, dev)
-        if dev([0]) - dev(starts) < flat_cost * (len(starts) - 1):  # no detectable effect, by the Hannan–Quinn test
-            starts, label = [0], "flat"
         a_b, w_b = _pooled(starts, weight * beta, weight)
         miss = float(coef[at + k]) if b.own_missing else None
         values = np.append(a_b / w_b, [] if miss is None else [miss])
