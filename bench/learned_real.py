@@ -105,8 +105,11 @@ def main() -> None:
                                            for c in cols}, y, groups=ids, train=is_tr)
                 kept = tuple(c for c in cols if learned[c][0].shape != "flat")
                 subs = np.column_stack([learned[c][1] for c in kept])
+                fill = np.nanmedian(subs[tr], axis=0)  # a gap without a bin of its own: the spec's `missing: median`
+                subs = np.where(np.isnan(subs), fill, subs)
                 fit = fit_arrays(subs[tr], y[tr], kept, groups=ids[tr])
                 test_subs = np.column_stack([apply_transform(raw[c].to_numpy()[te], learned[c][0]) for c in kept])
+                test_subs = np.where(np.isnan(test_subs), fill, test_subs)
                 got["learned"].append(test_subs @ np.array([fit.weights[c] for c in kept]))
                 enc = make_column_transformer((OrdinalEncoder(), cats), remainder="passthrough")
                 hgb = make_pipeline(enc, HistGradientBoostingClassifier(
@@ -129,7 +132,9 @@ def main() -> None:
             learned = cross_fit_joint({c: JointSignal(raw[c].to_numpy(), categorical=c in cats, column=c)
                                        for c in cols}, y, groups=ids)
             kept = tuple(c for c in cols if learned[c][0].shape != "flat")
-            fit = fit_arrays(np.column_stack([learned[c][1] for c in kept]), y, kept, groups=ids)
+            subs = np.column_stack([learned[c][1] for c in kept])
+            subs = np.where(np.isnan(subs), np.nanmedian(subs, axis=0), subs)
+            fit = fit_arrays(subs, y, kept, groups=ids)
             for c in sorted(kept, key=lambda c: -fit.weights[c])[:3]:
                 print(points_text(c, learned[c][0], weight=fit.weights[c]) + "\n", flush=True)
 

@@ -11,7 +11,8 @@ learned signals together:
    accounts and of churn events per bin, categories one bin per label, missing values a bin when they hold the
    shares); one indicator column per pre-bin.
 2. **One ridge logistic regression** on all signals' indicators (scikit-learn ``LogisticRegression``, L2), its
-   strength ``C`` chosen from :attr:`JointOptions.cs` by the out-of-fold deviance over the cross-fitting folds.
+   strength ``C`` chosen from :attr:`JointOptions.cs` by the out-of-fold deviance over the cross-fitting folds
+   (on a grouped subsample of :data:`SELECT_ROWS` rows when there are more).
 3. **Shape** per signal, on its pre-bins' coefficients: the same shapes as the marginal rule (pool-adjacent-violators
    increasing, decreasing, single-peaked, single-troughed; categories in the order of their coefficients), the one
    of least criterion winning, with the binomial deviance replaced by its quadratic (Wald) approximation
@@ -43,6 +44,10 @@ from calibrate.fit.learned import (N_FOLDS, Prebins, Shape, _encode, _pooled, _s
                                    prebin)
 
 __all__ = ["JointOptions", "JointSignal", "cross_fit_joint", "spec_learner"]
+
+
+SELECT_ROWS = 100_000
+"""Training rows beyond which ``C`` and the block cost are chosen on a grouped subsample of about this many."""
 
 
 @dataclass(frozen=True)
@@ -244,23 +249,28 @@ def cross_fit_joint(
                        f"{int(fit_rows.sum())} rows with an outcome and {int((y[fit_rows] == 0).sum())} churn events")
     fold = fold_of(groups)
     cs = sorted(options.cs)
+    # C and the block cost are chosen on at most SELECT_ROWS training rows (whole accounts, by a second hash)
+    share = max(1, int(np.ceil(fit_rows.sum() / SELECT_ROWS)))
+    select = fit_rows & (fold_of(np.char.add(np.asarray(groups, dtype=str), "/select"), share) == 0)
     sides, dev = [], np.zeros(len(cs))
     for f in range(N_FOLDS):
-        inner, held = fit_rows & (fold != f), fit_rows & (fold == f)
-        if not held.any():
-            continue
-        side = _fit_side(signals, y, inner, options, cs)
-        dev += _deviance(side, signals, y, held)
-        sides.append((f, side))
+        inner, held = select & (fold != f), select & (fold == f)
+        if held.any():
+            side = _fit_side(signals, y, inner, options, cs)
+            dev += _deviance(side, signals, y, held)
+            sides.append((f, side))
     best = int(np.argmin(dev)) if sides else len(cs) - 1  # ties: the strongest penalty (smallest C)
-    costs = options.penalties(int(fit_rows.sum()))
-    shaped = {c: [(f, side, _transforms(side, signals, best, c)) for f, side in sides] for c in costs}
-    cost = min(costs, key=lambda c: (sum(_shaped_deviance(t, side.models[best][1], signals, y, fit_rows & (fold == f))
-                                         for f, side, t in shaped[c]), -c))  # ties: the dearer, simpler
+    costs = options.penalties(int(select.sum()))
+    cost = min(costs, key=lambda c: (sum(_shaped_deviance(_transforms(side, signals, best, c), side.models[best][1],
+                                                          signals, y, select & (fold == f)) for f, side in sides), -c))
+    if share > 1:  # the cross-fitting sides, on every training row, at the chosen C
+        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1]))
+                 for f in range(N_FOLDS) if (fit_rows & (fold == f)).any()]
+    j = best if share == 1 else 0
     final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1])
     finals = _transforms(final, signals, 0, cost)
     out = {name: apply_transform(s.values, finals[name][0]) for name, s in signals.items()}
-    for f, side, fitted in shaped[cost]:
+    for f, side, fitted in ((f, side, _transforms(side, signals, j, cost)) for f, side in sides):
         held = train & (fold == f)
         for name, s in signals.items():
             out[name][held] = _on_final_scale(apply_transform(s.values[held], fitted[name][0]), fitted[name][1],
