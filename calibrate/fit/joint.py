@@ -126,7 +126,9 @@ def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], row
 
 
 def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray, options: JointOptions,
-              cs: Sequence[float]) -> _Side:
+              cs: Sequence[float], start: tuple[np.ndarray, float] | None = None) -> _Side:
+    """The joint model fitted on ``rows`` for each ``C`` in ``cs``; ``start`` a first guess of its coefficients
+    (used when it has as many as this side's pre-bins make)."""
     from sklearn.linear_model import LogisticRegression
 
     bins = {name: prebin(s.encoded[0], s.encoded[1][rows], y[rows], categorical=s.categorical,
@@ -138,7 +140,10 @@ def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarra
     x = _design(signals, bins, rows)
     models, model = [], None
     for c in cs:  # ascending C, each warm-started from the last
-        model = LogisticRegression(C=c, max_iter=2000, tol=1e-6, warm_start=True) if model is None else model
+        if model is None:
+            model = LogisticRegression(C=c, max_iter=2000, tol=1e-6, warm_start=True)
+            if start is not None and start[0].size == x.shape[1]:
+                model.coef_, model.intercept_ = start[0][None, :].copy(), np.array([start[1]])
         model.set_params(C=c)
         model.fit(x, y[rows].astype(int))
         models.append((model.coef_[0].copy(), float(model.intercept_[0])))
@@ -263,11 +268,11 @@ def cross_fit_joint(
     costs = options.penalties(int(select.sum()))
     cost = min(costs, key=lambda c: (sum(_shaped_deviance(_transforms(side, signals, best, c), side.models[best][1],
                                                           signals, y, select & (fold == f)) for f, side in sides), -c))
-    if share > 1:  # the cross-fitting sides, on every training row, at the chosen C
-        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1]))
+    final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1])
+    if share > 1:  # the cross-fitting sides, on every training row, at the chosen C (started from the final fit)
+        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1], final.models[0]))
                  for f in range(N_FOLDS) if (fit_rows & (fold == f)).any()]
     j = best if share == 1 else 0
-    final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1])
     finals = _transforms(final, signals, 0, cost)
     out = {name: apply_transform(s.values, finals[name][0]) for name, s in signals.items()}
     for f, side, fitted in ((f, side, _transforms(side, signals, j, cost)) for f, side in sides):
