@@ -385,9 +385,10 @@ def bootstrap_aucs(
     The draws are :func:`cluster_bootstrap_counts`'s for ``(groups, n_boot, seed)`` — those of
     :func:`bootstrap_auc` on its account path, so each score's interval equals its ``bootstrap_auc``
     one — but the accounts are drawn once for all the scores (paired: a difference of two rows of the
-    draws is the paired bootstrap of an AUC difference). Every score's cells are stacked in one
-    cell × account profile, multiplied with each block of counts while in cache; memory is
-    ``O(n_cells · k)`` with ``k · n_rows ≤ 2·10⁷`` (never ``n_boot × n_accounts``).
+    draws is the paired bootstrap of an AUC difference). Each chunk of account counts is turned into
+    every score's cell totals in turn, so memory is the counts (``n_accounts · k``) and one score's
+    cells × ``k``, with ``k · n_rows ≤ 2·10⁷`` — never ``n_boot × n_accounts``, and not growing with the
+    number of scores.
 
     Returns
     -------
@@ -404,18 +405,17 @@ def bootstrap_aucs(
     if yb.all() or not yb.any():
         return [nan for _ in scores], np.full((len(scores), n_boot), np.nan)
     cells = [_AucCells(yb, _vector(s, "score", yb.shape[0])) for s in scores]
-    offset = np.cumsum([0] + [c.n_cells for c in cells])
     n_rows = yb.shape[0]
     biggest = int(np.bincount(row_group).max())
     dtype = np.float32 if n_groups * biggest < (1 << 24) else np.float64  # float32 totals stay exact integers
-    profile = sp.coo_array(
-        (np.ones(n_rows * len(cells), dtype=dtype),
-         (np.concatenate([o + c.cells for o, c in zip(offset, cells)]), np.tile(row_group, len(cells)))),
-        shape=(int(offset[-1]), n_groups),
-    ).tocsc()
-    profile.sum_duplicates()
-    sampler = _AccountSampler(n_groups, n_rows, profile=profile, dtype=dtype)
-    boot = np.concatenate([np.stack([c.auc(w[o : o + c.n_cells]) for o, c in zip(offset, cells)])
+    profiles = [sp.coo_array((np.ones(n_rows, dtype=dtype), (c.cells, row_group)), shape=(c.n_cells, n_groups)).tocsr()
+                for c in cells]
+    for prof in profiles:
+        prof.sum_duplicates()
+    # The account counts alone (the stream a profile-less sampler draws is the one with a profile), then one
+    # score's cell totals at a time: memory is one score's cells × a chunk, whatever the number of scores.
+    sampler = _AccountSampler(n_groups, n_rows, dtype=dtype)
+    boot = np.concatenate([np.stack([c.auc(prof @ w) for prof, c in zip(profiles, cells)])
                            for w, _ in sampler.chunks(n_boot, seed)], axis=1)
     out = []
     for c, b in zip(cells, boot):
