@@ -3,8 +3,9 @@
 Run: ``PYTHONPATH=. python bench/bench_learned.py [--n 1000000] [--k 6] [--repeat 3]``
 Both fits start from the raw columns and end with simplex weights. *Linear*: a percentile transform per signal
 (:func:`calibrate.data.transforms.fit_transform`, no outcome) and :func:`calibrate.fit.weights.fit_weights`.
-*Learned*: a cross-fitted learned transform per signal (:func:`calibrate.fit.learned.cross_fit`: five fold fits and
-the final fit) and the same weight fit on the out-of-fold sub-scores. Prints both times (medians over ``--repeat``),
+*Learned*: the signals' cross-fitted joint learned transforms (:func:`calibrate.fit.joint.cross_fit_joint`, what
+``calibrate fit --spec`` runs: five fold fits and the final fit, each a ridge logit over every signal's pre-bins)
+and the same weight fit on the out-of-fold sub-scores. Prints both times (medians over ``--repeat``),
 the ratio (target <= 3x) and the held-out-free in-sample AUC of each score.
 """
 
@@ -23,7 +24,7 @@ def main() -> None:
 
     from calibrate.data.load import DataSpec, load_accounts
     from calibrate.data.transforms import apply_transform, fit_transform
-    from calibrate.fit.learned import cross_fit
+    from calibrate.fit.joint import JointSignal, cross_fit_joint
     from calibrate.fit.weights import fit_weights
 
     p = argparse.ArgumentParser()
@@ -48,7 +49,8 @@ def main() -> None:
         return weights(subs), subs
 
     def learned() -> tuple[dict[str, float], dict[str, np.ndarray]]:
-        subs = {c: cross_fit(x, y, groups=ids, column=c)[1] for c, x in raw.items()}
+        fitted = cross_fit_joint({c: JointSignal(x, column=c) for c, x in raw.items()}, y, groups=ids)
+        subs = {c: out for c, (_, out) in fitted.items()}
         return weights(subs), subs
 
     def timed(fn):

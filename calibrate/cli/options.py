@@ -252,7 +252,7 @@ def load_training(data: str | None, dimensions: str | None, query: str | None, s
     if spec is None:
         return load_data(data, dimensions, query=query, spec_args=None), None
     from calibrate.data.spec_load import load_with_spec
-    from calibrate.fit.learned import spec_learner
+    from calibrate.fit.joint import spec_learner
 
     accounts, raw_input = load_with_spec(data, spec, query=query, train_until=train_until, learn=spec_learner)
     return loaded(accounts), raw_input

@@ -28,9 +28,11 @@ from calibrate.errors import ConfigError, DataError
 __all__ = ["RawInput", "Learner", "load_with_spec", "name_view", "fit_signal_transform", "signal_values",
            "read_source", "outcome_column"]
 
-Learner = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Signal], tuple[Transform, np.ndarray]]
-"""Fits a ``learned`` signal: ``(raw values, renewed, training rows, account ids, signal)`` → the final transform and
-each row's sub-score, out of fold on the training rows (:func:`calibrate.fit.learned.spec_learner`)."""
+Learner = Callable[[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, list[Signal]],
+                  dict[str, tuple[Transform, np.ndarray]]]
+"""Fits the ``learned`` signals together: ``({name: raw values}, renewed, training rows, account ids, signals)`` →
+``{name: (final transform, each row's sub-score)}``, out of fold on the training rows
+(:func:`calibrate.fit.joint.spec_learner`)."""
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,7 @@ def _learn(raw: pd.DataFrame, frame: pd.DataFrame, spec: Spec, signals: list[Sig
     renewed = frame["renewed"].to_numpy(dtype=float)
     rows = ~np.isnan(renewed) if train is None else np.asarray(train, dtype=bool) & ~np.isnan(renewed)
     ids = frame["account_id"].to_numpy(dtype=object)
-    return {s.name: learn(signal_values(raw[s.column], s, where), renewed, rows, ids, s) for s in signals}
+    return learn({s.name: signal_values(raw[s.column], s, where) for s in signals}, renewed, rows, ids, signals)
 
 
 def _as_fitted(signal: Signal, stored: dict[str, Any]) -> Signal:

@@ -17,5 +17,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "draft": ["build_config"],
         "learned": ["LearnOptions", "fit_learned", "cross_fit", "points_table"],
         "engine": ["fit_engine", "bootstrap_engine"],
+        "joint": ["JointOptions", "cross_fit_joint"],
     },
 )

@@ -37,7 +37,7 @@ table a CS leader reads, with each bin's renewal rate and its Wilson interval.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,11 +46,11 @@ import pandas as pd
 
 from calibrate._params import Interval, Options, validate_params
 from calibrate.config.model import Transform
-from calibrate.data.spec import Signal
 from calibrate.data.transforms import apply_transform, category_key
 from calibrate.errors import FitError
+from calibrate.fit.points import bin_labels, points_table, points_text  # noqa: F401  (their home before)
 
-__all__ = ["LearnOptions", "SHAPES", "fit_learned", "pava", "cross_fit", "spec_learner", "points_table", "points_text",
+__all__ = ["LearnOptions", "SHAPES", "fit_learned", "pava", "cross_fit", "points_table", "points_text",
            "bin_labels", "fold_of", "N_FOLDS"]
 
 Shape = Literal["auto", "increasing", "decreasing", "peak", "trough", "step"]
@@ -59,6 +59,9 @@ SHAPES: tuple[str, ...] = ("auto", "increasing", "decreasing", "peak", "trough",
 
 N_FOLDS = 5
 """Folds of :func:`cross_fit`."""
+
+Deviance = Callable[[list[int]], float]
+"""A block partition's deviance (the block start indices in, ``−2·loglik`` or its quadratic approximation out)."""
 
 _SIMPLER = ("flat", "step", "increasing", "decreasing", "peak", "trough")
 """Tie order of the shapes: the first with the lowest BIC wins."""
@@ -130,35 +133,41 @@ def _monotone(rates: np.ndarray) -> bool:
     return bool((d >= -1e-15).all() or (d <= 1e-15).all())
 
 
-def _unimodal(starts: list[int], r: np.ndarray, n: np.ndarray, peak: bool) -> list[int]:
+def _unimodal(r: np.ndarray, n: np.ndarray, peak: bool, dev: Deviance) -> list[int]:
     """The best single-peaked (or -troughed) block partition: increasing up to a turning point, decreasing after."""
-    best, best_ll = [0], -np.inf
+    best, best_dev = [0], np.inf
     for p in range(1, len(r)):
         left, right = _iso(r[:p], n[:p], peak), _iso(r[p:], n[p:], not peak)
         cand = left + [p + s for s in right]
-        ll = _loglik(*_pooled(cand, r, n))
-        if ll > best_ll + 1e-12:
-            best, best_ll = cand, ll
+        d = dev(cand)
+        if d < best_dev - 1e-12:
+            best, best_dev = cand, d
     return best
 
 
-def _simplify(starts: list[int], r: np.ndarray, n: np.ndarray, extra: int, penalty: float,
+def _simplify(starts: list[int], dev: Deviance, extra: int, penalty: float,
               keep: int | None = None) -> tuple[list[int], float]:
-    """Merge adjacent blocks while that lowers the criterion (or down to ``keep`` blocks); the blocks and criterion."""
+    """Merge adjacent blocks while that lowers ``dev + penalty·(blocks + extra)`` (or down to ``keep`` blocks); the
+    blocks and criterion."""
     starts = list(starts)
 
-    def bic(s: list[int]) -> float:
-        return -2 * _loglik(*_pooled(s, r, n)) + (len(s) + (extra if len(s) > 2 else 0)) * penalty
+    def criterion(s: list[int]) -> float:
+        return dev(s) + (len(s) + (extra if len(s) > 2 else 0)) * penalty
 
-    current = bic(starts)
+    current = criterion(starts)
     while len(starts) > 1:
         options = [starts[:i] + starts[i + 1:] for i in range(1, len(starts))]
-        scores = [bic(o) for o in options]
+        scores = [criterion(o) for o in options]
         i = int(np.argmin(scores))
         if scores[i] >= current and (keep is None or len(starts) <= keep):
             break
         starts, current = options[i], scores[i]
     return starts, current
+
+
+def binomial_deviance(r: np.ndarray, n: np.ndarray) -> Deviance:
+    """``−2·loglik`` of a block partition of binomial units (``r`` renewed of ``n``)."""
+    return lambda starts: -2.0 * _loglik(*_pooled(starts, r, n))
 
 
 def _prebins(n: np.ndarray, r: np.ndarray, n_min: float, e_min: float) -> list[int]:
@@ -193,29 +202,38 @@ def _logit(r: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.log(p / (1.0 - p))
 
 
-def _shape_fit(r: np.ndarray, n: np.ndarray, shape: str, ordered: bool, penalty: float) -> tuple[list[int], str]:
-    """The block partition of the pre-bins and the shape it has, under the requested ``shape``."""
-    if not ordered:  # categories, ordered by rate: increasing
-        starts, _ = _simplify(_iso(r, n, True), r, n, 0, penalty)
+def _shape_fit(r: np.ndarray, n: np.ndarray, shape: str, ordered: bool, penalty: float,
+               dev: Deviance | None = None) -> tuple[list[int], str]:
+    """The block partition of the units and the shape it has, under the requested ``shape``: ``r / n`` are the units'
+    values (renewal rates, weighted by ``n``), ``dev`` a block partition's deviance (default: binomial)."""
+    dev = binomial_deviance(r, n) if dev is None else dev
+    if not ordered:  # categories, ordered by value: increasing
+        starts, _ = _simplify(_iso(r, n, True), dev, 0, penalty)
         return starts, "flat" if len(starts) == 1 else "step" if len(starts) == 2 else "categories"
     candidates: dict[str, tuple[list[int], float]] = {}
     wanted = ("increasing", "decreasing", "peak", "trough") if shape == "auto" else \
         ("increasing", "decreasing") if shape == "step" else (shape,)
     for name in wanted:
         raw = _iso(r, n, name == "increasing") if name in ("increasing", "decreasing") else \
-            _unimodal([0], r, n, name == "peak")
-        candidates[name] = _simplify(raw, r, n, 1 if name in ("peak", "trough") else 0, penalty,
+            _unimodal(r, n, name == "peak", dev)
+        candidates[name] = _simplify(raw, dev, 1 if name in ("peak", "trough") else 0, penalty,
                                      keep=2 if shape == "step" else None)
     best = min(candidates, key=lambda k: candidates[k][1])
     starts = candidates[best][0]
     label = best
+    rates = np.divide(*_pooled(starts, r, n))
     if len(starts) == 1:
         label = "flat"
     elif len(starts) == 2 or (shape == "step"):
         label = "step"
-    elif best in ("peak", "trough") and _monotone(_pooled(starts, r, n)[0] / _pooled(starts, r, n)[1]):
-        label = "increasing" if np.diff(_pooled(starts, r, n)[0] / _pooled(starts, r, n)[1])[0] > 0 else "decreasing"
+    elif best in ("peak", "trough") and _monotone(rates):
+        label = "increasing" if np.diff(rates)[0] > 0 else "decreasing"
     return starts, label
+
+
+def hannan_quinn(n: int) -> float:
+    """The Hannan–Quinn cost of a parameter, ``2·ln ln n``."""
+    return 2.0 * math.log(math.log(max(n, 3)))
 
 
 @validate_params({"shape": [Options(*SHAPES)], "max_bins": [Interval(int, 2, None)],
@@ -283,11 +301,67 @@ def _encode(raw: np.ndarray | pd.Series, categorical: bool) -> tuple[np.ndarray,
     return labels, code
 
 
-def _fit_codes(labels: np.ndarray, code: np.ndarray, y: np.ndarray, *, categorical: bool, shape: str, max_bins: int,
-               min_bin_share: float, min_event_share: float, penalty: float | None, column: str) -> Transform:
-    """:func:`fit_learned` on encoded values (:func:`_encode`), so the cross-fitting folds sort a column once."""
-    keep = ~np.isnan(y)
-    code, y = code[keep], y[keep]
+@dataclass(frozen=True)
+class Prebins:
+    """A column's pre-bins on one sample (step 1 of the rule): ``units`` the distinct values (numeric: each
+    quantile group's first value; categorical: the labels) in bin order, ``pre`` the start index of each pre-bin in
+    it, ``n`` and ``r`` each unit's accounts and renewals; ``n_missing``, ``r_missing`` those of a missing value and
+    ``own_missing`` whether it is a bin of its own."""
+
+    units: np.ndarray
+    pre: list[int]
+    n: np.ndarray
+    r: np.ndarray
+    n_missing: float
+    r_missing: float
+    own_missing: bool
+    categorical: bool
+
+    def of(self, labels: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """Each row's pre-bin (``len(pre)``: the missing bin; −1: missing without a bin of its own, or unseen)."""
+        out = np.full(code.size, len(self.pre) if self.own_missing else -1, dtype=np.int64)
+        present = code >= 0
+        if self.categorical:
+            block = np.searchsorted(self.pre, np.arange(len(self.units)), side="right") - 1
+            lookup = dict(zip(self.units.tolist(), block.tolist()))
+            unseen = len(self.pre) if self.own_missing else -1
+            per_label = np.array([lookup.get(v, unseen) for v in labels.tolist()], dtype=np.int64)
+        else:
+            per_label = np.searchsorted(self.units[self.pre[1:]], labels, side="right")
+        out[present] = per_label[code[present]] if labels.size else out[present]
+        return out
+
+    def transform(self, starts: list[int], label: str, values: np.ndarray, missing: float | None) -> Transform:
+        """The binned transform of blocks ``starts`` (of pre-bins) with ``values`` per block, scaled to 0–100 points,
+        and a missing bin worth ``missing`` (its value, when it is a bin of its own)."""
+        r_p, n_p = _pooled(self.pre, self.r, self.n)
+        r_b, n_b = _pooled(starts, r_p, n_p)
+        own = self.own_missing and missing is not None
+        points = _scale(np.append(values, missing) if own else np.asarray(values, dtype=float))
+        missing_points = float(points[-1]) if own else None
+        points = points[:-1] if own else points
+        bins = {"n": [*map(int, n_b)] + ([int(self.n_missing)] if own else []),
+                "renewed": [*map(int, r_b)] + ([int(self.r_missing)] if own else [])}
+        if self.categorical:
+            block_of = np.searchsorted(starts, np.arange(len(self.pre)), side="right") - 1  # pre-bin -> block
+            pre_of = np.searchsorted(self.pre, np.arange(len(self.units)), side="right") - 1  # label -> pre-bin
+            cats = {str(self.units[i]): float(points[block_of[pre_of[i]]]) for i in range(len(self.units))}
+            return Transform(kind="binned", knots=[], values=[float(v) for v in points], shape=label,
+                             categories=dict(sorted(cats.items())), missing=missing_points, bins=bins)
+        edges = [float(self.units[self.pre[s]]) for s in starts[1:]]
+        return Transform(kind="binned", knots=edges, values=[float(v) for v in points], shape=label,
+                         missing=missing_points, bins=bins)
+
+
+def prebin(labels: np.ndarray, code: np.ndarray, y: np.ndarray, *, categorical: bool, max_bins: int,
+           min_bin_share: float, min_event_share: float, column: str) -> Prebins:
+    """Step 1 of the rule on encoded values (:func:`_encode`) and outcomes without gaps.
+
+    Raises
+    ------
+    FitError
+        No row with a value, or no churn event (or no renewal) among them.
+    """
     missing = code < 0
     n_all, present = y.size, ~missing
     if present.sum() == 0 or y[present].min() == y[present].max():
@@ -302,37 +376,29 @@ def _fit_codes(labels: np.ndarray, code: np.ndarray, y: np.ndarray, *, categoric
     labels, n_u, r_u = labels[seen], n_u[seen], r_u[seen]
     if categorical:
         order = np.lexsort((labels, _logit(r_u, n_u)))  # by rate, ties by label
-    else:
-        order = np.arange(len(labels))
-        if len(labels) > max_bins:  # quantile pre-bins: a cut where the cumulative share passes j / max_bins
-            cum = np.cumsum(n_u) / n_u.sum()
-            group = np.minimum(np.floor(np.concatenate([[0.0], cum[:-1]]) * max_bins + 1e-9), max_bins - 1).astype(int)
-            first = np.flatnonzero(np.diff(group, prepend=-1) > 0)
-            n_u, r_u = np.add.reduceat(n_u, first), np.add.reduceat(r_u, first)
-            labels, order = labels[first], np.arange(len(first))
-    n_o, r_o = n_u[order], r_u[order]
-    pre = _prebins(n_o, r_o, n_min, e_min)
-    r_p, n_p = _pooled(pre, r_o, n_o)
-    starts, label = _shape_fit(r_p, n_p, shape, not categorical,
-                               2.0 * math.log(math.log(max(n_all, 3))) if penalty is None else penalty)
-    r_b, n_b = _pooled(starts, r_p, n_p)
-    logits = _logit(r_b, n_b)
+        labels, n_u, r_u = labels[order], n_u[order], r_u[order]
+    elif len(labels) > max_bins:  # quantile pre-bins: a cut where the cumulative share passes j / max_bins
+        cum = np.cumsum(n_u) / n_u.sum()
+        group = np.minimum(np.floor(np.concatenate([[0.0], cum[:-1]]) * max_bins + 1e-9), max_bins - 1).astype(int)
+        first = np.flatnonzero(np.diff(group, prepend=-1) > 0)
+        n_u, r_u, labels = np.add.reduceat(n_u, first), np.add.reduceat(r_u, first), labels[first]
     n_miss, r_miss = float(missing.sum()), float(y[missing].sum())
-    own = n_miss >= min_bin_share * n_all and n_miss - r_miss >= e_min
-    points = _scale(np.append(logits, _logit(np.array([r_miss]), np.array([n_miss]))) if own else logits)
-    missing_points = float(points[-1]) if own else None
-    points = points[:-1] if own else points
-    bins = {"n": [*map(int, n_b)] + ([int(n_miss)] if own else []),
-            "renewed": [*map(int, r_b)] + ([int(r_miss)] if own else [])}
-    if categorical:
-        block_of = np.searchsorted(starts, np.arange(len(pre)), side="right") - 1  # pre-bin -> block
-        pre_of = np.searchsorted(pre, np.arange(len(order)), side="right") - 1  # ordered label -> pre-bin
-        cats = {str(labels[order[i]]): float(points[block_of[pre_of[i]]]) for i in range(len(order))}
-        return Transform(kind="binned", knots=[], values=[float(v) for v in points], shape=label,
-                         categories=dict(sorted(cats.items())), missing=missing_points, bins=bins)
-    edges = [float(labels[order[pre[s]]]) for s in starts[1:]]
-    return Transform(kind="binned", knots=edges, values=[float(v) for v in points], shape=label,
-                     missing=missing_points, bins=bins)
+    return Prebins(units=labels, pre=_prebins(n_u, r_u, n_min, e_min), n=n_u, r=r_u, n_missing=n_miss,
+                   r_missing=r_miss, own_missing=n_miss >= min_bin_share * n_all and n_miss - r_miss >= e_min,
+                   categorical=categorical)
+
+
+def _fit_codes(labels: np.ndarray, code: np.ndarray, y: np.ndarray, *, categorical: bool, shape: str, max_bins: int,
+               min_bin_share: float, min_event_share: float, penalty: float | None, column: str) -> Transform:
+    """:func:`fit_learned` on encoded values (:func:`_encode`), so the cross-fitting folds sort a column once."""
+    keep = ~np.isnan(y)
+    code, y = code[keep], y[keep]
+    bins = prebin(labels, code, y, categorical=categorical, max_bins=max_bins, min_bin_share=min_bin_share,
+                  min_event_share=min_event_share, column=column)
+    r_p, n_p = _pooled(bins.pre, bins.r, bins.n)
+    starts, label = _shape_fit(r_p, n_p, shape, not categorical, hannan_quinn(y.size) if penalty is None else penalty)
+    miss = float(_logit(np.array([bins.r_missing]), np.array([bins.n_missing]))[0]) if bins.own_missing else None
+    return bins.transform(starts, label, _logit(*_pooled(starts, r_p, n_p)), miss)
 
 
 def fold_of(ids: Sequence[object] | np.ndarray | pd.Series, k: int = N_FOLDS) -> np.ndarray:
@@ -396,78 +462,3 @@ def cross_fit(
             fitted = _fit_codes(labels, code[train & (fold != f)], y[train & (fold != f)], **kw)
             out[held] = apply_transform(values[held], fitted)
     return final, out
-
-
-def bin_labels(transform: Transform, *, decimals: int = 6) -> list[str]:
-    """Readable bin names: ``< 4``, ``[4, 7)``, ``>= 7``; the category labels of each points level; ``missing``."""
-    if transform.categories is not None:
-        names = [", ".join(k for k, v in transform.categories.items() if v == p) for p in transform.values]
-    else:
-        fmt = lambda v: f"{round(v, decimals):g}"  # noqa: E731
-        cuts = transform.knots
-        if not cuts:
-            names = ["all values"]
-        else:
-            names = [f"< {fmt(cuts[0])}"] + [f"[{fmt(a)}, {fmt(b)})" for a, b in zip(cuts, cuts[1:])] + \
-                    [f">= {fmt(cuts[-1])}"]
-    return names + (["missing"] if transform.missing is not None else [])
-
-
-def points_table(transform: Transform, raw: np.ndarray | pd.Series | None = None,
-                 renewed: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
-    """One row per bin: its name, points, accounts, renewal rate and 95 % Wilson interval.
-
-    The counts are the training counts stored with the transform, or, given ``raw`` and ``renewed``, those of that
-    data (each row put in its bin by :func:`~calibrate.data.transforms.apply_transform`).
-    """
-    from calibrate._stats import wilson_interval
-
-    labels = bin_labels(transform)
-    points = list(transform.values) + ([transform.missing] if transform.missing is not None else [])
-    if raw is not None and renewed is not None:
-        sub = apply_transform(np.asarray(raw, dtype=object if transform.categories is not None else float), transform)
-        y = np.asarray(renewed, dtype=float)
-        n = [int(np.sum((sub == p) & ~np.isnan(y))) for p in points]
-        r = [int(np.sum((sub == p) & (y == 1))) for p in points]
-    else:
-        stored = transform.bins or {}
-        n, r = list(stored.get("n", [0] * len(points))), list(stored.get("renewed", [0] * len(points)))
-    rows = []
-    for name, p, nn, rr in zip(labels, points, n, r):
-        lo, hi = map(float, wilson_interval(rr, nn)) if nn else (float("nan"), float("nan"))
-        rows.append({"bin": name, "points": p, "n": nn, "renewed": rr,
-                     "renewal_rate": rr / nn if nn else float("nan"), "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
-
-
-def spec_learner(raw: np.ndarray, renewed: np.ndarray, train: np.ndarray, groups: np.ndarray,
-                 signal: Signal) -> tuple[Transform, np.ndarray]:
-    """:func:`cross_fit` for a spec's ``learned`` signal (a :data:`calibrate.data.spec_load.Learner`).
-
-    Raises
-    ------
-    FitError
-        The signal's learned transform is flat: no bin renews detectably differently (by the criterion).
-    """
-    final, out = cross_fit(raw, renewed, groups=groups, train=train, categorical=signal.kind == "categorical",
-                           options=LearnOptions(shape=signal.shape), column=signal.column)
-    if final.shape == "flat":
-        raise FitError(f"signal {signal.name!r} (column {signal.column!r}): its learned transform is flat — no bin "
-                       "renews detectably differently; set `use: false` for it in the spec, or give it a fixed "
-                       "transform")
-    return final, out
-
-
-def points_text(name: str, transform: Transform, *, weight: float | None = None, column: str = "",
-                current: float | None = None) -> str:
-    """A learned signal's points table as text (``calibrate explain``); ``current`` marks the bin scoring it."""
-    table = points_table(transform)
-    head = f"{name}" + (f" ({column})" if column and column != name else "") + f": {transform.shape}"
-    head += f", weight {weight:.3f} (a bin adds weight x points to the score)" if weight is not None else ""
-    width = max(8, *(len(b) for b in table["bin"]))
-    lines = [head, f"  {'bin':<{width}}  points  accounts  renewal [95% CI]"]
-    for row in table.itertuples():
-        mark = "  <- this account" if current is not None and row.points == current else ""
-        rate = f"{row.renewal_rate:.1%} [{row.ci_low:.1%}, {row.ci_high:.1%}]" if row.n else "n/a"
-        lines.append(f"  {row.bin:<{width}}  {row.points:6.2f}  {row.n:8,}  {rate}{mark}")
-    return "\n".join(lines)
