@@ -34,8 +34,8 @@ from conftest import DIMS, logistic_book
 SHAPE = re.compile(r"^The '(?P<name>\w+)' parameter of (?P<caller>\w+) must be (?P<what>.+)\. Got (?P<got>.+) instead\.$",
                    re.DOTALL)
 
-PENDING = {"calibrate.publish.export.export_sql": "dialect"}
-"""Literal-typed options not yet behind validate_params: export.py is being rewritten on sqlglot."""
+PENDING: dict[str, str] = {}
+"""Literal-typed options not yet behind validate_params (none at present)."""
 
 
 # ---------------------------------------------------------------------------------------------

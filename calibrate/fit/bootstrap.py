@@ -50,7 +50,7 @@ from calibrate.fit.result import (
 from calibrate.fit.simplex import Bounds, penalty_terms, quadratic_step, resolve_bounds, solve_simplex
 from calibrate.fit.weights import FitResult, fit_weights
 
-__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights", "newton_draws", "percentile_intervals"]
+__all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights", "newton_draws"]
 
 NEWTON_ACCOUNTS = 10_000
 """From this many accounts per resample on, ``resample_fit="auto"`` takes one Newton step per resample
@@ -330,7 +330,7 @@ def bootstrap_weights(
         sw = counts[codes[keep]].astype(float) * (1.0 if row_w is None else row_w[keep])
         v_all[r], _, _, _ = solve_simplex(x01[keep], y[keep], sample_weight=sw, bounds=bounds, stability=lam,
                                           target=target, slope_scale=full.slope * 100.0, theta0=theta0)
-    return percentile_intervals(v_all, full, names, bounds, level=level, seed=seed, n_accounts=n_acc,
+    return _percentile_intervals(v_all, full, names, bounds, level=level, seed=seed, n_accounts=n_acc,
                                 accounts_per_resample=m, resample_fit="newton" if newton else "refit",
                                 options={k: _json_option(v) for k, v in fit_options.items() if k != "current"})
 
@@ -347,7 +347,7 @@ def newton_draws(step: _OneStep, n_boot: int, rng: np.random.Generator, m: int |
     return v_all
 
 
-def percentile_intervals(v_all: np.ndarray, full: FitResult, names: tuple[str, ...], bounds: Bounds, *,
+def _percentile_intervals(v_all: np.ndarray, full: FitResult, names: tuple[str, ...], bounds: Bounds, *,
                          level: float, seed: int, n_accounts: int, accounts_per_resample: int,
                          resample_fit: Literal["refit", "newton"], options: dict[str, Any]) -> WeightIntervals:
     """The :class:`WeightIntervals` of resampled ``v`` (n_boot × k): weights on the simplex, m-out-of-n rescaled,

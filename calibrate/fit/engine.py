@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate.errors import FitError
-from calibrate.fit.bootstrap import WeightIntervals, _OneStep, newton_draws, percentile_intervals
+from calibrate.fit.bootstrap import WeightIntervals, _OneStep, newton_draws, _percentile_intervals
 from calibrate.fit.information import score_tests
 from calibrate.fit.result import MAX_SLOPE, MIN_EVENTS_PER_DIMENSION, WEIGHT_BY, FitResult, _current_weights, \
     _directions, _json_option
@@ -315,6 +315,6 @@ def bootstrap_engine(result: EngineFit, engine: Any, *, n_boot: int = 500, seed:
     v_all = newton_draws(step, n_boot, np.random.default_rng(seed))
     options = {k: v for k, v in result.fit.options.items()
                if k in ("floor", "cap", "fixed", "stability", "train_until", "weight_by", "engine")}
-    return percentile_intervals(v_all, result.fit, result.design.names, result.bounds, level=level, seed=seed,
+    return _percentile_intervals(v_all, result.fit, result.design.names, result.bounds, level=level, seed=seed,
                                 n_accounts=total.shape[0], accounts_per_resample=total.shape[0],
                                 resample_fit="newton", options=options)

@@ -40,7 +40,8 @@ from calibrate.data.load import Accounts, DataSpec, load_accounts
 from calibrate.data.transforms import apply_transform
 from calibrate.errors import ConfigError, DataError
 from calibrate.score.scorer import score_frame
-from calibrate.score.sql import DIALECTS, Dialect, scoring_sql
+from calibrate._params import validate_params
+from calibrate.score.sql import DIALECT_PARAMS, DIALECTS, Dialect, scoring_sql
 
 __all__ = ["scoring_spec", "load_for_scoring", "score_accounts", "score_on_engine", "output_path", "write_scores",
            "export_sql", "DIALECTS", "KEYS"]
@@ -224,6 +225,7 @@ def write_scores(scores: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+@validate_params(DIALECT_PARAMS)
 def export_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str = "accounts") -> str:
     """A SELECT that scores every row of ``table`` with ``config`` in ``dialect``.
 

@@ -18,6 +18,7 @@ from typing import Literal
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 
+from calibrate._params import Options, validate_params
 from calibrate.config.model import Dimension, Transform, WeightConfig
 from calibrate.errors import ConfigError
 from calibrate.score.scorer import BAND_DECIMALS
@@ -26,6 +27,8 @@ __all__ = ["scoring_sql", "relation_config", "relation_scoring_sql", "DIALECTS",
 
 Dialect = Literal["duckdb", "postgres", "snowflake", "bigquery", "spark"]
 DIALECTS: tuple[str, ...] = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
+DIALECT_PARAMS = {"dialect": [Options(*DIALECTS)]}
+"""The one check of a ``dialect`` option (every function that takes one)."""
 
 
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
@@ -162,16 +165,17 @@ def _numeric_round(node: exp.Expression) -> exp.Expression:
     return node
 
 
+@validate_params(DIALECT_PARAMS)
 def scoring_sql(config: WeightConfig, *, dialect: Dialect = "duckdb", table: str = "accounts", header: bool = True) -> str:
     """The scoring SELECT over ``table`` in ``dialect`` (:func:`calibrate.publish.export.export_sql` documents it).
 
     Raises
     ------
+    ParameterError
+        An unknown dialect.
     ConfigError
-        An unknown dialect or a table name with more than three parts.
+        A table name with more than three parts.
     """
-    if dialect not in DIALECTS:
-        raise ConfigError(f"The 'dialect' parameter must be one of {set(DIALECTS)}. Got {dialect!r} instead.")
     query = _scoring_query(config, _table(table, dialect), lambda name: _identifier(name, dialect))
     if dialect == "postgres":
         query = query.transform(_numeric_round, copy=False)

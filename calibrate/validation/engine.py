@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from calibrate._params import validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.validation.result import Validation
+from calibrate.validation.separation import _PARAMS
 
 __all__ = ["validate_on_engine", "scored_sql"]
 
@@ -200,6 +202,7 @@ def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | N
                                   n_pending=n_pending, as_of=as_of, **extra)
 
 
+@validate_params(_PARAMS)
 def validate_on_engine(
     engine: Any,
     config: WeightConfig,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from calibrate._params import validate_params
+from calibrate._params import Interval, Options, validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
 from calibrate.score.scorer import score_frame
-from calibrate.validation.separation import _PARAMS, By, Validation, _groups, decided_mask
+from calibrate.validation.separation import By, Validation, _groups, decided_mask
 
 __all__ = ["validate_groups"]
 
 
 
-@validate_params(_PARAMS)
+@validate_params({"by": [Options("segment", "period")], "n_boot": [Interval(int, 1, None)]})
 def validate_groups(
     data: Accounts,
     config: WeightConfig,

@@ -169,6 +169,7 @@ def validate_classes(
     )
 
 
+@validate_params(_PARAMS)
 def validation_from_counts(
     n: np.ndarray,
     k: np.ndarray,
