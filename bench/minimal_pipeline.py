@@ -102,7 +102,9 @@ def main() -> None:
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{(args.out / 'mlflow.db').resolve()}")
-    with mlflow.start_run(run_name="minimal"):
+    # artifacts beside the store, not in ./mlruns of whatever directory the bench is started from
+    experiment = mlflow.create_experiment("minimal", artifact_location=(args.out / "artifacts").resolve().as_uri())
+    with mlflow.start_run(run_name="minimal", experiment_id=experiment):
         mlflow.log_params({"rows": len(frame), "dims": len(dims)})
         mlflow.log_metrics({"auc": auc, "spread": spread, "spread_lo": lo, "spread_hi": hi,
                             **{f"w_{d}": v for d, v in zip(dims, w)}, **{f"psi_{k}": v for k, v in psis.items()}})
