@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from calibrate._params import Interval, Options, validate_params
+from calibrate._params import Options, validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.data.load import Accounts
 from calibrate.score.scorer import score_frame
-from calibrate.validation.separation import By, Validation, _groups, decided_mask
+from calibrate.validation.separation import _PARAMS, By, Validation, _groups, decided_mask
 
 __all__ = ["validate_groups"]
 
 
-
-@validate_params({"by": [Options("segment", "period")], "n_boot": [Interval(int, 1, None)]})
+@validate_params({**_PARAMS, "by": [Options("segment", "period")]})  # a group key is required here
 def validate_groups(
     data: Accounts,
     config: WeightConfig,
