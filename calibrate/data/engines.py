@@ -74,6 +74,11 @@ class Engine(Protocol):
         """Run a statement that returns nothing (``CREATE TEMP VIEW …``), in DuckDB dialect."""
         ...
 
+    def materialize(self, name: str, query: str) -> None:
+        """Keep the result of ``query`` (DuckDB dialect; aggregates, far fewer rows than the data) as the temporary
+        table ``name``, so that later queries read it instead of scanning the data again (replaced if present)."""
+        ...
+
     def names(self, view: str) -> list[str]:
         """The column names of ``view`` (no job run)."""
         ...
@@ -193,6 +198,9 @@ class DuckDBEngine(_Base):
         except duckdb.Error as exc:
             raise _engine_error(self, exc) from None
 
+    def materialize(self, name: str, query: str) -> None:
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+
     def names(self, view: str) -> list[str]:
         return [c[0] for c in self.con.execute(f"SELECT * FROM {view} LIMIT 0").description]
 
@@ -275,6 +283,7 @@ class SparkEngine(_Base):
                  session: Any = None) -> None:
         super().__init__(source=source)
         self.spark = session or spark_session(master, conf)
+        self._kept: dict[str, Any] = {}
         try:
             if _is_files(source):
                 _check_files(source)
@@ -300,6 +309,20 @@ class SparkEngine(_Base):
 
     def execute(self, statement: str) -> None:
         self._run(statement)
+
+    def materialize(self, name: str, query: str) -> None:
+        old = self._kept.pop(name, None)
+        frame = self._run(query).persist()  # computed by its first use, then read from the cache
+        frame.createOrReplaceTempView(name)
+        self._kept[name] = frame
+        if old is not None:
+            old.unpersist()
+
+    def close(self) -> None:
+        for frame in self._kept.values():
+            frame.unpersist()
+        self._kept.clear()
+        super().close()
 
     def names(self, view: str) -> list[str]:
         return list(self.spark.table(view).columns)

@@ -1,21 +1,23 @@
 """Validation on an engine (DuckDB, Spark): the pandas engine's figures from aggregate queries.
 
-The rows never leave the engine. Three queries over the config's scoring SELECT
-(:func:`calibrate.score.sql.scoring_sql`, the SQL the export writes) on :attr:`Engine.relation`, each grouped by
-the validation group (the whole book, or each segment / snapshot quarter):
+The rows never leave the engine, and are scanned twice. The config's scoring SELECT
+(:func:`calibrate.score.sql.scoring_sql`, the SQL the export writes) on :attr:`Engine.relation`, grouped by the
+validation group (the whole book, or each segment / snapshot quarter), is first reduced to a temporary table of
+renewals and churns per distinct (score, p) (:meth:`Engine.materialize`); from it:
 
-1. per account × band × outcome: rows, ARR, and the sum of the rows' DeLong placements — the placement of a
-   renewal is ``(#churns with a lower score + ½ #tied)/N``, of a churn ``(#renewals higher + ½ #tied)/M``, from a
-   window over the per-score class counts. Pulled to the driver (accounts × bands × 2 rows), it gives the band
-   counts and Wilson intervals (exact), the spread's account bootstrap and the clustered trend (the same draws as
-   pandas when accounts are numbered alike: pandas numbers them in order of appearance, an engine in sorted
-   order, so sorted data give equal intervals and any other order intervals equal in law), and the AUC with its
-   clustered DeLong interval (:func:`calibrate._stats.delong_from_sums`);
+1. per account × band × outcome (the second scan, joined to that table): rows, ARR, and the sum of the rows'
+   DeLong placements — the placement of a renewal is ``(#churns with a lower score + ½ #tied)/N``, of a churn
+   ``(#renewals higher + ½ #tied)/M``, from a window over the per-score class counts, summed as integers (twice
+   the placement) so that every engine sums exactly. Pulled to the driver (accounts × bands × 2 rows), it gives
+   the band counts and Wilson intervals (exact), the spread's account bootstrap and the clustered trend (the same
+   draws as pandas when accounts are numbered alike: pandas numbers them in order of appearance, an engine in
+   sorted order, so sorted data give equal intervals and any other order intervals equal in law), and the AUC with
+   its clustered DeLong interval (:func:`calibrate._stats.delong_from_sums`);
 2. per score-decile bin (midranks, as :func:`calibrate._stats.lift_table`): rows, churns, score range, and the
-   KS distance from the cumulative class counts;
+   KS distance from the cumulative class counts — from the per-score table alone;
 3. per probability bin (the ``p`` deciles, as :func:`calibrate._stats.reliability_curve`; the edges from the
    order statistics, interpolated as numpy does): rows, Σp, Σy and Σ(p − y)², for the reliability curve, ECE and
-   the Brier score.
+   the Brier score — from the per-score table alone (``p`` is a column of it).
 
 Not on engines (NaN / None, said in ``docs/scale.md``): the calibration slope/intercept, the red book and the
 CSM flag. The statistics themselves are :mod:`calibrate._stats` and
@@ -48,12 +50,25 @@ def scored_sql(engine: Any, config: WeightConfig) -> str:
     return relation_scoring_sql(config, relation=engine.relation, columns=engine.columns)
 
 
+_SCORES = "calibrate_scores"
+"""The temporary table of rows and renewals per group × distinct (score, p): the one scan of the scored rows that
+the lift table, KS and calibration bins read (and the DeLong placements join)."""
+
+
 def _group_expr(by: By | None) -> str:
+    """The validation group as an engine value: ``0`` (the whole book), the segment, or ``year·10 + quarter``."""
     if by is None:
-        return "'(all)'"
+        return "0"
     if by == "segment":
         return "segment"
-    return "CAST(year(snapshot_date) AS VARCHAR) || 'Q' || CAST(quarter(snapshot_date) AS VARCHAR)"
+    return "year(snapshot_date) * 10 + quarter(snapshot_date)"
+
+
+def _label(by: By | None, g: Any) -> str:
+    """The group's name as pandas gives it (``2025Q3`` for a quarter)."""
+    if by == "period" and not pd.isna(g):
+        return f"{int(g) // 10}Q{int(g) % 10}"
+    return str(g)
 
 
 def _decided(as_of: str | pd.Timestamp | None, columns: tuple[str, ...]) -> str:
@@ -68,36 +83,44 @@ def _rows_cte(engine: Any, config: WeightConfig, by: By | None, as_of: Any) -> s
     arr = "arr" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
     return (f"WITH scored AS ({scored_sql(engine, config)}),\n"
             f"d AS (SELECT {_group_expr(by)} AS g, account_id, CAST(renewed AS INTEGER) AS y, score, "
-            f"band_index AS b, p_renew AS p, {arr} AS arr FROM scored WHERE {_decided(as_of, engine.columns)}),\n"
-            "v AS (SELECT g, score, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg FROM d GROUP BY g, score),\n"
-            "w AS (SELECT g, score, pos, neg, SUM(neg) OVER (PARTITION BY g ORDER BY score) AS cneg, "
-            "SUM(pos) OVER (PARTITION BY g ORDER BY score) AS cpos, SUM(pos) OVER (PARTITION BY g) AS tpos, "
-            "SUM(neg) OVER (PARTITION BY g) AS tneg FROM v)\n")
+            f"band_index AS b, p_renew AS p, {arr} AS arr FROM scored WHERE {_decided(as_of, engine.columns)})\n")
+
+
+# per distinct score of each group: the class counts and their running sums (ties share a score)
+_W = (f"w AS (SELECT g, score, pos, neg, SUM(neg) OVER (PARTITION BY g ORDER BY score) AS cneg, "
+      "SUM(pos) OVER (PARTITION BY g ORDER BY score) AS cpos, SUM(pos) OVER (PARTITION BY g) AS tpos, "
+      f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM (SELECT g, score, SUM(pos) AS pos, SUM(neg) AS neg "
+      f"FROM {_SCORES} GROUP BY g, score) AS v)\n")
 
 
 def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_bins: int,
-                diagnostics: bool) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame]:
+                diagnostics: bool) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Two scans of the scored rows (the per-score counts, then the per-account cells); the rest reads the first."""
     rows = _rows_cte(engine, config, by, as_of)
+    engine.materialize(_SCORES, rows + "SELECT g, score, p, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg "
+                                       "FROM d GROUP BY g, score, p")
+    # twice the placement sum, in integers: exact on every engine (module docstring)
     cells = engine.sql(
-        rows + "SELECT d.g AS g, d.account_id AS account_id, d.b AS b, d.y AS y, COUNT(*) AS n, SUM(d.arr) AS arr, "
-        "SUM(CASE WHEN d.y = 1 THEN w.cneg - w.neg + 0.5 * w.neg ELSE w.tpos - w.cpos + 0.5 * w.pos END) AS place "
+        rows + ", " + _W + "SELECT d.g AS g, d.account_id AS account_id, d.b AS b, d.y AS y, COUNT(*) AS n, "
+        "SUM(d.arr) AS arr, SUM(CASE WHEN d.y = 1 THEN 2 * (w.cneg - w.neg) + w.neg "
+        "ELSE 2 * (w.tpos - w.cpos) + w.pos END) AS place2 "
         "FROM d JOIN w ON d.g = w.g AND d.score = w.score GROUP BY d.g, d.account_id, d.b, d.y")
     lift = calib = None
     if diagnostics:
         rank = "(cneg + cpos - (pos + neg) + (pos + neg + 1) / 2.0)"
         lift = engine.sql(
-            rows + f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
+            "WITH " + _W + f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
             f"{int(n_bins) - 1}) AS bin, SUM(pos + neg) AS n, SUM(neg) AS events, MIN(score) AS lo, MAX(score) AS hi, "
             "MAX(ABS(CAST(cpos AS DOUBLE) / tpos - CAST(cneg AS DOUBLE) / tneg)) AS ks FROM w GROUP BY 1, 2")
-        calib = _calibration_bins(engine, rows, cells, n_bins) if config.calibration is not None else None
-    pending = engine.sql(
-        f"SELECT {_group_expr(by)} AS g, COUNT(*) AS n FROM {engine.relation} "
-        f"WHERE NOT ({_decided(as_of, engine.columns)}) GROUP BY 1")
-    return cells, lift, calib, pending
+        calib = _calibration_bins(engine, cells, n_bins) if config.calibration is not None else None
+    return cells, lift, calib
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _lit(value: Any) -> str:
+    """A group value as a SQL literal (an integer, or a quoted string)."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _lerp(lo: float, hi: float, t: float) -> float:
@@ -106,16 +129,17 @@ def _lerp(lo: float, hi: float, t: float) -> float:
     return hi - diff * (1.0 - t) if t >= 0.5 else lo + diff * t
 
 
-def _calibration_bins(engine: Any, rows: str, cells: pd.DataFrame, n_bins: int) -> pd.DataFrame:
+def _calibration_bins(engine: Any, cells: pd.DataFrame, n_bins: int) -> pd.DataFrame:
     """Rows, Σp, Σy and Σ(p − y)² per ``p`` decile bin of each group, on the edges ``np.percentile`` gives.
 
     The edges come from the order statistics themselves (the values at the two ranks around ``(n − 1)·q``,
     found with a window over the distinct ``p`` values) and are interpolated here exactly as numpy does, so that
-    a row whose ``p`` equals an edge falls in the same bin on every engine.
+    a row whose ``p`` equals an edge falls in the same bin on every engine. Both queries read the per-score table
+    (:data:`_SCORES`), not the rows.
     """
-    totals = cells.groupby(cells["g"].astype(str))["n"].sum()
+    totals = cells.groupby("g")["n"].sum()
     qs = [j / n_bins for j in range(1, n_bins)]
-    wanted: dict[str, list[tuple[int, int, float]]] = {}
+    wanted: dict[Any, list[tuple[int, int, float]]] = {}
     for g, tot in totals.items():
         spots = []
         for q in qs:
@@ -127,21 +151,22 @@ def _calibration_bins(engine: Any, rows: str, cells: pd.DataFrame, n_bins: int) 
         f"(g = {_lit(g)} AND ({' OR '.join(f'(first <= {r} AND {r} < upto)' for r in sorted({x for s in spots for x in s[:2]}))}))"
         for g, spots in wanted.items())
     found = engine.sql(
-        rows + ", pv AS (SELECT g, p, COUNT(*) AS c FROM d WHERE p IS NOT NULL GROUP BY g, p),\n"
+        f"WITH pv AS (SELECT g, p, SUM(pos + neg) AS c FROM {_SCORES} WHERE p IS NOT NULL GROUP BY g, p),\n"
         "pc AS (SELECT g, p, SUM(c) OVER (PARTITION BY g ORDER BY p) AS upto, c FROM pv),\n"
         f"pf AS (SELECT g, p, upto - c AS first, upto FROM pc)\nSELECT g, p, first, upto FROM pf WHERE {ranks}")
-    edges: dict[str, list[float]] = {}
+    edges: dict[Any, list[float]] = {}
     for g, spots in wanted.items():
-        mine = found[found["g"].astype(str) == g]
+        mine = found[found["g"] == g]
         first, upto, value = (mine[c].to_numpy() for c in ("first", "upto", "p"))
         at = lambda r: float(value[(first <= r) & (r < upto)][0])  # noqa: E731
         edges[g] = [_lerp(at(lo), at(hi), t) for lo, hi, t in spots]
-    edge = lambda j: "CASE d.g " + " ".join(  # noqa: E731
+    edge = lambda j: "CASE g " + " ".join(  # noqa: E731
         f"WHEN {_lit(g)} THEN CAST('{e[j]!r}' AS DOUBLE)" for g, e in edges.items()) + " END"
-    case = " ".join(f"WHEN d.p <= {edge(j)} THEN {j}" for j in range(len(qs)))
+    case = " ".join(f"WHEN p <= {edge(j)} THEN {j}" for j in range(len(qs)))
     return engine.sql(
-        rows + f"SELECT d.g AS g, CASE {case} ELSE {len(qs)} END AS bin, COUNT(*) AS n, SUM(d.p) AS sp, "
-        "SUM(d.y) AS sy, SUM((d.p - d.y) * (d.p - d.y)) AS sq FROM d WHERE d.p IS NOT NULL GROUP BY 1, 2")
+        f"SELECT g, CASE {case} ELSE {len(qs)} END AS bin, SUM(pos + neg) AS n, SUM(p * (pos + neg)) AS sp, "
+        f"SUM(pos) AS sy, SUM(pos * (p - 1) * (p - 1) + neg * p * p) AS sq FROM {_SCORES} WHERE p IS NOT NULL "
+        "GROUP BY 1, 2")
 
 
 def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | None, n_pending: int,
@@ -171,7 +196,7 @@ def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | N
     acc4 = sp.csr_array((cnt[use].astype(float), (acc[use], four[use])), shape=(n_acc, 4))
     spread = _stats.bootstrap_spread_matrix(acc4, n_rows=n_rows, biggest=biggest, n_boot=n_boot, seed=seed)
     trend = _stats.clustered_trend_matrix(full, n_classes, n_rows=n_rows, biggest=biggest, n_boot=n_boot, seed=seed)
-    pos, place = y == 1, cells["place"].to_numpy(dtype=float)
+    pos, place = y == 1, cells["place2"].to_numpy(dtype=float) / 2
     m_i = np.bincount(acc[pos], weights=cnt[pos], minlength=n_acc)
     n_i = np.bincount(acc[~pos], weights=cnt[~pos], minlength=n_acc)
     m_tot, n_tot = m_i.sum(), n_i.sum()
@@ -245,15 +270,16 @@ def validate_on_engine(
         if need not in engine.columns:
             raise DataError(f"validate by {by}: the data have no {need!r} column; map one or drop --by")
     options = {"n_boot": n_boot, "seed": seed, "as_of": as_of, "n_bins": n_bins, "arr": "arr" in engine.columns}
+    pending = engine.sql(f"SELECT COUNT(*) AS n FROM {engine.relation} WHERE NOT ({_decided(as_of, engine.columns)})")
     whole = _aggregates(engine, config, None, as_of, n_bins, diagnostics)
-    result = _one(whole[0], whole[1], whole[2], int(whole[3]["n"].sum()), config, **options)
+    result = _one(*whole, int(pending["n"].sum()), config, **options)
     if by is None:
         return result
-    cells, lift, calib, _ = _aggregates(engine, config, by, as_of, n_bins, diagnostics)
+    cells, lift, calib = _aggregates(engine, config, by, as_of, n_bins, diagnostics)
     groups = []
-    for g in sorted(set(cells["g"].astype(str))):
-        pick = lambda t: None if t is None else t[t["g"].astype(str) == g]  # noqa: E731
-        groups.append((g, _one(pick(cells), pick(lift), pick(calib), 0, config, **options)))
+    for g in sorted(set(cells["g"])):
+        pick = lambda t: None if t is None else t[t["g"] == g]  # noqa: E731
+        groups.append((_label(by, g), _one(pick(cells), pick(lift), pick(calib), 0, config, **options)))
     from dataclasses import replace
 
     return replace(result, by=by, groups=tuple(groups))
