@@ -212,3 +212,52 @@ def test_engine_refusals_name_the_problem_and_the_fix(book, config, tmp_path: Pa
         with pytest.raises(DataError, match=r"scores\.csv: --engine duckdb writes Parquet; name the file \.parquet$"):
             score_on_engine(engine, config, tmp_path / "scores.csv")
     assert not (tmp_path / "scores.csv").exists()
+
+
+def _broken(rule: str) -> pd.DataFrame:
+    """A 400-row book breaking one contract rule at one row."""
+    frame = _book(200, 2).drop(columns="arr").assign(renewed=lambda f: f["renewed"].fillna(1).astype(int),
+                                                     arr=1000.0, renewal_date=pd.Timestamp("2025-01-31"))
+    text = frame["usage"].astype(str)
+    change = {
+        "nonnum": ("usage", text.where(frame.index != 4, "abc")),
+        "nan": ("usage", text.where(frame.index != 4, "nan")),
+        "gap": ("usage", frame["usage"].where(frame.index != 4)),
+        "range": ("support", frame["support"].where(frame.index != 4, -2.0)),
+        "noid": ("account_id", frame["account_id"].where(frame.index != 4)),
+        "leak": ("renewal_date", frame["renewal_date"].where(frame.index != 4, pd.Timestamp("2020-01-01"))),
+        "arr": ("arr", frame["arr"].where(frame.index != 4, -1.0)),
+        "unit": ("usage", frame["usage"]),
+        "oneclass": ("renewed", 1),
+    }[rule]
+    frame[change[0]] = change[1]
+    if rule == "unit":
+        frame[list(DIMS)] = frame[list(DIMS)] / 100
+    return frame
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("nonnum", r"column 'usage': non-numeric value 'abc' at 1 row \(account 'A00002' among them\)"),
+    ("nan", r"column 'usage': value nan out of range 0-100 at 1 row \(account 'A00002' among them\)"),
+    ("gap", r"column 'usage': missing sub-score at 1 row \(account 'A00002' among them\)"),
+    ("range", r"column 'support': value -2 out of range 0-100 at 1 row \(account 'A00002' among them\)"),
+    ("noid", r"column 'account_id': empty account id at 1 row"),
+    ("leak", r"column 'renewal_date': renewal on or before the snapshot at 1 row \(account 'A00002' among them\)"),
+    ("arr", r"column 'arr': ARR must be a number >= 0; bad at 1 row \(account 'A00002' among them\)$"),
+    ("unit", r"all lie in \[0, 1\] — looks like a 0–1 scale"),
+    ("oneclass", r"column 'renewed': every row is renewed"),
+])
+def test_duckdb_contract_scan_refuses_each_rule(rule: str, message: str, tmp_path: Path) -> None:
+    """The contract's one scan of counts, minima and maxima finds each broken rule; the follow-up query counts it."""
+    from calibrate.data.load import DataSpec
+    from calibrate.errors import LeakageError
+
+    path = tmp_path / "bad.parquet"
+    _broken(rule).to_parquet(path)
+    with pytest.raises(LeakageError if rule == "leak" else DataError, match=message):
+        open_engine("duckdb", path, spec=DataSpec(dimensions=DIMS))
+    if rule == "oneclass":  # the same book with both classes opens
+        frame = _broken(rule)
+        frame.loc[0, "renewed"] = 0
+        frame.to_parquet(path)
+        open_engine("duckdb", path, spec=DataSpec(dimensions=DIMS)).close()
