@@ -179,9 +179,7 @@ def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | N
     n_classes = len(classes)
     names = [b.name for b in classes]
     top, red = n_classes - 1, names.index(config.red_band)
-    accounts = np.array(sorted(set(cells["account_id"])), dtype=object)
-    code = pd.Series(np.arange(len(accounts)), index=accounts)
-    acc = code.loc[cells["account_id"].to_numpy()].to_numpy()
+    acc, accounts = pd.factorize(cells["account_id"], sort=True)  # numbered in sorted order (module docstring)
     b = cells["b"].to_numpy(dtype=np.int64)
     y = cells["y"].to_numpy(dtype=np.int64)
     cnt = cells["n"].to_numpy(dtype=np.int64)
