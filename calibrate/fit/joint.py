@@ -110,19 +110,25 @@ class _Side:
 
 
 def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], rows: np.ndarray) -> object:
-    """The sparse indicator matrix of ``rows``: one column per pre-bin (and missing bin) of each signal."""
+    """The sparse indicator matrix of ``rows``: one column per pre-bin (and missing bin) of each signal.
+
+    Built as CSR directly (int32 column indices, at most one per signal and row, ascending because each
+    signal's columns follow the previous one's): a COO triplet list converted to CSR cost ~9× the final
+    matrix in temporaries (~0.9 GiB at 750,000 rows × 12 signals, the fit's peak in ``calibrate run``).
+    """
     from scipy import sparse
 
-    cols, row_idx, offset = [], [], 0
-    for name, s in signals.items():
+    n = int(rows.sum())
+    cols, offset = np.empty((n, len(signals)), dtype=np.int32), 0
+    for j, (name, s) in enumerate(signals.items()):
         b = bins[name]
         k = b.of(s.encoded[0], s.encoded[1][rows])
-        keep = k >= 0
-        cols.append(offset + k[keep])
-        row_idx.append(np.flatnonzero(keep))
+        cols[:, j] = np.where(k >= 0, offset + k, -1)
         offset += len(b.pre) + b.own_missing
-    r, c = np.concatenate(row_idx), np.concatenate(cols)
-    return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(int(rows.sum()), offset))
+    keep = cols >= 0
+    indptr = np.concatenate(([0], np.cumsum(keep.sum(axis=1)))).astype(np.int64)
+    indices = cols[keep]
+    return sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, offset))
 
 
 def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray, options: JointOptions,
