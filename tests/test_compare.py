@@ -22,7 +22,8 @@ from calibrate.config.model import Dimension, WeightConfig, default_bands
 from calibrate.errors import DataError
 from calibrate.fit.weights import fit_weights, simplex_mle
 from calibrate.fit.folds import grouped_folds, out_of_time_split, validation_folds
-from calibrate.compare.methods import leaderboard, logit_weights_fallback
+from calibrate.compare import methods as _methods
+from calibrate.compare.methods import leaderboard, logit_weights_fallback, model_sample
 from calibrate.data.load import DataSpec, load_accounts
 from conftest import DIMS, TRUE_W, logistic_book
 
@@ -190,6 +191,36 @@ def test_leaderboard_rows_match_independent_refits(history):
     json.dumps(board.to_dict(), allow_nan=False)
     assert board.plot(metric="log_loss").get_xlabel() == "held-out log-loss"
     assert "ceiling" in board.summary()
+
+
+def test_model_rows_fit_on_a_sample_of_whole_accounts_above_the_cap(history, monkeypatch):
+    """Above MODEL_ROWS training rows the ceiling is fitted on a seeded sample of whole accounts, judged on every
+    held-out row; the weighted rows keep every training row, and the notes say it (issue 19)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    assert model_sample(history, max_rows=len(history)) is history
+    sample = model_sample(history, max_rows=1000, seed=3)
+    sizes = history.frame.groupby("account_id").size()
+    kept = sample.frame.groupby("account_id").size()
+    assert 1000 - sizes.max() < len(sample) <= 1000  # as many accounts as fit
+    assert (kept == sizes[kept.index]).all()  # whole accounts: every snapshot of a kept account
+    pd.testing.assert_frame_equal(model_sample(history, max_rows=1000, seed=3).frame, sample.frame)
+    assert not model_sample(history, max_rows=1000, seed=4).frame.equals(sample.frame)
+
+    full = leaderboard(history, n_boot=200, seed=4)
+    monkeypatch.setattr(_methods, "MODEL_ROWS", 1000)
+    board = leaderboard(history, n_boot=200, seed=4)
+    assert board["simplex"].auc == full["simplex"].auc  # the weighted rows: every training row
+    fold = out_of_time_split(history)
+    train, test = fold.split(history)
+    small = model_sample(train, max_rows=1000, seed=4)  # fold 0: seed + 0
+    hgb = HistGradientBoostingClassifier(random_state=4).fit(small.frame[list(DIMS)], small.frame["renewed"])
+    p = hgb.predict_proba(test.frame[list(DIMS)])[:, 1]
+    assert board["ceiling"].auc[0] == pytest.approx(roc_auc_score(test.frame["renewed"], p), abs=1e-12)
+    assert board["ceiling"].auc[0] != full["ceiling"].auc[0]
+    assert any("seeded sample of accounts holding 1,000 training rows" in n for n in board.notes)
+    assert not any("seeded sample" in n for n in full.notes)
 
 
 def test_leaderboard_shows_an_anti_predictive_score_as_such():

@@ -146,7 +146,7 @@ def test_binding_bounds_are_flagged_by_name(three_dims):
     assert fit.flags["support"].startswith("at its floor 0.15")
     assert fit.weights["usage"] == pytest.approx(0.6, abs=1e-8)
     assert fit.flags["usage"].startswith("at its cap 0.6")
-    assert fit.options["floor"] == 0.15 and fit.options["solver"] == "SLSQP"
+    assert fit.options["floor"] == 0.15 and fit.options["solver"] == "newton"
     assert "support" in fit.summary() and "at its floor" in fit.summary()
 
 

@@ -57,7 +57,7 @@ NEWTON_ACCOUNTS = 10_000
 instead of a refit (plain simplex only; see the module docstring)."""
 
 _ROW_BLOCK = 1 << 20  # rows per block of the Hessian pass (bounds its temporaries to ~k·8 MB)
-_STEP_COUNTS = 1 << 22  # resamples × accounts of count matrix per block of Newton steps (32 MB of float64)
+_STEP_COUNTS = 1 << 22  # accounts drawn per block of Newton steps (a 64 MB sparse count matrix)
 
 
 @dataclass(frozen=True)
@@ -203,9 +203,9 @@ class _OneStep:
     drawing accounts ``A`` (with repeats) then has gradient ``Σ_{a∈A} G_a / Σ_{a∈A} T_a`` plus the stability
     penalty's, and its step minimises ``gᵀδ + ½ δᵀHδ`` over ``v̂ + δ_v ≥ 0`` (``H`` the mean Hessian) — the
     unconstrained Newton step when it stays feasible, else the box QP
-    (:func:`calibrate.fit.simplex.quadratic_step`). Resamples go in blocks whose count matrix holds at most
-    :data:`_STEP_COUNTS` entries (one resample when the accounts alone exceed it). Memory:
-    ``(k + 2)·n_accounts`` floats for the aggregates plus that block, whatever ``n_boot``.
+    (:func:`calibrate.fit.simplex.quadratic_step`). Resamples go in blocks of at most :data:`_STEP_COUNTS`
+    drawn accounts (one resample when one resample's accounts alone exceed it), their counts a sparse matrix.
+    Memory: ``(k + 2)·n_accounts`` floats for the aggregates plus that block, whatever ``n_boot``.
     """
 
     def __init__(self, grad: np.ndarray, total: np.ndarray, hess_sums: np.ndarray, theta: np.ndarray,
@@ -222,9 +222,11 @@ class _OneStep:
 
     def __call__(self, drawn: np.ndarray) -> np.ndarray:
         """``(a, v)`` of each resample (rows of ``drawn``: the accounts it draws, with repeats)."""
-        n_acc, b = self.total.shape[0], drawn.shape[0]
-        counts = np.bincount((drawn + n_acc * np.arange(b)[:, None]).reshape(-1), minlength=b * n_acc)
-        counts = counts.reshape(b, n_acc).astype(float)
+        from scipy.sparse import csr_array
+
+        (b, m), n_acc = drawn.shape, self.total.shape[0]
+        # resamples × accounts counts, sparse: m entries per resample (repeats summed by the product), not n_acc
+        counts = csr_array((np.ones(b * m), drawn.reshape(-1), np.arange(0, b * m + 1, m)), shape=(b, n_acc))
         g = (counts @ self.grad) / (counts @ self.total)[:, None] + self.pen_grad
         theta = self.theta - g @ self.inv.T
         for r in np.flatnonzero((theta[:, 1:] < 0).any(axis=1)):  # a bound binds: the box QP
@@ -337,11 +339,12 @@ def bootstrap_weights(
 
 def newton_draws(step: _OneStep, n_boot: int, rng: np.random.Generator, m: int | None = None) -> np.ndarray:
     """``v`` of ``n_boot`` one-step resamples of ``m`` accounts each (default all), in blocks of at most
-    :data:`_STEP_COUNTS` counts (the accounts :func:`bootstrap_weights` draws for the same ``rng``)."""
+    :data:`_STEP_COUNTS` drawn accounts (the accounts :func:`bootstrap_weights` draws for the same ``rng``: the
+    generator's stream does not depend on the block size)."""
     n_acc = step.total.shape[0]
     m = n_acc if m is None else m
     v_all = np.empty((n_boot, step.grad.shape[1] - 1))
-    block = max(1, min(n_boot, _STEP_COUNTS // n_acc))
+    block = max(1, min(n_boot, _STEP_COUNTS // m))
     for r in range(0, n_boot, block):
         v_all[r : r + min(block, n_boot - r)] = step(rng.integers(0, n_acc, (min(block, n_boot - r), m)))[:, 1:]
     return v_all

@@ -7,7 +7,8 @@ aggregate query per step**: at ``θ = (a, v)`` the engine returns ``Σ sᵢ ℓ�
 (``s`` the row weights: 1, or ``arr`` with ``weight_by``) — 105 sums for 12 dimensions. The driver then
 minimises that quadratic model over the feasible set (``v ≥ 0`` and the floors, caps and fixed weights as
 linear constraints; the stability penalty is quadratic and added exactly): the active-set QP
-:func:`calibrate.fit.simplex.quadratic_step` the one-step bootstrap uses too, a (k + 1)-variable problem. A
+:func:`calibrate.fit.simplex.quadratic_step` the one-step bootstrap uses too, a (k + 1)-variable problem —
+the Newton loop :func:`calibrate.fit.simplex.newton_simplex` the pandas fit runs on its rows. A
 step that does not lower the loss is halved (one more query each). The loss is convex, so this reaches the
 pandas fit's optimum (tests: weights within 1e-4 of :func:`~calibrate.fit.weights.fit_weights`); 6–10 queries
 from the same start on typical books, each one scan.
@@ -39,14 +40,10 @@ from calibrate.fit.bootstrap import WeightIntervals, _OneStep, newton_draws, _pe
 from calibrate.fit.information import score_tests
 from calibrate.fit.result import MAX_SLOPE, MIN_EVENTS_PER_DIMENSION, WEIGHT_BY, FitResult, _current_weights, \
     _directions, _json_option
-from calibrate.fit.simplex import Bounds, initial_theta, penalty_terms, quadratic_step, resolve_bounds
+from calibrate.fit.simplex import Bounds, initial_theta, newton_simplex, resolve_bounds
 from calibrate.fit.weights import simplex_result
 
 __all__ = ["EngineFit", "fit_engine", "bootstrap_engine"]
-
-_MAX_STEPS = 100
-_HALVINGS = 30
-
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -92,42 +89,6 @@ def _moments(engine: Any, design: _Design, theta: np.ndarray) -> tuple[float, fl
     for (i, j), val in zip(pairs, row[2 + k1 :]):
         hess[i, j] = hess[j, i] = val
     return float(row[0]), float(row[1]), grad, hess
-
-
-def _newton(engine: Any, design: _Design, theta: np.ndarray, bounds: Bounds,
-            penalty: tuple[float, np.ndarray, float] | None) -> tuple[np.ndarray, bool, int, tuple]:
-    """Damped constrained Newton from the feasible ``theta``; returns the optimum, converged, queries, moments."""
-
-    def objective(t: np.ndarray, m: tuple) -> tuple[float, np.ndarray, np.ndarray]:
-        sw, f, g, h = m
-        f, g, h = f / sw, g / sw, h / sw
-        if penalty is not None:
-            pf, pg, ph = penalty_terms(t[1:], penalty)
-            f, g, h = f + pf, g + np.concatenate(([0.0], pg)), h.copy()
-            h[1:, 1:] += ph
-        return f, g, h
-
-    moments = _moments(engine, design, theta)
-    queries = 1
-    for _ in range(_MAX_STEPS):
-        f, g, h = objective(theta, moments)
-        step = quadratic_step(theta, g, h, bounds) - theta
-        decrease = -(g @ step + 0.5 * step @ h @ step)
-        if np.abs(step).max() <= 1e-10 * max(1.0, float(np.abs(theta).max())) or decrease <= 1e-18:
-            return theta, True, queries, moments
-        t = 1.0
-        for _ in range(_HALVINGS):
-            cand = theta + t * step
-            cand[1:] = np.maximum(cand[1:], 0.0)
-            m = _moments(engine, design, cand)
-            queries += 1
-            if objective(cand, m)[0] <= f + 1e-4 * t * float(g @ step) + 1e-14 * abs(f):
-                theta, moments = cand, m
-                break
-            t /= 2.0
-        else:
-            return theta, False, queries, moments
-    return theta, False, queries, moments
 
 
 def _refuse(engine_name: str, option: str) -> FitError:
@@ -267,14 +228,17 @@ def fit_engine(
             raise FitError("a stability penalty pulls toward the current weights; pass --current CONFIG (current=...)")
         options |= {"stability": stability, "stability_lambda": lam,
                     "current_weights": {n: float(w) for n, w in zip(names, target)}}
-    theta, converged, queries, moments = _newton(engine, design, initial_theta(prof["ybar"], len(names), bounds),
-                                                 bounds, None)
+    def moments(t: np.ndarray) -> tuple:
+        return _moments(engine, design, t)
+
+    theta, converged, queries, moments_at = newton_simplex(moments, initial_theta(prof["ybar"], len(names), bounds),
+                                                           bounds, None)
     pen = None
     if lam > 0:
         pen = (lam, target, max(float(theta[1:].sum()), 1e-6))
-        theta, converged, more, moments = _newton(engine, design, theta, bounds, pen)
+        theta, converged, more, moments_at = newton_simplex(moments, theta, bounds, pen)
         queries += more
-    sw, loss, grad, hess = moments
+    sw, loss, grad, hess = moments_at
     weighted = weight_by is not None
     repeated = prof["n_accounts"] < prof["n"]
 

@@ -192,8 +192,11 @@ def simplex_result(
             "separated by the score; check for leakage (a sub-score computed after the renewal) or add data"
         )
     w = v / b
-    w = np.where(bounds.fixed, bounds.lo, w)  # exact, not 1e-12 off
-    w /= w.sum()
+    if bounds.fixed.any():  # fixed weights exact, not 1e-16 off; the free ones share the rest
+        w = np.where(bounds.fixed, bounds.lo, w)
+        w[~bounds.fixed] *= (1.0 - w[bounds.fixed].sum()) / w[~bounds.fixed].sum()
+    else:
+        w /= w.sum()
     options = options | {"solver": solver}
     condition, collinear = collinear_groups(info, names)
     zero = (w <= 1e-6) & ~bounds.fixed & (bounds.lo <= 0)
