@@ -56,8 +56,8 @@ def main() -> None:
     n_neg = int((ref.params[1:] < 0).sum())
     print(f"n={args.n:,} k={args.k} (data {data_bytes / 2**20:.0f} MiB), median of {args.repeat}")
     print(f"statsmodels Logit (Newton)        {t_sm:6.2f} s   (reference)")
-    print(f"fit_weights simplex (L-BFGS-B)    {t_fit:6.2f} s   ratio {t_fit / t_sm:.2f}x (target <= 2x)  converged={fit.converged}")
-    print(f"fit_weights floor+cap (SLSQP)     {t_floor:6.2f} s   ratio {t_floor / t_sm:.2f}x  converged={fit_floor.converged}")
+    print(f"fit_weights simplex (Newton)      {t_fit:6.2f} s   ratio {t_fit / t_sm:.2f}x (target <= 2x)  converged={fit.converged}")
+    print(f"fit_weights floor+cap (Newton)    {t_floor:6.2f} s   ratio {t_floor / t_sm:.2f}x  converged={fit_floor.converged}")
     print(f"peak traced memory of the fit     {peak / 2**20:6.0f} MiB = {peak / data_bytes:.2f}x the data (target <= 3x)")
     print(f"log-likelihood: simplex {fit.log_likelihood:.3f}, unconstrained Logit {ref.llf:.3f} "
           f"({n_neg} negative Logit coefficient(s), so the simplex optimum is on the boundary)")
