@@ -139,6 +139,18 @@ def test_bounded_fit_is_the_brute_force_optimum(three_dims, options, lo, hi):
         assert fit.weights["engagement"] == 0.4 and fit.flags["engagement"] == "fixed at 0.4"
 
 
+def test_every_weight_fixed_is_exact_and_quiet(three_dims):
+    """All weights fixed: the fit keeps them exactly, with no 0/0 warning from sharing the rest among no free one."""
+    import warnings
+
+    _, data = three_dims
+    fixed = {"usage": 0.5, "engagement": 0.3, "support": 0.2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_weights(data, fixed=fixed)
+    assert fit.weights == fixed
+
+
 def test_binding_bounds_are_flagged_by_name(three_dims):
     _, data = three_dims
     fit = fit_weights(data, floor=0.15, cap=0.6)

@@ -365,7 +365,7 @@ def leaderboard(
             flat[method] += link[1] <= 0
             band[method].append(b_te)
             weights[method].append(cfg.weights)
-        model_train = model_sample(train, max_rows=MODEL_ROWS, seed=seed + i)  # every row up to MODEL_ROWS (module docstring)
+        model_train = model_sample(train, max_rows=MODEL_ROWS, seed=seed + i)  # the model rows' (module docstring)
         sampled += len(model_train) < len(train)
         with threadpool_limits(1, user_api="openmp"):  # OpenMP spin-waits badly on shared 2-core machines
             hgb = HistGradientBoostingClassifier(random_state=seed).fit(

@@ -40,10 +40,11 @@ from calibrate.fit.bootstrap import WeightIntervals, _OneStep, newton_draws, _pe
 from calibrate.fit.information import score_tests
 from calibrate.fit.result import MAX_SLOPE, MIN_EVENTS_PER_DIMENSION, WEIGHT_BY, FitResult, _current_weights, \
     _directions, _json_option
-from calibrate.fit.simplex import Bounds, initial_theta, newton_simplex, resolve_bounds
+from calibrate.fit.simplex import Bounds, Moments, initial_theta, newton_simplex, resolve_bounds
 from calibrate.fit.weights import simplex_result
 
 __all__ = ["EngineFit", "fit_engine", "bootstrap_engine"]
+
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -228,7 +229,7 @@ def fit_engine(
             raise FitError("a stability penalty pulls toward the current weights; pass --current CONFIG (current=...)")
         options |= {"stability": stability, "stability_lambda": lam,
                     "current_weights": {n: float(w) for n, w in zip(names, target)}}
-    def moments(t: np.ndarray) -> tuple:
+    def moments(t: np.ndarray) -> Moments:
         return _moments(engine, design, t)
 
     theta, converged, queries, moments_at = newton_simplex(moments, initial_theta(prof["ybar"], len(names), bounds),

@@ -21,15 +21,15 @@ where the active set lands *on* it (a weight is 0, not 1e-9).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from calibrate.errors import FitError
 
-__all__ = ["Bounds", "constraint_rows", "initial_theta", "newton_simplex", "penalty_terms", "quadratic_step",
-           "resolve_bounds", "row_moments", "simplex_mle", "solve_simplex"]
+__all__ = ["Bounds", "Moments", "constraint_rows", "initial_theta", "newton_simplex", "penalty_terms",
+           "quadratic_step", "resolve_bounds", "row_moments", "simplex_mle", "solve_simplex"]
 
 
 @dataclass(frozen=True)
@@ -113,12 +113,12 @@ Moments = tuple[float, float, np.ndarray, np.ndarray]
 _MAX_STEPS = 100
 _HALVINGS = 30
 
-
 _ROW_BLOCK = 1 << 16
 """Rows per block of :func:`row_moments`: its temporaries are a block's, not the data's (k + 5 vectors of 64 Ki)."""
 
 
-def row_moments(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None):
+def row_moments(x: np.ndarray, y: np.ndarray,
+                sample_weight: np.ndarray | None = None) -> Callable[[np.ndarray], Moments]:
     """The :data:`Moments` of ``logit P(y=1) = a + x @ v`` on in-memory rows, as a function of ``θ = (a, v)``.
 
     What :func:`newton_simplex` needs per step, summed over blocks of :data:`_ROW_BLOCK` rows; an engine
@@ -158,7 +158,7 @@ def row_moments(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None =
     return moments
 
 
-def newton_simplex(moments, theta: np.ndarray, bounds: Bounds | None,
+def newton_simplex(moments: Callable[[np.ndarray], Moments], theta: np.ndarray, bounds: Bounds | None,
                    penalty: tuple[float, np.ndarray, float] | None) -> tuple[np.ndarray, bool, int, Moments]:
     """Damped constrained Newton from the feasible ``theta``: the one simplex solver, on rows or on an engine.
 

@@ -192,9 +192,11 @@ def simplex_result(
             "separated by the score; check for leakage (a sub-score computed after the renewal) or add data"
         )
     w = v / b
-    if bounds.fixed.any():  # fixed weights exact, not 1e-16 off; the free ones share the rest
+    free = ~bounds.fixed
+    if not free.all():  # fixed weights exact, not 1e-16 off; the free ones (if any) share the rest
         w = np.where(bounds.fixed, bounds.lo, w)
-        w[~bounds.fixed] *= (1.0 - w[bounds.fixed].sum()) / w[~bounds.fixed].sum()
+        if free.any():
+            w[free] *= (1.0 - w[bounds.fixed].sum()) / w[free].sum()
     else:
         w /= w.sum()
     options = options | {"solver": solver}
