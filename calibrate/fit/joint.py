@@ -31,8 +31,9 @@ training row with the chosen ``C``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,6 +46,9 @@ from calibrate.fit.learned import (N_FOLDS, Prebins, Shape, _encode, _pooled, _s
 
 __all__ = ["JointOptions", "JointSignal", "cross_fit_joint", "spec_learner"]
 
+
+LINE_VALUES = 10
+"""A numeric signal with more distinct values than this may take the linear shape."""
 
 SELECT_ROWS = 100_000
 """Training rows beyond which ``C`` and the block cost are chosen on a grouped subsample of about this many."""
@@ -76,6 +80,8 @@ class JointOptions:
     min_event_share: float = 0.01
     cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
     penalty: float | None = None
+    linear: str = "oof"
+    line_rescale: bool = True
 
     def penalties(self, n: int) -> tuple[float, ...]:
         """The block costs tried: the given one, or Hannan–Quinn's and 0."""
@@ -167,10 +173,11 @@ def _deviance(side: _Side, signals: Mapping[str, JointSignal], y: np.ndarray, ro
     return np.array(out)
 
 
-def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int,
-                penalty: float) -> dict[str, tuple[Transform, float, float]]:
-    """Each signal's transform from fit ``j`` of ``side`` (steps 3 and 4), its scale (log-odds per point) and the
-    log-odds of its 0 points."""
+def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int, penalty: float,
+                lines: Collection[str] | None = None) -> dict[str, _Fitted]:
+    """Each signal's transform from fit ``j`` of ``side`` (steps 3 and 4), its scale (log-odds per point), the
+    log-odds of its 0 points and whether its points fall with the raw value (a decreasing line). ``lines``: the
+    signals given the linear shape (when they can take it); ``None``: the Wald criterion decides."""
     coef, icpt = side.models[j]
     eta = side.design @ coef + icpt
     p = 1.0 / (1.0 + np.exp(-eta))
@@ -185,12 +192,61 @@ def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int,
             beta, weight = beta[b.order], weight[b.order]
         dev = _wald(beta, weight)
         starts, label = _shape_fit(weight * beta, weight, s.shape, not s.categorical, penalty, dev)
+        line = _line(side, s, b, beta, weight) if (lines is None or name in lines) else None
+        if line is not None and (lines is not None or line[0] + 2 * penalty
+                                 < dev(starts) + penalty * (len(starts) + (label in ("peak", "trough")))):
+            out[name] = line[1]
+            continue
         a_b, w_b = _pooled(starts, weight * beta, weight)
         miss = float(coef[at + k]) if b.own_missing else None
         values = np.append(a_b / w_b, [] if miss is None else [miss])
-        out[name] = (b.transform(starts, label, a_b / w_b, miss), float(values.max() - values.min()) / 100.0,
-                     float(values.min()))
+        out[name] = _Fitted(b.transform(starts, label, a_b / w_b, miss), float(values.max() - values.min()) / 100.0,
+                            float(values.min()))
     return out
+
+
+class _Fitted(NamedTuple):
+    """A signal's transform, its log-odds per point, the log-odds of its 0 points, and whether it is a decreasing
+    line (its points ``100 − transform``)."""
+
+    transform: Transform
+    scale: float
+    low: float
+    decreasing: bool = False
+
+    def points(self, values: np.ndarray) -> np.ndarray:
+        """The healthy-oriented points of raw ``values``."""
+        out = apply_transform(values, self.transform)
+        return 100.0 - out if self.decreasing else out
+
+
+def _line(side: _Side, s: JointSignal, b: Prebins, beta: np.ndarray,
+          weight: np.ndarray) -> tuple[float, _Fitted] | None:
+    """The linear shape of a numeric signal with more than :data:`LINE_VALUES` distinct values and no missing bin:
+    the information-weighted line through its pre-bins' coefficients against their mean raw values, its Wald
+    deviance and the min–max transform between the side's least and greatest value; ``None`` when it cannot take
+    it."""
+    if s.categorical or b.own_missing or len(b.pre) < 3:
+        return None
+    code = s.encoded[1][side.rows]
+    if np.unique(code[code >= 0]).size <= LINE_VALUES:
+        return None
+    x = s.values[side.rows]
+    k = b.of(s.encoded[0], code)
+    present = (k >= 0) & (k < len(b.pre))
+    mean = np.bincount(k[present], weights=x[present], minlength=len(b.pre)) / np.maximum(
+        np.bincount(k[present], minlength=len(b.pre)), 1)
+    xm = float(np.sum(weight * mean) / np.sum(weight))
+    bm = float(np.sum(weight * beta) / np.sum(weight))
+    slope = float(np.sum(weight * (mean - xm) * (beta - bm)) / np.sum(weight * (mean - xm) ** 2))
+    resid = beta - bm - slope * (mean - xm)
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+    if not hi > lo:
+        return None
+    t = Transform(kind="minmax", knots=[lo, hi], values=[0.0, 100.0], options={"clip_low": 0.0, "clip_high": 100.0})
+    worst = lo if slope >= 0 else hi
+    return float(np.sum(weight * resid ** 2)), _Fitted(t, abs(slope) * (hi - lo) / 100.0,
+                                                       bm + slope * (worst - xm), slope < 0)
 
 
 def _wald(beta: np.ndarray, weight: np.ndarray):
@@ -272,30 +328,46 @@ def cross_fit_joint(
             sides.append((f, side))
     best = int(np.argmin(dev)) if sides else len(cs) - 1  # ties: the strongest penalty (smallest C)
     costs = options.penalties(int(select.sum()))
-    cost = min(costs, key=lambda c: (sum(_shaped_deviance(_transforms(side, signals, best, c), side.models[best][1],
-                                                          signals, y, select & (fold == f)) for f, side in sides), -c))
+    no_lines: frozenset[str] = frozenset()
+
+    def oof(c: float, lines: Collection[str] | None) -> float:
+        return sum(_shaped_deviance(_transforms(side, signals, best, c, lines), side.models[best][1], signals, y,
+                                    select & (fold == f)) for f, side in sides)
+
+    cost = min(costs, key=lambda c: (oof(c, no_lines if options.linear != "wald" else None), -c))
+    lines: frozenset[str] | None = no_lines
+    if options.linear == "wald":
+        lines = None
+    elif options.linear == "all":
+        lines = frozenset(n for n, s in signals.items() if not s.categorical)
+    elif options.linear == "oof":
+        base = oof(cost, no_lines)
+        lines = frozenset(n for n, s in signals.items() if not s.categorical and oof(cost, {n}) < base)
     final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1])
     if share > 1:  # the cross-fitting sides, on every training row, at the chosen C (started from the final fit)
         sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1], final.models[0]))
                  for f in range(N_FOLDS) if (fit_rows & (fold == f)).any()]
     j = best if share == 1 else 0
-    finals = _transforms(final, signals, 0, cost)
-    out = {name: apply_transform(s.values, finals[name][0]) for name, s in signals.items()}
-    for f, side, fitted in ((f, side, _transforms(side, signals, j, cost)) for f, side in sides):
+    finals = _transforms(final, signals, 0, cost, lines)
+    out = {name: finals[name].points(s.values) for name, s in signals.items()}
+    for f, side, fitted in ((f, side, _transforms(side, signals, j, cost, lines)) for f, side in sides):
         held = train & (fold == f)
         for name, s in signals.items():
-            out[name][held] = _on_final_scale(apply_transform(s.values[held], fitted[name][0]), fitted[name][1],
-                                              finals[name][1], out[name][held])
-    return {name: (finals[name][0], out[name]) for name in signals}
+            pts = fitted[name].points(s.values[held])
+            if fitted[name].transform.kind == "minmax" and not options.line_rescale:
+                out[name][held] = pts
+            else:
+                out[name][held] = _on_final_scale(pts, fitted[name].scale, finals[name].scale, out[name][held])
+    return {name: (finals[name].transform, out[name], finals[name].decreasing) for name in signals}
 
 
-def _shaped_deviance(fitted: Mapping[str, tuple[Transform, float, float]], intercept: float,
+def _shaped_deviance(fitted: Mapping[str, _Fitted], intercept: float,
                      signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray) -> float:
     """The deviance on ``rows`` of the shaped fit: the intercept plus each signal's block log-odds."""
     eta = np.full(int(rows.sum()), intercept)
     for name, s in signals.items():
-        t, scale, low = fitted[name]
-        eta += np.nan_to_num(low + apply_transform(s.values[rows], t) * scale)  # a gap without a bin: 0, as fitted
+        f = fitted[name]
+        eta += np.nan_to_num(f.low + f.points(s.values[rows]) * f.scale)  # a gap without a bin: 0, as fitted
     return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y[rows] * eta))
 
 
