@@ -113,10 +113,13 @@ class _Side:
     rows: np.ndarray
     design: object
     models: list[object]
+    lines: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
-def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], rows: np.ndarray) -> object:
-    """The sparse indicator matrix of ``rows``: one column per pre-bin (and missing bin) of each signal.
+def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], rows: np.ndarray,
+            lines: Mapping[str, tuple[float, float, float]]) -> object:
+    """The sparse design matrix of ``rows``: one indicator column per pre-bin (and missing bin) of each binned
+    signal, one column ``(x − lo) / (hi − lo)`` (clipped to 0–1, a missing value ``fill``) per linear one.
 
     Built as CSR directly (int32 column indices, at most one per signal and row, ascending because each
     signal's columns follow the previous one's): a COO triplet list converted to CSR cost ~9× the final
@@ -125,8 +128,14 @@ def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], row
     from scipy import sparse
 
     n = int(rows.sum())
-    cols, offset = np.empty((n, len(signals)), dtype=np.int32), 0
+    cols, data, offset = np.empty((n, len(signals)), dtype=np.int32), np.ones((n, len(signals))), 0
     for j, (name, s) in enumerate(signals.items()):
+        if name in lines:
+            lo, hi, fill = lines[name]
+            cols[:, j] = offset
+            data[:, j] = np.nan_to_num(np.clip((s.values[rows] - lo) / (hi - lo), 0.0, 1.0), nan=fill)
+            offset += 1
+            continue
         b = bins[name]
         k = b.of(s.encoded[0], s.encoded[1][rows])
         cols[:, j] = np.where(k >= 0, offset + k, -1)
@@ -134,22 +143,40 @@ def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], row
     keep = cols >= 0
     indptr = np.concatenate(([0], np.cumsum(keep.sum(axis=1)))).astype(np.int64)
     indices = cols[keep]
-    return sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, offset))
+    return sparse.csr_matrix((data[keep], indices, indptr), shape=(n, offset))
+
+
+def _line_scale(s: JointSignal, rows: np.ndarray) -> tuple[float, float, float] | None:
+    """A linear signal's ``(lo, hi, fill)`` on ``rows``: its least and greatest value and the mean scaled value
+    (what a missing value gets); ``None`` when it cannot be linear (categorical, at most :data:`LINE_VALUES`
+    distinct values)."""
+    if s.categorical:
+        return None
+    x = s.values[rows]
+    x = x[~np.isnan(x)]
+    if np.unique(x).size <= LINE_VALUES:
+        return None
+    lo, hi = float(x.min()), float(x.max())
+    return lo, hi, float(np.mean((x - lo) / (hi - lo)))
 
 
 def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray, options: JointOptions,
-              cs: Sequence[float], start: tuple[np.ndarray, float] | None = None) -> _Side:
+              cs: Sequence[float], start: tuple[np.ndarray, float] | None = None,
+              lines: Collection[str] = ()) -> _Side:
     """The joint model fitted on ``rows`` for each ``C`` in ``cs``; ``start`` a first guess of its coefficients
-    (used when it has as many as this side's pre-bins make)."""
+    (used when it has as many as this side's pre-bins make); ``lines`` the signals fitted as a line."""
     from sklearn.linear_model import LogisticRegression
 
+    scales = {name: _line_scale(signals[name], rows) for name in lines}
+    scales = {name: v for name, v in scales.items() if v is not None}
     bins = {name: prebin(s.encoded[0], s.encoded[1][rows], y[rows], categorical=s.categorical,
                          max_bins=options.max_bins, min_bin_share=options.min_bin_share,
-                         min_event_share=options.min_event_share, column=s.column) for name, s in signals.items()}
+                         min_event_share=options.min_event_share, column=s.column)
+            for name, s in signals.items() if name not in scales}
     offsets, at = {}, 0
-    for name, b in bins.items():
-        offsets[name], at = at, at + len(b.pre) + b.own_missing
-    x = _design(signals, bins, rows)
+    for name in signals:
+        offsets[name], at = at, at + (1 if name in scales else len(bins[name].pre) + bins[name].own_missing)
+    x = _design(signals, bins, rows, scales)
     models, model = [], None
     for c in cs:  # ascending C, each warm-started from the last
         if model is None:
@@ -159,12 +186,12 @@ def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarra
         model.set_params(C=c)
         model.fit(x, y[rows].astype(int))
         models.append((model.coef_[0].copy(), float(model.intercept_[0])))
-    return _Side(bins=bins, offsets=offsets, rows=rows, design=x, models=models)
+    return _Side(bins=bins, offsets=offsets, rows=rows, design=x, models=models, lines=scales)
 
 
 def _deviance(side: _Side, signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Each ``C``'s deviance of ``side``'s fits on ``rows``."""
-    x = _design(signals, side.bins, rows)
+    x = _design(signals, side.bins, rows, side.lines)
     yy = y[rows]
     out = []
     for coef, icpt in side.models:
@@ -184,6 +211,13 @@ def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int, penalty
     info = np.asarray(side.design.T @ (p * (1.0 - p))).ravel()
     out = {}
     for name, s in signals.items():
+        if name in side.lines:
+            lo, hi, fill = side.lines[name]
+            slope = float(coef[side.offsets[name]])
+            t = Transform(kind="minmax", knots=[lo, hi], values=[0.0, 100.0],
+                          options={"clip_low": 0.0, "clip_high": 100.0})
+            out[name] = _Fitted(t, abs(slope) / 100.0, min(slope, 0.0), slope < 0)
+            continue
         b, at = side.bins[name], side.offsets[name]
         k = len(b.pre)
         beta, weight = coef[at:at + k], np.maximum(info[at:at + k], 1e-12)
@@ -319,14 +353,57 @@ def cross_fit_joint(
     # C and the block cost are chosen on at most SELECT_ROWS training rows (whole accounts, by a second hash)
     share = max(1, int(np.ceil(fit_rows.sum() / SELECT_ROWS)))
     select = fit_rows & (fold_of(np.char.add(np.asarray(groups, dtype=str), "/select"), share) == 0)
-    sides, dev = [], np.zeros(len(cs))
-    for f in range(N_FOLDS):
-        inner, held = select & (fold != f), select & (fold == f)
-        if held.any():
-            side = _fit_side(signals, y, inner, options, cs)
-            dev += _deviance(side, signals, y, held)
-            sides.append((f, side))
+    ridge_lines: frozenset[str] = frozenset()
+    if options.linear == "ridge_all":
+        ridge_lines = frozenset(n for n, s in signals.items() if _line_scale(s, select) is not None)
+
+    def select_sides(lines: Collection[str], cs: Sequence[float]) -> tuple[list, np.ndarray]:
+        sides, dev = [], np.zeros(len(cs))
+        for f in range(N_FOLDS):
+            inner, held = select & (fold != f), select & (fold == f)
+            if held.any():
+                side = _fit_side(signals, y, inner, options, cs, lines=lines)
+                dev += _deviance(side, signals, y, held)
+                sides.append((f, side))
+        return sides, dev
+
+    sides, dev = select_sides(ridge_lines, cs)
     best = int(np.argmin(dev)) if sides else len(cs) - 1  # ties: the strongest penalty (smallest C)
+    if options.linear == "ridge_oof":
+        cands = [n for n, s in signals.items() if _line_scale(s, select) is not None]
+        base = dev[best]
+        ridge_lines = frozenset(n for n in cands if select_sides([n], cs[best:best + 1])[1][0] < base)
+        if ridge_lines:
+            sides, dev = select_sides(ridge_lines, cs)
+            best = int(np.argmin(dev))
+        print("ridge lines", sorted(ridge_lines), "C", cs[best])
+    if options.linear == "score_oof":
+        from calibrate.fit.simplex import simplex_mle
+
+        cands = [n for n, s in signals.items() if _line_scale(s, select) is not None]
+
+        def score_dev(lines: Collection[str]) -> tuple[float, list, int]:
+            sd, dv = select_sides(lines, cs)
+            b = int(np.argmin(dv))
+            total = 0.0
+            for f, side in sd:
+                fitted = _transforms(side, signals, b, 0.0, frozenset())
+                held = select & (fold == f)
+                def pts(rows):
+                    m = np.column_stack([fitted[n].points(s.values[rows]) for n, s in signals.items()]) / 100.0
+                    return np.where(np.isnan(m), np.nanmedian(m, axis=0), m)
+                v, a, _ = simplex_mle(pts(side.rows), y[side.rows])
+                eta = a + pts(held) @ v
+                total += float(2.0 * np.sum(np.logaddexp(0.0, eta) - y[held] * eta))
+            return total, sd, b
+
+        options_l = [frozenset()] + [frozenset([n]) for n in cands] + [frozenset(cands)]
+        results = {l: score_dev(l) for l in options_l}
+        print({tuple(sorted(l)): round(r[0], 2) for l, r in results.items()})
+        ridge_lines = min(options_l, key=lambda l: results[l][0])
+        _, sides, best = results[ridge_lines]
+    if options.linear in ("ridge_all", "ridge_oof"):
+        print("oof ridge dev", options.linear, dev, "none:", select_sides((), cs)[1])
     costs = options.penalties(int(select.sum()))
     no_lines: frozenset[str] = frozenset()
 
@@ -343,9 +420,10 @@ def cross_fit_joint(
     elif options.linear == "oof":
         base = oof(cost, no_lines)
         lines = frozenset(n for n, s in signals.items() if not s.categorical and oof(cost, {n}) < base)
-    final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1])
+    final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1], lines=ridge_lines)
     if share > 1:  # the cross-fitting sides, on every training row, at the chosen C (started from the final fit)
-        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1], final.models[0]))
+        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1], final.models[0],
+                                ridge_lines))
                  for f in range(N_FOLDS) if (fit_rows & (fold == f)).any()]
     j = best if share == 1 else 0
     finals = _transforms(final, signals, 0, cost, lines)
