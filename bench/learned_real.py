@@ -51,10 +51,6 @@ def _linear_subscores(path: Path, churned: str, id_col: str | None) -> pd.DataFr
     return accounts
 
 
-def _oriented(points: np.ndarray, decreasing: bool) -> np.ndarray:
-    return 100.0 - points if decreasing else points
-
-
 def main() -> None:
     from sklearn.compose import make_column_transformer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -118,8 +114,7 @@ def main() -> None:
                 fill = np.nanmedian(subs[tr], axis=0)  # a gap without a bin of its own: the spec's `missing: median`
                 subs = np.where(np.isnan(subs), fill, subs)
                 fit = fit_arrays(subs[tr], y[tr], kept, groups=ids[tr])
-                test_subs = np.column_stack([_oriented(apply_transform(raw[c].to_numpy()[te], learned[c][0]),
-                                                       learned[c][2]) for c in kept])
+                test_subs = np.column_stack([apply_transform(raw[c].to_numpy()[te], learned[c][0]) for c in kept])
                 test_subs = np.where(np.isnan(test_subs), fill, test_subs)
                 got["learned"].append(test_subs @ np.array([fit.weights[c] for c in kept]))
                 enc = make_column_transformer((OrdinalEncoder(), cats), remainder="passthrough")

@@ -31,9 +31,8 @@ training row with the chosen ``C``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -46,9 +45,6 @@ from calibrate.fit.learned import (N_FOLDS, Prebins, Shape, _encode, _pooled, _s
 
 __all__ = ["JointOptions", "JointSignal", "cross_fit_joint", "spec_learner"]
 
-
-LINE_VALUES = 10
-"""A numeric signal with more distinct values than this may take the linear shape."""
 
 SELECT_ROWS = 100_000
 """Training rows beyond which ``C`` and the block cost are chosen on a grouped subsample of about this many."""
@@ -80,8 +76,6 @@ class JointOptions:
     min_event_share: float = 0.01
     cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
     penalty: float | None = None
-    linear: str = "oof"
-    line_rescale: bool = True
 
     def penalties(self, n: int) -> tuple[float, ...]:
         """The block costs tried: the given one, or Hannan–Quinn's and 0."""
@@ -113,13 +107,10 @@ class _Side:
     rows: np.ndarray
     design: object
     models: list[object]
-    lines: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
-def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], rows: np.ndarray,
-            lines: Mapping[str, tuple[float, float, float]]) -> object:
-    """The sparse design matrix of ``rows``: one indicator column per pre-bin (and missing bin) of each binned
-    signal, one column ``(x − lo) / (hi − lo)`` (clipped to 0–1, a missing value ``fill``) per linear one.
+def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], rows: np.ndarray) -> object:
+    """The sparse indicator matrix of ``rows``: one column per pre-bin (and missing bin) of each signal.
 
     Built as CSR directly (int32 column indices, at most one per signal and row, ascending because each
     signal's columns follow the previous one's): a COO triplet list converted to CSR cost ~9× the final
@@ -128,14 +119,8 @@ def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], row
     from scipy import sparse
 
     n = int(rows.sum())
-    cols, data, offset = np.empty((n, len(signals)), dtype=np.int32), np.ones((n, len(signals))), 0
+    cols, offset = np.empty((n, len(signals)), dtype=np.int32), 0
     for j, (name, s) in enumerate(signals.items()):
-        if name in lines:
-            lo, hi, fill = lines[name]
-            cols[:, j] = offset
-            data[:, j] = np.nan_to_num(np.clip((s.values[rows] - lo) / (hi - lo), 0.0, 1.0), nan=fill)
-            offset += 1
-            continue
         b = bins[name]
         k = b.of(s.encoded[0], s.encoded[1][rows])
         cols[:, j] = np.where(k >= 0, offset + k, -1)
@@ -143,40 +128,22 @@ def _design(signals: Mapping[str, JointSignal], bins: Mapping[str, Prebins], row
     keep = cols >= 0
     indptr = np.concatenate(([0], np.cumsum(keep.sum(axis=1)))).astype(np.int64)
     indices = cols[keep]
-    return sparse.csr_matrix((data[keep], indices, indptr), shape=(n, offset))
-
-
-def _line_scale(s: JointSignal, rows: np.ndarray) -> tuple[float, float, float] | None:
-    """A linear signal's ``(lo, hi, fill)`` on ``rows``: its least and greatest value and the mean scaled value
-    (what a missing value gets); ``None`` when it cannot be linear (categorical, at most :data:`LINE_VALUES`
-    distinct values)."""
-    if s.categorical:
-        return None
-    x = s.values[rows]
-    x = x[~np.isnan(x)]
-    if np.unique(x).size <= LINE_VALUES:
-        return None
-    lo, hi = float(x.min()), float(x.max())
-    return lo, hi, float(np.mean((x - lo) / (hi - lo)))
+    return sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, offset))
 
 
 def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray, options: JointOptions,
-              cs: Sequence[float], start: tuple[np.ndarray, float] | None = None,
-              lines: Collection[str] = ()) -> _Side:
+              cs: Sequence[float], start: tuple[np.ndarray, float] | None = None) -> _Side:
     """The joint model fitted on ``rows`` for each ``C`` in ``cs``; ``start`` a first guess of its coefficients
-    (used when it has as many as this side's pre-bins make); ``lines`` the signals fitted as a line."""
+    (used when it has as many as this side's pre-bins make)."""
     from sklearn.linear_model import LogisticRegression
 
-    scales = {name: _line_scale(signals[name], rows) for name in lines}
-    scales = {name: v for name, v in scales.items() if v is not None}
     bins = {name: prebin(s.encoded[0], s.encoded[1][rows], y[rows], categorical=s.categorical,
                          max_bins=options.max_bins, min_bin_share=options.min_bin_share,
-                         min_event_share=options.min_event_share, column=s.column)
-            for name, s in signals.items() if name not in scales}
+                         min_event_share=options.min_event_share, column=s.column) for name, s in signals.items()}
     offsets, at = {}, 0
-    for name in signals:
-        offsets[name], at = at, at + (1 if name in scales else len(bins[name].pre) + bins[name].own_missing)
-    x = _design(signals, bins, rows, scales)
+    for name, b in bins.items():
+        offsets[name], at = at, at + len(b.pre) + b.own_missing
+    x = _design(signals, bins, rows)
     models, model = [], None
     for c in cs:  # ascending C, each warm-started from the last
         if model is None:
@@ -186,12 +153,12 @@ def _fit_side(signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarra
         model.set_params(C=c)
         model.fit(x, y[rows].astype(int))
         models.append((model.coef_[0].copy(), float(model.intercept_[0])))
-    return _Side(bins=bins, offsets=offsets, rows=rows, design=x, models=models, lines=scales)
+    return _Side(bins=bins, offsets=offsets, rows=rows, design=x, models=models)
 
 
 def _deviance(side: _Side, signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Each ``C``'s deviance of ``side``'s fits on ``rows``."""
-    x = _design(signals, side.bins, rows, side.lines)
+    x = _design(signals, side.bins, rows)
     yy = y[rows]
     out = []
     for coef, icpt in side.models:
@@ -200,24 +167,16 @@ def _deviance(side: _Side, signals: Mapping[str, JointSignal], y: np.ndarray, ro
     return np.array(out)
 
 
-def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int, penalty: float,
-                lines: Collection[str] | None = None) -> dict[str, _Fitted]:
-    """Each signal's transform from fit ``j`` of ``side`` (steps 3 and 4), its scale (log-odds per point), the
-    log-odds of its 0 points and whether its points fall with the raw value (a decreasing line). ``lines``: the
-    signals given the linear shape (when they can take it); ``None``: the Wald criterion decides."""
+def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int,
+                penalty: float) -> dict[str, tuple[Transform, float, float]]:
+    """Each signal's transform from fit ``j`` of ``side`` (steps 3 and 4), its scale (log-odds per point) and the
+    log-odds of its 0 points."""
     coef, icpt = side.models[j]
     eta = side.design @ coef + icpt
     p = 1.0 / (1.0 + np.exp(-eta))
     info = np.asarray(side.design.T @ (p * (1.0 - p))).ravel()
     out = {}
     for name, s in signals.items():
-        if name in side.lines:
-            lo, hi, fill = side.lines[name]
-            slope = float(coef[side.offsets[name]])
-            t = Transform(kind="minmax", knots=[lo, hi], values=[0.0, 100.0],
-                          options={"clip_low": 0.0, "clip_high": 100.0})
-            out[name] = _Fitted(t, abs(slope) / 100.0, min(slope, 0.0), slope < 0)
-            continue
         b, at = side.bins[name], side.offsets[name]
         k = len(b.pre)
         beta, weight = coef[at:at + k], np.maximum(info[at:at + k], 1e-12)
@@ -226,61 +185,12 @@ def _transforms(side: _Side, signals: Mapping[str, JointSignal], j: int, penalty
             beta, weight = beta[b.order], weight[b.order]
         dev = _wald(beta, weight)
         starts, label = _shape_fit(weight * beta, weight, s.shape, not s.categorical, penalty, dev)
-        line = _line(side, s, b, beta, weight) if (lines is None or name in lines) else None
-        if line is not None and (lines is not None or line[0] + 2 * penalty
-                                 < dev(starts) + penalty * (len(starts) + (label in ("peak", "trough")))):
-            out[name] = line[1]
-            continue
         a_b, w_b = _pooled(starts, weight * beta, weight)
         miss = float(coef[at + k]) if b.own_missing else None
         values = np.append(a_b / w_b, [] if miss is None else [miss])
-        out[name] = _Fitted(b.transform(starts, label, a_b / w_b, miss), float(values.max() - values.min()) / 100.0,
-                            float(values.min()))
+        out[name] = (b.transform(starts, label, a_b / w_b, miss), float(values.max() - values.min()) / 100.0,
+                     float(values.min()))
     return out
-
-
-class _Fitted(NamedTuple):
-    """A signal's transform, its log-odds per point, the log-odds of its 0 points, and whether it is a decreasing
-    line (its points ``100 − transform``)."""
-
-    transform: Transform
-    scale: float
-    low: float
-    decreasing: bool = False
-
-    def points(self, values: np.ndarray) -> np.ndarray:
-        """The healthy-oriented points of raw ``values``."""
-        out = apply_transform(values, self.transform)
-        return 100.0 - out if self.decreasing else out
-
-
-def _line(side: _Side, s: JointSignal, b: Prebins, beta: np.ndarray,
-          weight: np.ndarray) -> tuple[float, _Fitted] | None:
-    """The linear shape of a numeric signal with more than :data:`LINE_VALUES` distinct values and no missing bin:
-    the information-weighted line through its pre-bins' coefficients against their mean raw values, its Wald
-    deviance and the min–max transform between the side's least and greatest value; ``None`` when it cannot take
-    it."""
-    if s.categorical or b.own_missing or len(b.pre) < 3:
-        return None
-    code = s.encoded[1][side.rows]
-    if np.unique(code[code >= 0]).size <= LINE_VALUES:
-        return None
-    x = s.values[side.rows]
-    k = b.of(s.encoded[0], code)
-    present = (k >= 0) & (k < len(b.pre))
-    mean = np.bincount(k[present], weights=x[present], minlength=len(b.pre)) / np.maximum(
-        np.bincount(k[present], minlength=len(b.pre)), 1)
-    xm = float(np.sum(weight * mean) / np.sum(weight))
-    bm = float(np.sum(weight * beta) / np.sum(weight))
-    slope = float(np.sum(weight * (mean - xm) * (beta - bm)) / np.sum(weight * (mean - xm) ** 2))
-    resid = beta - bm - slope * (mean - xm)
-    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
-    if not hi > lo:
-        return None
-    t = Transform(kind="minmax", knots=[lo, hi], values=[0.0, 100.0], options={"clip_low": 0.0, "clip_high": 100.0})
-    worst = lo if slope >= 0 else hi
-    return float(np.sum(weight * resid ** 2)), _Fitted(t, abs(slope) * (hi - lo) / 100.0,
-                                                       bm + slope * (worst - xm), slope < 0)
 
 
 def _wald(beta: np.ndarray, weight: np.ndarray):
@@ -353,99 +263,39 @@ def cross_fit_joint(
     # C and the block cost are chosen on at most SELECT_ROWS training rows (whole accounts, by a second hash)
     share = max(1, int(np.ceil(fit_rows.sum() / SELECT_ROWS)))
     select = fit_rows & (fold_of(np.char.add(np.asarray(groups, dtype=str), "/select"), share) == 0)
-    ridge_lines: frozenset[str] = frozenset()
-    if options.linear == "ridge_all":
-        ridge_lines = frozenset(n for n, s in signals.items() if _line_scale(s, select) is not None)
-
-    def select_sides(lines: Collection[str], cs: Sequence[float]) -> tuple[list, np.ndarray]:
-        sides, dev = [], np.zeros(len(cs))
-        for f in range(N_FOLDS):
-            inner, held = select & (fold != f), select & (fold == f)
-            if held.any():
-                side = _fit_side(signals, y, inner, options, cs, lines=lines)
-                dev += _deviance(side, signals, y, held)
-                sides.append((f, side))
-        return sides, dev
-
-    sides, dev = select_sides(ridge_lines, cs)
+    sides, dev = [], np.zeros(len(cs))
+    for f in range(N_FOLDS):
+        inner, held = select & (fold != f), select & (fold == f)
+        if held.any():
+            side = _fit_side(signals, y, inner, options, cs)
+            dev += _deviance(side, signals, y, held)
+            sides.append((f, side))
     best = int(np.argmin(dev)) if sides else len(cs) - 1  # ties: the strongest penalty (smallest C)
-    if options.linear == "ridge_oof":
-        cands = [n for n, s in signals.items() if _line_scale(s, select) is not None]
-        base = dev[best]
-        ridge_lines = frozenset(n for n in cands if select_sides([n], cs[best:best + 1])[1][0] < base)
-        if ridge_lines:
-            sides, dev = select_sides(ridge_lines, cs)
-            best = int(np.argmin(dev))
-        print("ridge lines", sorted(ridge_lines), "C", cs[best])
-    if options.linear == "score_oof":
-        from calibrate.fit.simplex import simplex_mle
-
-        cands = [n for n, s in signals.items() if _line_scale(s, select) is not None]
-
-        def score_dev(lines: Collection[str]) -> tuple[float, list, int]:
-            sd, dv = select_sides(lines, cs)
-            b = int(np.argmin(dv))
-            total = 0.0
-            for f, side in sd:
-                fitted = _transforms(side, signals, b, 0.0, frozenset())
-                held = select & (fold == f)
-                def pts(rows):
-                    m = np.column_stack([fitted[n].points(s.values[rows]) for n, s in signals.items()]) / 100.0
-                    return np.where(np.isnan(m), np.nanmedian(m, axis=0), m)
-                v, a, _ = simplex_mle(pts(side.rows), y[side.rows])
-                eta = a + pts(held) @ v
-                total += float(2.0 * np.sum(np.logaddexp(0.0, eta) - y[held] * eta))
-            return total, sd, b
-
-        options_l = [frozenset()] + [frozenset([n]) for n in cands] + [frozenset(cands)]
-        results = {l: score_dev(l) for l in options_l}
-        print({tuple(sorted(l)): round(r[0], 2) for l, r in results.items()})
-        ridge_lines = min(options_l, key=lambda l: results[l][0])
-        _, sides, best = results[ridge_lines]
-    if options.linear in ("ridge_all", "ridge_oof"):
-        print("oof ridge dev", options.linear, dev, "none:", select_sides((), cs)[1])
     costs = options.penalties(int(select.sum()))
-    no_lines: frozenset[str] = frozenset()
-
-    def oof(c: float, lines: Collection[str] | None) -> float:
-        return sum(_shaped_deviance(_transforms(side, signals, best, c, lines), side.models[best][1], signals, y,
-                                    select & (fold == f)) for f, side in sides)
-
-    cost = min(costs, key=lambda c: (oof(c, no_lines if options.linear != "wald" else None), -c))
-    lines: frozenset[str] | None = no_lines
-    if options.linear == "wald":
-        lines = None
-    elif options.linear == "all":
-        lines = frozenset(n for n, s in signals.items() if not s.categorical)
-    elif options.linear == "oof":
-        base = oof(cost, no_lines)
-        lines = frozenset(n for n, s in signals.items() if not s.categorical and oof(cost, {n}) < base)
-    final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1], lines=ridge_lines)
+    cost = min(costs, key=lambda c: (sum(_shaped_deviance(_transforms(side, signals, best, c), side.models[best][1],
+                                                          signals, y, select & (fold == f)) for f, side in sides), -c))
+    final = _fit_side(signals, y, fit_rows, options, cs[best:best + 1])
     if share > 1:  # the cross-fitting sides, on every training row, at the chosen C (started from the final fit)
-        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1], final.models[0],
-                                ridge_lines))
+        sides = [(f, _fit_side(signals, y, fit_rows & (fold != f), options, cs[best:best + 1], final.models[0]))
                  for f in range(N_FOLDS) if (fit_rows & (fold == f)).any()]
     j = best if share == 1 else 0
-    finals = _transforms(final, signals, 0, cost, lines)
-    out = {name: finals[name].points(s.values) for name, s in signals.items()}
-    for f, side, fitted in ((f, side, _transforms(side, signals, j, cost, lines)) for f, side in sides):
+    finals = _transforms(final, signals, 0, cost)
+    out = {name: apply_transform(s.values, finals[name][0]) for name, s in signals.items()}
+    for f, side, fitted in ((f, side, _transforms(side, signals, j, cost)) for f, side in sides):
         held = train & (fold == f)
         for name, s in signals.items():
-            pts = fitted[name].points(s.values[held])
-            if fitted[name].transform.kind == "minmax" and not options.line_rescale:
-                out[name][held] = pts
-            else:
-                out[name][held] = _on_final_scale(pts, fitted[name].scale, finals[name].scale, out[name][held])
-    return {name: (finals[name].transform, out[name], finals[name].decreasing) for name in signals}
+            out[name][held] = _on_final_scale(apply_transform(s.values[held], fitted[name][0]), fitted[name][1],
+                                              finals[name][1], out[name][held])
+    return {name: (finals[name][0], out[name]) for name in signals}
 
 
-def _shaped_deviance(fitted: Mapping[str, _Fitted], intercept: float,
+def _shaped_deviance(fitted: Mapping[str, tuple[Transform, float, float]], intercept: float,
                      signals: Mapping[str, JointSignal], y: np.ndarray, rows: np.ndarray) -> float:
     """The deviance on ``rows`` of the shaped fit: the intercept plus each signal's block log-odds."""
     eta = np.full(int(rows.sum()), intercept)
     for name, s in signals.items():
-        f = fitted[name]
-        eta += np.nan_to_num(f.low + f.points(s.values[rows]) * f.scale)  # a gap without a bin: 0, as fitted
+        t, scale, low = fitted[name]
+        eta += np.nan_to_num(low + apply_transform(s.values[rows], t) * scale)  # a gap without a bin: 0, as fitted
     return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y[rows] * eta))
 
 
