@@ -56,7 +56,7 @@ __all__ = ["Leaderboard", "MethodScore", "leaderboard", "logit_weights_fallback"
 MODEL_ROWS = 250_000
 """Training rows per fold above which the model rows (ceilings, free logit, learned score) fit on a sample of
 accounts (module docstring). On the 1e6-row scale book (750,000 training rows) the four rows' held-out AUCs moved by
-at most 0.001 from the fit on every row, inside their intervals, and ``calibrate run`` took 28 s less (issue 19)."""
+at most 0.001 from the fit on every row, inside their intervals, for a third of the rows in those fits (issue 19)."""
 
 METRICS: tuple[str, ...] = ("auc", "log_loss", "brier", "spread")
 """Leaderboard metrics; higher is better for AUC and spread, lower for log-loss and Brier."""
