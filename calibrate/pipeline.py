@@ -242,6 +242,7 @@ def recalibrate(
     include_accounts: bool = False,
     by_segment: str | None = None,
     pooling: str | None = None,
+    learned_rows: bool = False,
 ) -> RunResult:
     """Run the quarterly recalibration and publish its config, report and MLflow run as one transaction.
 
@@ -282,6 +283,11 @@ def recalibrate(
         figures and its out-of-time segment-vs-global test (:func:`calibrate.compare.segments.segment_tests`).
     pooling : {"auto", "none", "full"}, optional
         How strongly segment weights are pulled toward the global ones (``by_segment`` only; default ``"auto"``).
+    learned_rows : bool, default False
+        Also put the rows that judge the sub-scores on the leaderboard (free logit, the simplex on learned
+        sub-scores, the additive ceiling; :func:`calibrate.compare.methods.leaderboard`). ``calibrate fit`` does;
+        the quarterly run's question is the weights, and the rows cost a joint binned and a gradient-boosting fit
+        per fold (issue 19).
 
     The run also puts the new weights on a methods leaderboard on held-out data, and with a
     current config runs the champion/challenger test (its decision is the recommendation) and,
@@ -346,7 +352,7 @@ def recalibrate(
     with progress.step("methods leaderboard and champion/challenger on held-out data"):
         # the global weights; segment weights are judged per segment, refitted on the earlier side (segment_tests)
         board, champion = compare_with_current(data, draft.model_copy(update={"segments": None}), current, seed=seed,
-                                               n_boot=min(n_boot, 1000))
+                                               n_boot=min(n_boot, 1000), learned_rows=learned_rows)
     if segment_fit is not None:
         from calibrate.compare.segments import segment_tests
 

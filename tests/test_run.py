@@ -107,8 +107,14 @@ def test_quarterly_recalibration_against_the_shipped_current_config(workdir, cap
     assert any("engagement" in reason for reason in drift["reasons"])
     assert result["recommendation"]["decision"] == "adopt"
     assert "recommendation: adopt v2" in result["verdict"]
-    assert {row["method"] for row in result["leaderboard"]["methods"]} >= {"current", "equal", "simplex", "ceiling"}
+    # the quarterly question is the weights: the rows that judge the sub-scores are left out, and the note says how
+    # to add them (test_run_learned_rows_adds_the_additive_ceiling)
+    board = result["leaderboard"]
+    assert [row["method"] for row in board["methods"]] == ["current", "equal", "logit", "simplex", "ceiling"]
+    assert board["share_of_additive"] is None
+    assert any("calibrate run --learned-rows" in note for note in board["notes"])
     report = Path(result["report_path"]).read_text()
+    assert "<code>calibrate run --learned-rows</code>" in report
     for heading in ("Methods leaderboard", "Adopt or keep?", "Drift since the reference", "Band migration",
                     "The red book: does red catch churn?", "Quarter by quarter", "Expected churned ARR"):
         assert heading in report, heading
@@ -132,6 +138,20 @@ def test_quarterly_recalibration_against_the_shipped_current_config(workdir, cap
     assert digest == read_config(result["config_path"]).provenance.data_sha256[:32]
     assert {c["name"] for c in json.loads(schema)["mlflow_colspec"]} >= {"account_id", "renewed", "usage"}
     assert profile is None  # digest and schema only: no rows, no row-level profile
+
+
+def test_run_learned_rows_adds_the_additive_ceiling(workdir, capsys):
+    """`--learned-rows` puts the free logit, learned sub-scores and additive ceiling on the board and in the report."""
+    code, out, _ = run_cli(["run", "--json", "--n-boot", "1000", "--learned-rows", "--dry-run"], capsys)
+    assert code == 0
+    board = json.loads(out)["leaderboard"]
+    rows = {row["method"]: row for row in board["methods"]}
+    assert list(rows) == ["equal", "logit", "simplex", "ceiling", "logit_free", "learned", "additive"]
+    additive = rows["additive"]["auc"]["value"]
+    for method in ("simplex", "learned"):
+        share = (rows[method]["auc"]["value"] - 0.5) / (additive - 0.5)
+        assert board["share_of_additive"][method] == pytest.approx(share)
+    assert not any("--learned-rows" in note for note in board["notes"])
 
 
 def test_run_result_frame_and_plot(workdir):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +23,8 @@ from calibrate._stats._common import (
     _z,
 )
 from calibrate._stats._sampler import _CHUNK_ELEMS, _AccountSampler, _CellDesign
+
+_WORKERS = max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -465,8 +469,11 @@ def bootstrap_aucs(
     # The account counts alone (the stream a profile-less sampler draws is the one with a profile), then one
     # score's cell totals at a time: memory is one score's cells × a chunk, whatever the number of scores.
     sampler = _AccountSampler(n_groups, n_rows, dtype=dtype)
-    boot = np.concatenate([np.stack([c.auc(prof @ w) for prof, c in zip(profiles, cells)])
-                           for w, _ in sampler.chunks(n_boot, seed)], axis=1)
+    # the scores of a chunk on _WORKERS threads: the sparse product and the cumulative sum release the GIL, and each
+    # score's AUCs are computed alone (the same figures in any order); memory is _WORKERS scores' cells × a chunk
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        boot = np.concatenate([np.stack(list(pool.map(lambda pc, w=w: pc[1].auc(pc[0] @ w), zip(profiles, cells))))
+                               for w, _ in sampler.chunks(n_boot, seed)], axis=1)
     out = []
     for c, b in zip(cells, boot):
         value = float(c.auc(np.bincount(c.cells, minlength=c.n_cells).astype(np.float64)[:, None])[0])

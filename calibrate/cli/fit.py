@@ -113,7 +113,7 @@ def fit(
         options |= {"stability": stability, "current": cfg}
     # publish: n_boot, train_until, the configs/reports/mlflow directories and by_segment/pooling, as for `calibrate run`
     result = recalibrate(accounts, current=cfg, seed=seed, fit_options=options, command="fit", raw_input=raw_input,
-                         dry_run=dry_run, **publish)
+                         dry_run=dry_run, learned_rows=True, **publish)
     payload = result.to_dict() | {"fit": result.fit.to_dict(), "signals": [c.to_dict() for c in checks]}
     text = result.summary() + "\n\n" + result.fit.summary() + "\n" + _signals_text(checks, raw_input)
     if method == "logit":  # the coefficient table (SE, interval, p, odds ratio per 10 points) an analyst reads

@@ -51,6 +51,9 @@ def report_run(result: Any, payload: dict[str, Any], text: str, *, as_json: bool
               help="The report also lists the red accounts to act on (account rows; a banner says so).")
 @click.option("--verbose", is_flag=True, help="Add the statistical detail (every test, leaderboard, drift tables).")
 @click.option("--pdf", is_flag=True, help="Also print the report to report.pdf (needs Chromium on PATH).")
+@click.option("--learned-rows", is_flag=True,
+              help="Also put the rows that judge the sub-scores on the leaderboard: free logit, learned sub-scores, "
+                   "additive ceiling (as `calibrate fit` and `calibrate compare` do; slower).")
 @engine_options
 def run(
     data: str | None,
@@ -72,6 +75,7 @@ def run(
     include_accounts: bool,
     verbose: bool,
     pdf: bool,
+    learned_rows: bool,
     engine_args: Any,
 ) -> int:
     """The quarterly recalibration: fit, validate, publish a config, write the report, log to MLflow.
@@ -98,6 +102,7 @@ def run(
         accounts, current=read_optional_config(current), seed=seed, n_boot=n_boot, train_until=train_until,
         configs_dir=configs_dir, reports_dir=reports_dir, mlflow_dir=mlflow_dir, fit_options=fit_options,
         raw_input=raw_input, dry_run=dry_run, include_accounts=include_accounts, by_segment=by_segment, pooling=pooling,
+        learned_rows=learned_rows,
     )
     if pdf and result.status == "published" and result.report_path is not None:
         from calibrate.report.html import write_pdf

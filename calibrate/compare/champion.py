@@ -293,6 +293,7 @@ def compare_with_current(
     *,
     seed: int = 0,
     n_boot: int = 1000,
+    learned_rows: bool = True,
 ) -> tuple[Leaderboard, ChampionChallenger | None]:
     """The leaderboard and (with a current config) the adopt/keep recommendation, on the same folds.
 
@@ -308,6 +309,8 @@ def compare_with_current(
         The config in production; ``None`` gives no champion/challenger (and no ``current`` row).
     seed : int, default 0
     n_boot : int, default 1000
+    learned_rows : bool, default True
+        The leaderboard's rows that judge the sub-scores (see :func:`calibrate.compare.methods.leaderboard`).
 
     Returns
     -------
@@ -323,7 +326,7 @@ def compare_with_current(
     if refit == {"method": "simplex"} or refit == {"method": "simplex", "directions": _default_directions(data)}:
         fits = [fit_weights(fold.split(data)[0], **refit) for fold in folds]
     board = leaderboard(data, current=current_config, folds=folds, n_boot=n_boot, seed=seed, fold_fits=fits,
-                        scores=scores)
+                        scores=scores, learned_rows=learned_rows)
     if current_config is None:
         return board, None
     return board, champion_challenger(data, new_config, current_config, folds=folds, n_boot=n_boot, seed=seed,

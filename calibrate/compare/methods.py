@@ -122,7 +122,8 @@ class Leaderboard:
     Attributes
     ----------
     methods : tuple of MethodScore
-        In the order current, equal, logit, simplex, ceiling (current only with a current config).
+        In the order current, equal, logit, simplex, ceiling, then logit_free, learned, additive (current only
+        with a current config; the last three only with ``learned_rows``).
     folds : tuple of str
         Fold names (``time:<date>`` or ``group:<k>/<K>``).
     n_test, n_accounts : int
@@ -157,6 +158,10 @@ class Leaderboard:
     def gap_to_ceiling(self) -> float:
         """Held-out AUC of the ceiling minus that of the best weighted score."""
         return self["ceiling"].auc[0] - self[self.best].auc[0]
+
+    def has(self, method: str) -> bool:
+        """Whether the leaderboard holds a ``method`` row (the learned-sub-score rows are optional)."""
+        return any(m.method == method for m in self.methods)
 
     def share_of_additive(self, method: str) -> float:
         """How much of the way from chance (AUC 0.5) to the additive ceiling ``method``'s held-out AUC goes."""
@@ -196,13 +201,15 @@ class Leaderboard:
             ],
             "best": self.best,
             "gap_to_ceiling": clean(self.gap_to_ceiling),
-            "share_of_additive": {m: clean(self.share_of_additive(m)) for m in ("simplex", "learned")},
+            "share_of_additive": ({m: clean(self.share_of_additive(m)) for m in ("simplex", "learned")}
+                                  if self.has("additive") else None),
             "folds": list(self.folds),
             "n_test": self.n_test,
             "n_accounts": self.n_accounts,
             "n_boot": self.n_boot,
             "seed": self.seed,
             "interval": self.interval,
+            "notes": list(self.notes),
         }
 
     def summary(self) -> str:
@@ -231,9 +238,10 @@ class Leaderboard:
             f"{self.gap_to_ceiling:+.3f} AUC. AUC of each weighted method's score (the ceiling's of its "
             f"probability). Intervals: {self.interval}."
         )
-        lines.append(f"additive ceiling (a sum of one free shape per dimension): AUC {self['additive'].auc[0]:.3f}; the "
-                     f"fitted score goes {self.share_of_additive('simplex'):.0%} of the way from chance to it, the "
-                     f"simplex on learned sub-scores {self.share_of_additive('learned'):.0%}")
+        if self.has("additive"):
+            lines.append(f"additive ceiling (a sum of one free shape per dimension): AUC {self['additive'].auc[0]:.3f}; "
+                         f"the fitted score goes {self.share_of_additive('simplex'):.0%} of the way from chance to it, "
+                         f"the simplex on learned sub-scores {self.share_of_additive('learned'):.0%}")
         return "\n".join(lines + list(self.notes))
 
     def plot(self, ax: Any = None, *, metric: str = "auc") -> Any:
@@ -286,6 +294,7 @@ def leaderboard(
     seed: int = 0,
     fold_fits: Sequence[FitResult] | None = None,
     scores: _heldout.FoldScores | None = None,
+    learned_rows: bool = True,
 ) -> Leaderboard:
     """Compare weighting methods (and an unconstrained ceiling) on the same held-out folds.
 
@@ -309,6 +318,11 @@ def leaderboard(
         challenger's refits); fitted here otherwise.
     scores : FoldScores, optional
         Shared memo of the fold sides' scores (fresh otherwise).
+    learned_rows : bool, default True
+        Add the rows that judge the sub-scores themselves (:mod:`calibrate.compare.additive`: the free logit,
+        the simplex on learned sub-scores, the additive ceiling). ``calibrate run`` leaves them out (its
+        question is the weights; they cost a joint binned fit and a gradient-boosting fit per fold); ``fit``
+        and ``compare`` keep them.
 
     Every interval comes from one draw of accounts over the pooled held-out rows (the same draw for
     a seed as :func:`calibrate._stats.cluster_bootstrap_counts` makes): the AUCs of all methods from
@@ -335,7 +349,8 @@ def leaderboard(
     template = current or WeightConfig(
         dimensions=[{"name": d, "column": d, "weight": 1 / len(names)} for d in names], bands=default_bands()
     )
-    methods = (["current"] if current is not None else []) + ["equal", "logit", "simplex", "ceiling", *ADDITIVE_METHODS]
+    methods = ((["current"] if current is not None else []) + ["equal", "logit", "simplex", "ceiling"]
+               + (list(ADDITIVE_METHODS) if learned_rows else []))
     p: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     ranked: dict[str, list[np.ndarray]] = {m: [] for m in methods}  # what the AUC ranks: the score (ceiling: p)
     flat = dict.fromkeys(methods, 0)
@@ -375,7 +390,8 @@ def leaderboard(
         p["ceiling"].append(p_hgb)
         ranked["ceiling"].append(p_hgb)
         band["ceiling"].append(_matched_bands(p_hgb, band["simplex"][-1], len(template.bands)))
-        for method, (p_m, ranked_m) in additive_rows(model_train, test, names, seed=seed).items():
+        for method, (p_m, ranked_m) in (additive_rows(model_train, test, names, seed=seed) if learned_rows
+                                        else {}).items():
             p[method].append(p_m)
             ranked[method].append(ranked_m)
             band[method].append(_matched_bands(ranked_m, band["simplex"][-1], len(template.bands)))
@@ -412,6 +428,9 @@ def leaderboard(
         )
     notes = ("weights shown are the mean over folds; the ceilings' (and the free logit's and learned score's) bands "
              "match the simplex score's band shares",)
+    if not learned_rows:
+        notes += ("the rows that judge the sub-scores themselves (free logit, learned sub-scores, additive ceiling) "
+                  "were left out; `calibrate compare`, `calibrate fit` and `calibrate run --learned-rows` add them",)
     if sampled:
         notes += (f"in {sampled} of {len(folds)} folds the model rows (ceilings, free logit, learned score) were fitted "
                   f"on a seeded sample of accounts holding {MODEL_ROWS:,} training rows at most; every held-out row "
