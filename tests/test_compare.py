@@ -286,3 +286,28 @@ def test_cli_compare_json(tmp_path, history):
     bad = subprocess.run([sys.executable, "-m", "calibrate", "compare", "--data", str(tmp_path / "nope.csv")],
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": root}, timeout=120)
     assert bad.returncode == 2 and "file not found" in bad.stderr
+
+
+def test_fold_scores_share_auc_bootstraps_and_give_fresh_figures(monkeypatch):
+    """The memo hands back exactly bootstrap_aucs' figures and computes a score's bootstrap once for given rows/draws."""
+    from calibrate import _stats
+
+    rng = np.random.default_rng(3)
+    groups = rng.integers(0, 300, 2000).astype(str)
+    y = rng.integers(0, 2, 2000)
+    a, b, c = (rng.normal(size=2000) + k * y for k in (0.2, 0.5, 0.8))
+    fresh_cis, fresh = _stats.bootstrap_aucs(groups, y, [a, b, c], n_boot=200, seed=4)
+    calls = []
+    real = _stats.bootstrap_aucs
+    monkeypatch.setattr(_stats, "bootstrap_aucs", lambda *args, **kw: calls.append(len(args[2])) or real(*args, **kw))
+    memo = _heldout.FoldScores()
+    cis, boot = memo.aucs(groups, y, [a, b, a.copy()], n_boot=200, seed=4)
+    assert calls == [2]  # a twice: one bootstrap row
+    np.testing.assert_array_equal(boot, fresh[[0, 1, 0]])
+    assert cis == [fresh_cis[0], fresh_cis[1], fresh_cis[0]]
+    cis, boot = memo.aucs(groups, y, [c, b], n_boot=200, seed=4)  # only c is new
+    assert calls == [2, 1] and cis == [fresh_cis[2], fresh_cis[1]]
+    np.testing.assert_array_equal(boot, fresh[[2, 1]])
+    memo.aucs(groups, y, [b], n_boot=200, seed=5)  # other draws: computed again
+    memo.aucs(groups, 1 - y, [b], n_boot=200, seed=4)  # other outcomes: computed again
+    assert calls == [2, 1, 1, 1]

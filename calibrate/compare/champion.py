@@ -241,7 +241,7 @@ def champion_challenger(
     loss_new, loss_cur = _heldout.row_log_loss(y, pn), _heldout.row_log_loss(y, pc)
     (gain,) = _heldout.account_mean_intervals(groups, [loss_cur - loss_new], n_boot=n_boot, seed=seed)
     delong = _stats.delong_paired(y, sn, sc)
-    _, boot = _stats.bootstrap_aucs(groups, y, [sn, sc], n_boot=n_boot, seed=seed)  # paired: same accounts
+    _, boot = scores.aucs(groups, y, [sn, sc], n_boot=n_boot, seed=seed)  # paired; the leaderboard's rows when shared
     diff = boot[0] - boot[1]
     boot_lo, boot_hi = np.percentile(diff[np.isfinite(diff)], [2.5, 97.5])
     auc_diff = (float(delong.diff), float(boot_lo), float(boot_hi))

@@ -402,7 +402,7 @@ def leaderboard(
     groups = frame["account_id"].to_numpy()
     top, red = len(template.bands) - 1, template.band_names.index(template.red_band)
     # one draw of accounts for every method's AUC, and one (the same draws) for all their log-losses and Briers
-    aucs, _ = _stats.bootstrap_aucs(groups, y, [np.concatenate(ranked[m]) for m in methods], n_boot=n_boot, seed=seed)
+    aucs, _ = scores.aucs(groups, y, [np.concatenate(ranked[m]) for m in methods], n_boot=n_boot, seed=seed)
     per_row = []
     for pm in (np.concatenate(p[m]) for m in methods):
         per_row += [_heldout.row_log_loss(y, pm), (pm - y) ** 2]

@@ -9,7 +9,9 @@ a stale calibration. Intervals are account-level bootstraps over the pooled held
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,7 @@ class FoldScores:
     def __init__(self) -> None:
         self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._links: dict[tuple, tuple[float, float]] = {}
+        self._aucs: dict[tuple[str, str], tuple[Any, np.ndarray]] = {}
 
     def __call__(self, fold: str, side: str, frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
         """Score and band index of ``frame`` (fold ``fold``'s ``side``) under ``config``."""
@@ -68,6 +71,39 @@ class FoldScores:
         if key not in self._links:
             self._links[key] = fit_link(self(fold, "train", train, config)[0], y)
         return self._links[key]
+
+
+    def aucs(self, groups: np.ndarray, y: np.ndarray, scores: Sequence[np.ndarray], *, n_boot: int,
+             seed: int) -> tuple[list[Any], np.ndarray]:
+        """:func:`calibrate._stats.bootstrap_aucs` of ``scores`` on the pooled held-out rows, each score's once.
+
+        Where the sharing happens: the leaderboard bootstraps every method's AUC, then the champion/challenger
+        the challenger's and the current config's on the same rows with the same draws — the leaderboard's
+        simplex and current rows when the weights agree. A score's bootstrap row depends only on the rows
+        (accounts, outcomes), the draws (``n_boot``, ``seed``) and the score, so that is the key (digests of
+        their bytes); a second request is a lookup, with figures identical to a fresh call.
+        """
+        from calibrate import _stats
+
+        row_group, _ = _stats.account_codes(groups)
+        rows = _digest(row_group, np.asarray(y, dtype=float), np.array([n_boot, seed]))
+        keys = [(rows, _digest(np.asarray(s, dtype=float))) for s in scores]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._aucs))
+        if todo:
+            first = {k: i for i, k in enumerate(keys)}  # any index of a key: equal keys, equal scores
+            cis, boot = _stats.bootstrap_aucs(groups, y, [scores[first[k]] for k in todo], n_boot=n_boot, seed=seed)
+            self._aucs |= {k: (ci, b) for k, ci, b in zip(todo, cis, boot)}
+        return [self._aucs[k][0] for k in keys], np.stack([self._aucs[k][1] for k in keys])
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    """A content digest of ``arrays`` (dtype, shape and bytes), the key of a memo."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def fit_link(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:

