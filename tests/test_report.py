@@ -488,3 +488,43 @@ def test_report_reads_at_900_and_1280_px_in_chromium(bundled, tmp_path_factory):
             browser.close()
     assert all((shots / f"report-{w}.png").stat().st_size > 10_000 for w in (900, 1280))
     print(f"report screenshots kept in {shots}")
+
+
+def test_expected_churn_without_arr_counts_accounts_not_dollars():
+    """No ``arr`` column: the section counts expected churns (each account weighs 1), never prints dollars."""
+    import calibrate as cb
+    from calibrate.report.sections import expected_churn_section
+    from conftest import logistic_book
+
+    book = logistic_book(2000, seed=3)
+    data = cb.load_accounts(book.drop(columns="arr"))
+    run = cb.recalibrate(data, n_boot=1000, n_boot_weights=10, dry_run=True)
+    section = expected_churn_section(run, data)
+    assert section.title == "Expected churns at the next renewal" and "$" not in section.body
+    p = cb.score_frame(book, run.config)["p_renew"].to_numpy()
+    expected = f"<b>{(1 - p).sum():,.0f}</b> are expected to churn"
+    assert expected in section.body and "no <code>arr</code>" in section.body
+    with_arr = expected_churn_section(run, cb.load_accounts(book))
+    assert with_arr.title == "Expected churned ARR at the next renewal" and "$" in with_arr.body
+
+
+def test_report_scores_each_config_once(monkeypatch):
+    """Inside scores_shared a repeated scored() is the same frame; outside it every call scores afresh."""
+    import calibrate as cb
+    from calibrate.report.base import scored, scores_shared
+    from calibrate.score import scorer
+    from conftest import logistic_book
+
+    data = cb.load_accounts(logistic_book(500, seed=1))
+    cfg = cb.read_config(REPO / "data" / "account-health-v1.json")
+    calls = []
+    real = scorer.score_frame
+    monkeypatch.setattr(scorer, "score_frame", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with scores_shared():
+        first = scored(data, cfg)
+        assert scored(data, cfg) is first and len(calls) == 1
+        scored(data, cfg, contributions=True)
+        scored(data, cfg.model_copy(update={"missing": "redistribute"}))
+        assert len(calls) == 3
+    pd.testing.assert_frame_equal(scored(data, cfg), first)
+    assert len(calls) == 4

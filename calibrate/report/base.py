@@ -9,10 +9,12 @@ table inside its own scroll box so a wide one never widens the page.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ __all__ = [
     "table_html",
     "header_html",
     "scored",
+    "scores_shared",
     "configs",
 ]
 
@@ -243,11 +246,38 @@ def result_section(attr: str, title: str, *, intro: str = "") -> SectionBuilder:
     return build
 
 
+_SCORES: ContextVar[dict[tuple[int, str, bool], pd.DataFrame] | None] = ContextVar("report_scores", default=None)
+
+
+@contextlib.contextmanager
+def scores_shared() -> Iterator[None]:
+    """Inside the block :func:`scored` scores each (data, config) once: the sections share the frames.
+
+    Where the sharing happens for the report: the distribution, calibration and expected-churn sections all
+    score the book with the same configs. The memo lives for the block only (no frame outlives the report).
+    """
+    token = _SCORES.set({})
+    try:
+        yield
+    finally:
+        _SCORES.reset(token)
+
+
 def scored(data: Accounts, config: WeightConfig, *, contributions: bool = False) -> pd.DataFrame:
-    """``data`` scored with ``config`` (score, band, calibrated probability; optionally contributions)."""
+    """``data`` scored with ``config`` (score, band, calibrated probability; optionally contributions).
+
+    Within :func:`scores_shared` a repeated request returns the frame already computed (do not modify it).
+    """
     from calibrate.score.scorer import score_frame
 
-    return score_frame(data.frame, config, contributions=contributions, by="name")
+    memo = _SCORES.get()
+    key = (id(data.frame), config.model_dump_json(), contributions)
+    if memo is not None and key in memo:
+        return memo[key]
+    out = score_frame(data.frame, config, contributions=contributions, by="name")
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
 def configs(result: RunResult) -> dict[str, WeightConfig]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from calibrate import _labels as L
 from calibrate.report.base import (ROW_LEVEL, SECTIONS, Section, configs, frame_html, img_tag, object_html,
-                                   register_section, render_report, result_section, scored, table_html)
+                                   register_section, render_report, result_section, scored, scores_shared, table_html)
 from calibrate.report.sections import (champion_section, drift_section, expected_churn_section, leaderboard_section,
                                        quarters_section, red_accounts_section, red_metrics_section)
 from calibrate.report.text import BAND_HEADER, band_rows
@@ -257,7 +257,7 @@ def run_report(
 
     config, v = result.config, result.validation
     built: list[Section] = []
-    with progress.step("writing the report"):
+    with progress.step("writing the report"), scores_shared():  # each config scores the book once (scores_shared)
         for name, builder in SECTIONS.items():
             if (sections is not None and name not in sections) or (name in ROW_LEVEL and not include_accounts):
                 continue

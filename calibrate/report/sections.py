@@ -137,15 +137,28 @@ def expected_churn_section(result: RunResult, data: Accounts) -> Section | None:
     t = expected_churned_arr(cohort, s["p_renew"].to_numpy()[book], s["band_index"].to_numpy()[book],
                              [b.name for b in result.config.bands])
     when = (f" on {pd.Timestamp(cohort['snapshot_date'].max()).date()}" if "snapshot_date" in cohort else "")
+    total = t.iloc[-1]
+    how = ", from the new config's calibrated renewal probabilities (<a href=\"#g-expected_churn\">how</a>)."
+    if "arr" not in cohort:  # without ARR every account weighs 1: expected churns are accounts, never dollars
+        def churns(v: float) -> str:
+            return f"{v:,.0f}"
+
+        rows = [[r.band, L.count(r.accounts), churns(r.expected_churned_arr), L.interval(r.ci_low, r.ci_high, churns)]
+                for r in t.itertuples()]
+        return Section(
+            "Expected churns at the next renewal",
+            _in(f"The {L.count(total['accounts'])} accounts in the book{html.escape(when)}, each at its next renewal: "
+                f"<b>{churns(total['expected_churned_arr'])}</b> are expected to churn (95 % interval "
+                f"{L.interval(total['ci_low'], total['ci_high'], churns)}){how} The data have no <code>arr</code> "
+                "column: add one to see the churned ARR.")
+            + table_html(["band", "accounts", "expected churns", "95 % interval"], rows))
     rows = [[r.band, L.count(r.accounts), L.money(r.arr), L.money(r.expected_churned_arr),
              L.interval(r.ci_low, r.ci_high, L.money)] for r in t.itertuples()]
-    total = t.iloc[-1]
     return Section(
         "Expected churned ARR at the next renewal",
         _in(f"The {L.count(total['accounts'])} accounts in the book{html.escape(when)}, each at its next renewal: "
             f"<b>{L.money(total['expected_churned_arr'])}</b> of {L.money(total['arr'])} ARR is expected to churn "
-            f"(95 % interval {L.interval(total['ci_low'], total['ci_high'], L.money)}), from the new config's "
-            'calibrated renewal probabilities (<a href="#g-expected_churn">how</a>).')
+            f"(95 % interval {L.interval(total['ci_low'], total['ci_high'], L.money)}){how}")
         + table_html(["band", "accounts", "ARR", "expected churned ARR", "95 % interval"], rows))
 
 
