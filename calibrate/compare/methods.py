@@ -5,8 +5,8 @@
 
 * ``current`` — the weights of the config in production (when one is given);
 * ``equal`` — every dimension the same weight;
-* ``logit`` — weights proportional to the positive statsmodels ``Logit`` coefficients
-  (:func:`logit_weights_fallback`, a stand-in until the fitting module exposes its logit path);
+* ``logit`` — weights proportional to the positive coefficients of an unconstrained logistic regression
+  (:func:`logit_weights_fallback`);
 * ``simplex`` — :func:`calibrate.fit.weights.fit_weights`, the constrained maximum likelihood;
 * ``ceiling`` — scikit-learn ``HistGradientBoostingClassifier`` on the same dimensions, unconstrained;
 * ``logit_free``, ``learned``, ``additive`` — an unconstrained logistic regression, the simplex on learned
@@ -67,21 +67,47 @@ _NOT_A_SCORE = frozenset({"ceiling", "logit_free", "additive"})
 
 
 def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
-    """Weights ∝ the positive coefficients of a statsmodels ``Logit`` of ``y`` on ``x`` (0–100 scale).
+    """Weights ∝ the positive coefficients of an unconstrained logistic regression of ``y`` on ``x``.
 
-    Negative coefficients get weight 0. Stand-in for the fitting module's logit path: swap it
-    for that function when it lands.
+    Negative coefficients get weight 0. The maximum-likelihood fit is Newton's with step halving on
+    :func:`calibrate.fit.simplex.row_moments` — the simplex fit's blocked gradient and Hessian — so memory is
+    one block of rows, not the copies of the design matrix a statsmodels ``Logit`` makes (3 GB transient on
+    8.75 million rows); ``tests/test_compare.py`` checks it against statsmodels. The weights are
+    scale-free, so ``x`` is used as it is (0–100).
 
     Raises
     ------
     FitError
-        No coefficient is positive.
+        No coefficient is positive, or the fit does not converge (separated data).
     """
-    import statsmodels.api as sm
+    from calibrate.fit.simplex import row_moments
 
-    model = sm.Logit(np.asarray(y, dtype=float), sm.add_constant(np.asarray(x, dtype=float) / 100.0, has_constant="add"))
-    coef = np.asarray(model.fit(disp=0, maxiter=200).params)[1:]
-    positive = np.clip(coef, 0.0, None)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    moments = row_moments(x, y)
+    ybar = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+    theta = np.concatenate(([np.log(ybar / (1 - ybar))], np.zeros(x.shape[1])))
+    sw, f, g, h = moments(theta)
+    for _ in range(100):
+        try:
+            step = np.linalg.solve(h, g)
+        except np.linalg.LinAlgError as exc:
+            raise FitError("the logistic regression's Hessian is singular (a constant or duplicated column)") from exc
+        if np.abs(step).max() <= 1e-12 * max(1.0, float(np.abs(theta).max())):
+            break
+        t = 1.0
+        while t > 1e-10:  # halve until the loss does not rise (the loss is convex: a full step almost always)
+            cand = theta - t * step
+            m = moments(cand)
+            if m[1] <= f + 1e-12 * abs(f):
+                theta, (sw, f, g, h) = cand, m
+                break
+            t /= 2.0
+        else:
+            break
+    else:
+        raise FitError("the logistic regression did not converge in 100 Newton steps (separated data?)")
+    positive = np.clip(theta[1:], 0.0, None)
     if positive.sum() <= 0:
         raise FitError("no logit coefficient is positive; check the outcome coding (renewed=1) and the directions")
     return {name: float(c) for name, c in zip(names, positive / positive.sum())}
