@@ -87,7 +87,7 @@ def main() -> None:
     print(f"read_parquet        {t_read * 1e3:8.0f} ms  (reference)")
     print(f"drift, no refit     {t_pop * 1e3:8.0f} ms  ratio {t_pop / t_read:6.1f}x  (target <= 10x)")
     print(f"drift, full         {t_full * 1e3:8.0f} ms  ratio {t_full / t_read:6.1f}x  "
-          f"(with {args.n_boot_weights} bootstrap refits on {rep_full.weights['n']:,} rows; accounts per resample "
+          f"(with {args.n_boot_weights} bootstrap resamples on {rep_full.weights['n']:,} rows; accounts per resample "
           f"{rep_full.weights.get('accounts_per_resample') or 'all'} of {rep_full.weights['n_accounts']:,})")
 
 
