@@ -236,7 +236,21 @@ def load_accounts(
     else:
         where = str(source)
         raw, digest = read_frame(Path(source), sheet=spec.sheet)
-    return _validate(raw, spec, where, digest, require_outcome=require_outcome, allow_pending=allow_pending)
+    accounts = _validate(raw, spec, where, digest, require_outcome=require_outcome, allow_pending=allow_pending)
+    del raw
+    _release_arrow_buffers()
+    return accounts
+
+
+def _release_arrow_buffers() -> None:
+    """Give pyarrow's freed decoding buffers back to the system (its allocator keeps them until told).
+
+    Reading and checking a Parquet book of 1e7 rows leaves ~1.5 GB freed but held by the pool, under every later
+    stage of the run; releasing it costs nothing and changes no value.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, require_outcome: bool = True,

@@ -75,7 +75,7 @@ def plot_leaderboard(board: Leaderboard, ax: Axes | None = None, *, metric: str 
     words = {"auc": "held-out AUC", "log_loss": "held-out log-loss", "brier": "held-out Brier score",
              "spread": "held-out spread (top - red)"}.get(metric, metric)
     ax.set_xlabel(words)
-    ax.set_title(f"Methods leaderboard: {words}, 95 % intervals (accounts resampled)")
+    ax.set_title(f"Methods leaderboard: {words}\n95 % intervals, whole accounts resampled")  # two lines: fits the figure
     return ax
 
 
