@@ -233,6 +233,7 @@ def champion_challenger(
             p_out.append(_heldout.link_probability(s_te, scores.link(fold.name, train.frame, cfg, y_tr)))
             s_out.append(s_te)
         rows.append(fold.test)
+    del train, test  # the last fold's sides: not needed by the bootstraps below (the training side is most rows)
     frame = data.frame.iloc[np.concatenate(rows)]
     y = frame["renewed"].to_numpy(dtype=int)
     groups = frame["account_id"].to_numpy()

@@ -422,6 +422,9 @@ def leaderboard(
             ranked[method].append(ranked_m)
             band[method].append(_matched_bands(ranked_m, band["simplex"][-1], len(template.bands)))
         test_rows.append(fold.test)
+    # the last fold's sides and design matrix would stay referenced through the bootstraps below (at 1e7 rows the
+    # training side and its matrix are ~2.4 GB): only the pooled held-out figures are needed from here on
+    del train, test, x_tr, y_tr, model_train, hgb
     rows = np.concatenate(test_rows)
     frame = data.frame.iloc[rows]
     y = frame["renewed"].to_numpy(dtype=int)

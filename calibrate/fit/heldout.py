@@ -69,7 +69,8 @@ class FoldScores:
         """:func:`fit_link` of ``config``'s scores on fold ``fold``'s training side ``train`` (outcomes ``y``), once."""
         key = (fold, "link", config.model_dump_json(include={"dimensions", "bands", "missing"}))
         if key not in self._links:
-            self._links[key] = fit_link(self(fold, "train", train, config)[0], y)
+            # the training side's scores serve only this fit: not memoised (at 1e7 rows 140 MB per weight set)
+            self._links[key] = fit_link(scored(train, config)[0], y)
         return self._links[key]
 
 
