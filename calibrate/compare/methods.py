@@ -87,7 +87,7 @@ def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...])
     moments = row_moments(x, y)
     ybar = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
     theta = np.concatenate(([np.log(ybar / (1 - ybar))], np.zeros(x.shape[1])))
-    sw, f, g, h = moments(theta)
+    _, f, g, h = moments(theta)  # sums over rows: weight, loss, gradient, Hessian
     for _ in range(100):
         try:
             step = np.linalg.solve(h, g)
@@ -100,7 +100,7 @@ def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...])
             cand = theta - t * step
             m = moments(cand)
             if m[1] <= f + 1e-12 * abs(f):
-                theta, (sw, f, g, h) = cand, m
+                theta, (_, f, g, h) = cand, m
                 break
             t /= 2.0
         else:
@@ -416,8 +416,8 @@ def leaderboard(
         p["ceiling"].append(p_hgb)
         ranked["ceiling"].append(p_hgb)
         band["ceiling"].append(_matched_bands(p_hgb, band["simplex"][-1], len(template.bands)))
-        for method, (p_m, ranked_m) in (additive_rows(model_train, test, names, seed=seed) if learned_rows
-                                        else {}).items():
+        learned = additive_rows(model_train, test, names, seed=seed) if learned_rows else {}
+        for method, (p_m, ranked_m) in learned.items():
             p[method].append(p_m)
             ranked[method].append(ranked_m)
             band[method].append(_matched_bands(ranked_m, band["simplex"][-1], len(template.bands)))

@@ -73,7 +73,6 @@ class FoldScores:
             self._links[key] = fit_link(scored(train, config)[0], y)
         return self._links[key]
 
-
     def aucs(self, groups: np.ndarray, y: np.ndarray, scores: Sequence[np.ndarray], *, n_boot: int,
              seed: int) -> tuple[list[Any], np.ndarray]:
         """:func:`calibrate._stats.bootstrap_aucs` of ``scores`` on the pooled held-out rows, each score's once.
@@ -86,8 +85,9 @@ class FoldScores:
         """
         from calibrate import _stats
 
-        row_group, _ = _stats.account_codes(groups)
-        rows = _digest(row_group, np.asarray(y, dtype=float), np.array([n_boot, seed]))
+        # the accounts by a hash of each label (linear; sorting the labels is bootstrap_aucs' own work, not the key's)
+        rows = _digest(pd.util.hash_array(np.asarray(groups, dtype=object)), np.asarray(y, dtype=float),
+                       np.array([n_boot, seed]))
         keys = [(rows, _digest(np.asarray(s, dtype=float))) for s in scores]
         todo = list(dict.fromkeys(k for k in keys if k not in self._aucs))
         if todo:

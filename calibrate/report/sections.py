@@ -284,17 +284,17 @@ def leaderboard_section(result: RunResult, data: Accounts) -> Section | None:
     rows = [[L.METHOD_LABELS.get(m.method, m.method), cell(m.auc, L.number), cell(m.log_loss, L.number),
              cell(m.brier, L.number), cell(m.spread, L.points)] for m in b.methods]
     if b.has("additive"):  # issue 14: how much of the way to the best additive score the score goes
-        gap = (f" The best any sum of sub-scores reaches here (the additive ceiling) is AUC "
+        gap = (f"The best any sum of sub-scores reaches here (the additive ceiling) is AUC "
                f"{L.number(b['additive'].auc[0], digits=3)}; the fitted score goes "
                f"{L.pct(b.share_of_additive('simplex'), digits=0)} of the way from chance to it, the same weights on "
                f"learned sub-scores {L.pct(b.share_of_additive('learned'), digits=0)}.")
     else:
-        gap = (" The rows that judge the sub-scores themselves (learned sub-scores, the additive ceiling) are not in "
+        gap = ("The rows that judge the sub-scores themselves (learned sub-scores, the additive ceiling) are not in "
                "this run: <code>calibrate run --learned-rows</code> or <code>calibrate compare</code> adds them.")
     return Section(
         "Methods leaderboard",
         _in(f"Every fitting method on the same out-of-time split: {L.count(b.n_test)} held-out snapshots of "
-            f"{L.count(b.n_accounts)} accounts; 95 % intervals resample whole accounts.") + f"<p>{gap.strip()}</p>"
+            f"{L.count(b.n_accounts)} accounts; 95 % intervals resample whole accounts.") + _in(gap)
         + table_html(["method", "AUC (95 % interval)", "log-loss per row (95 % interval)", "Brier score (95 % interval)",
                       "spread (95 % interval)"], rows)
         + img_tag(b.plot(ax=new_axes((7.0, 3.6))), "Methods leaderboard"))
