@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from calibrate.fit import heldout as _heldout
 from calibrate.compare.champion import champion_challenger, compare_with_current
 from calibrate.config.model import Dimension, WeightConfig, default_bands
-from calibrate.errors import DataError
+from calibrate.errors import DataError, FitError
 from calibrate.fit.weights import fit_weights, simplex_mle
 from calibrate.fit.folds import grouped_folds, out_of_time_split, validation_folds
 from calibrate.compare import methods as _methods
@@ -124,6 +124,16 @@ def test_logit_weights_match_statsmodels_and_the_interior_simplex_optimum():
     assert list(w.values()) == pytest.approx(list(coef / coef.sum()), abs=1e-10)
     v, _, _ = simplex_mle(x / 100, y.astype(float))
     assert list(w.values()) == pytest.approx(list(v / v.sum()), abs=1e-4)
+
+
+def test_logit_weights_refuse_a_duplicated_column_and_no_positive_coefficient():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 100, (500, 2))
+    y = (rng.random(500) < 0.6).astype(float)
+    with pytest.raises(FitError, match="Hessian is singular"):
+        logit_weights_fallback(np.column_stack([x, x[:, 0]]), y, ("a", "b", "c"))
+    with pytest.raises(FitError, match="no logit coefficient is positive"):
+        logit_weights_fallback(x, (x[:, 0] + x[:, 1] + rng.normal(0, 10, 500) < 100).astype(float), ("a", "b"))
 
 
 # -- champion / challenger --------------------------------------------------------------------

@@ -78,7 +78,9 @@ def logit_weights_fallback(x: np.ndarray, y: np.ndarray, names: tuple[str, ...])
     Raises
     ------
     FitError
-        No coefficient is positive, or the fit does not converge (separated data).
+        No coefficient is positive, the Hessian is singular (a constant or duplicated column), or 100 Newton
+        steps do not converge. On separated data the coefficients grow until no step lowers the loss in floating
+        point; the weights then follow their direction.
     """
     from calibrate.fit.simplex import row_moments
 
