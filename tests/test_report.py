@@ -528,3 +528,23 @@ def test_report_scores_each_config_once(monkeypatch):
         assert len(calls) == 3
     pd.testing.assert_frame_equal(scored(data, cfg), first)
     assert len(calls) == 4
+
+
+def test_leaderboard_section_names_its_folds_and_reads_a_share_above_the_ceiling():
+    """Grouped folds are not called an out-of-time split; a share above 100 % of the additive ceiling is explained."""
+    from types import SimpleNamespace
+
+    import calibrate as cb
+    from calibrate.compare.methods import leaderboard
+    from calibrate.report.sections import leaderboard_section
+    from conftest import logistic_book
+
+    data = cb.load_accounts(logistic_book(1500, seed=4).drop(columns=["snapshot_date", "renewal_date"]))
+    board = leaderboard(data, n_boot=200)
+    body = leaderboard_section(SimpleNamespace(leaderboard=board), data).body
+    assert f"the same {len(board.folds)} folds grouped by account" in body and "out-of-time" not in body
+    low = replace(board, methods=tuple(replace(m, auc=(0.51, 0.5, 0.52)) if m.method == "additive" else m
+                                       for m in board.methods))
+    assert low.share_of_additive("simplex") > 1
+    assert "Above 100 %" in leaderboard_section(SimpleNamespace(leaderboard=low), data).body
+    assert ("Above 100 %" in body) == (max(board.share_of_additive(m) for m in ("simplex", "learned")) > 1)

@@ -272,7 +272,7 @@ def champion_section(result: RunResult, data: Accounts) -> Section | None:
 
 # -- methods leaderboard ----------------------------------------------------------------------------
 def leaderboard_section(result: RunResult, data: Accounts) -> Section | None:
-    """Every fitting method on the same out-of-time split."""
+    """Every fitting method on the same held-out folds (out of time with snapshot dates, else grouped by account)."""
     b = result.leaderboard
     if b is None:
         return None
@@ -288,12 +288,16 @@ def leaderboard_section(result: RunResult, data: Accounts) -> Section | None:
                f"{L.number(b['additive'].auc[0], digits=3)}; the fitted score goes "
                f"{L.pct(b.share_of_additive('simplex'), digits=0)} of the way from chance to it, the same weights on "
                f"learned sub-scores {L.pct(b.share_of_additive('learned'), digits=0)}.")
+        if max(b.share_of_additive("simplex"), b.share_of_additive("learned")) > 1:
+            gap += " Above 100 %: on these held-out rows the score beats the ceiling's free shapes."
     else:
         gap = ("The rows that judge the sub-scores themselves (learned sub-scores, the additive ceiling) are not in "
                "this run: <code>calibrate run --learned-rows</code> or <code>calibrate compare</code> adds them.")
+    timed = all(f.startswith("time:") for f in b.folds)
+    split = "out-of-time split" if timed else f"{len(b.folds)} folds grouped by account"
     return Section(
         "Methods leaderboard",
-        _in(f"Every fitting method on the same out-of-time split: {L.count(b.n_test)} held-out snapshots of "
+        _in(f"Every fitting method on the same {split}: {L.count(b.n_test)} held-out snapshots of "
             f"{L.count(b.n_accounts)} accounts; 95 % intervals resample whole accounts.") + _in(gap)
         + table_html(["method", "AUC (95 % interval)", "log-loss per row (95 % interval)", "Brier score (95 % interval)",
                       "spread (95 % interval)"], rows)
