@@ -32,6 +32,23 @@ def test_loads_csv_parquet_and_frame_alike(tmp_path, book, book_csv):
     assert a.frame["snapshot_date"].dtype.kind == "M"
 
 
+def test_parquet_digest_is_the_file_hash_and_typed_outcomes_read_like_labels(tmp_path, book):
+    """Parquet is hashed from the file (not held in memory); 0/1, True/False and 1.0/0.0 outcomes read as the labels do."""
+    import hashlib
+
+    pq = tmp_path / "book.parquet"
+    book.to_parquet(pq)
+    assert load_accounts(pq).sha256 == hashlib.sha256(pq.read_bytes()).hexdigest()
+    expected = load_accounts(book).frame["renewed"]
+    for typed in (book["renewed"].astype(bool), book["renewed"].astype(float), book["renewed"].map({1: "yes", 0: "no"})):
+        got = load_accounts(book.assign(renewed=typed)).frame["renewed"]
+        pd.testing.assert_series_equal(got, expected)
+    churn = load_accounts(book.assign(churned=1 - book["renewed"]).drop(columns="renewed"), spec=DataSpec(churn_column="churned"))
+    pd.testing.assert_series_equal(churn.frame["renewed"], expected)
+    with pytest.raises(DataError, match=r"column 'renewed'.*0.5"):
+        load_accounts(book.assign(renewed=book["renewed"].astype(float).where(book.index > 0, 0.5)))
+
+
 def test_csv_floats_are_read_exactly(tmp_path, book):
     """Every sub-score written with repr (shortest round-trip digits) comes back bit for bit from the CSV."""
     exact = book.copy()

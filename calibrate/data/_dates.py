@@ -85,10 +85,9 @@ def parse_dates(col: pd.Series, name: str, where: str, *, rows: Rows, date_forma
         Numbers without a declared format, an ambiguous or unreadable column, values not matching
         the declared format, mixed time zones, or a year outside :data:`YEARS`.
     """
-    present = col.notna() & (col.astype(str).str.strip() != "")
     if pd.api.types.is_datetime64_any_dtype(col):
         parsed, how = col, "datetime"
-    elif present.any() and col[present].map(lambda v: isinstance(v, dt.date)).all():
+    elif (present := col.notna() & (col.astype(str).str.strip() != "")).any() and col[present].map(lambda v: isinstance(v, dt.date)).all():
         parsed, how = _typed(col, present, name, where, rows=rows), "datetime"
     elif date_format is not None:
         parsed, how = _declared(col, present, date_format, name, where, rows=rows), f"{date_format} (declared)"

@@ -22,7 +22,7 @@ import pandas as pd
 from calibrate.data import _contract
 from calibrate.data._dates import INFERRED, parse_dates
 from calibrate.data._digest import sha256_frame
-from calibrate.data._read import as_frame, no_duplicates, read_frame
+from calibrate.data._read import as_frame, no_duplicates, read_frame, release_arrow_buffers
 from calibrate.errors import DataError, LeakageError
 
 __all__ = ["DataSpec", "Accounts", "load_accounts", "read_sheet", "DEFAULT_DIMENSIONS"]
@@ -238,19 +238,8 @@ def load_accounts(
         raw, digest = read_frame(Path(source), sheet=spec.sheet)
     accounts = _validate(raw, spec, where, digest, require_outcome=require_outcome, allow_pending=allow_pending)
     del raw
-    _release_arrow_buffers()
+    release_arrow_buffers()
     return accounts
-
-
-def _release_arrow_buffers() -> None:
-    """Give pyarrow's freed decoding buffers back to the system (its allocator keeps them until told).
-
-    Reading and checking a Parquet book of 1e7 rows leaves ~1.5 GB freed but held by the pool, under every later
-    stage of the run; releasing it costs nothing and changes no value.
-    """
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
 
 
 def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, require_outcome: bool = True,
@@ -296,12 +285,14 @@ def _validate(raw: pd.DataFrame, spec: DataSpec, where: str, digest: str, *, req
     imputed: dict[str, int] = {}
     for dim in spec.dimensions:
         col = spec.column(dim)
-        values = pd.to_numeric(frame[dim], errors="coerce")
-        bad = values.isna() & frame[dim].notna()
-        if bad.any():
-            first = frame[dim][bad].iloc[0]
-            raise DataError(_contract.non_numeric(where, col, first, _rows(bad)))
-        values = values.astype(float)
+        values = frame[dim]
+        if values.dtype != np.float64:  # to_numeric copies even a float64 column
+            values = pd.to_numeric(values, errors="coerce")
+            bad = values.isna() & frame[dim].notna()
+            if bad.any():
+                first = frame[dim][bad].iloc[0]
+                raise DataError(_contract.non_numeric(where, col, first, _rows(bad)))
+            values = values.astype(float)
         out = (values < 0) | (values > 100)
         if out.any():
             raise DataError(_contract.out_of_range(where, col, values[out].iloc[0], _rows(out)))
@@ -376,9 +367,11 @@ def _one_role_per_column(mapped: dict[str, str], where: str) -> None:
 
 def _not_unit_scale(frame: pd.DataFrame, spec: DataSpec, where: str) -> None:
     """Refuse sub-scores that all lie in [0, 1]: a 0–1 scale read as 0–100 squeezes every score into 0–1."""
-    values = frame[list(spec.dimensions)].to_numpy(dtype=float)
-    present = values[~np.isnan(values)]
-    if present.size and present.min() >= 0.0 and present.max() <= 1.0:
+    # column by column (NaN skipped): no (rows × dimensions) copy
+    low = np.array([frame[d].min() for d in spec.dimensions], dtype=float)
+    high = np.array([frame[d].max() for d in spec.dimensions], dtype=float)
+    present = ~np.isnan(low)
+    if present.any() and low[present].min() >= 0.0 and high[present].max() <= 1.0:
         cols = [spec.column(d) for d in spec.dimensions]
         raise DataError(_contract.unit_scale(where, cols))
 
@@ -386,6 +379,10 @@ def _not_unit_scale(frame: pd.DataFrame, spec: DataSpec, where: str) -> None:
 def parse_outcome(col: pd.Series, name: str, where: str, *, is_churn: bool) -> pd.Series:
     if col.isna().any():
         raise DataError(_contract.missing_outcome(where, name, _rows(col.isna())))
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        if col.isin((0, 1)).all():  # the labels "0"/"1"/"0.0"/"1.0"/True/False, read without making text
+            value = col.astype(int)
+            return (1 - value) if is_churn else value
     text = col.astype(str).str.strip().str.lower()
     renewed = text.isin(_RENEWED_LABELS)
     churned = text.isin(_CHURNED_LABELS)
