@@ -322,16 +322,3 @@ def test_fold_scores_share_auc_bootstraps_and_give_fresh_figures(monkeypatch):
     memo.aucs(groups, 1 - y, [b], n_boot=200, seed=4)  # other outcomes: computed again
     assert calls == [2, 1, 1, 1]
 
-
-def test_scored_in_chunks_gives_the_figures_of_one_call(monkeypatch, history):
-    """The held-out scorer works SCORE_ROWS rows at a time (bounded memory); the figures are those of one call."""
-    from calibrate.score.scorer import score_frame
-
-    data = history
-    cfg = _config(dict(zip(DIMS, np.linspace(2, 1, len(DIMS)) / np.linspace(2, 1, len(DIMS)).sum())))
-    whole = score_frame(data.frame, cfg, contributions=False, by="name")
-    monkeypatch.setattr(_heldout, "SCORE_ROWS", 7)
-    s, b = _heldout.scored(data.frame, cfg)
-    assert np.array_equal(s, whole["score"].to_numpy()) and np.array_equal(b, whole["band_index"].to_numpy())
-    empty_s, empty_b = _heldout.scored(data.frame.iloc[:0], cfg)
-    assert empty_s.shape == (0,) and empty_b.shape == (0,)

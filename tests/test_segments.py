@@ -255,3 +255,19 @@ def test_fit_by_segment_cli(tmp_path):
     wrong = cli("fit", "--data", "book.csv", "--dimensions", dims, "--by-segment", "tier", "--pooling", "some",
                 cwd=tmp_path)
     assert wrong.returncode == 2 and "'some' is not one of 'auto', 'none', 'full'" in wrong.stderr
+
+
+def test_score_frame_in_chunks_gives_the_figures_of_one_pass(monkeypatch):
+    """score_frame works SCORE_ROWS rows at a time (bounded memory): segment weights, gaps, contributions and the
+    missing-value message's row number are those of one pass over the whole frame."""
+    from calibrate.score import scorer
+
+    frame = scoring_frame()  # every 13th usage missing
+    whole = scorer.score_frame(frame, segment_config(), keys=["account_id"])
+    monkeypatch.setattr(scorer, "SCORE_ROWS", 7)
+    pd.testing.assert_frame_equal(scorer.score_frame(frame, segment_config(), keys=["account_id"]), whole)
+    assert len(scorer.score_frame(frame.iloc[:0], segment_config())) == 0
+    full = frame.assign(Usage=frame["Usage"].fillna(50.0))
+    full.loc[2222, "Usage"] = np.nan  # in the chunk starting at row 2219
+    with pytest.raises(DataError, match=r"column 'Usage': missing sub-score \(first at row 2222\)"):
+        scorer.score_frame(full, segment_config("error"))

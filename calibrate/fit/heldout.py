@@ -38,20 +38,10 @@ def with_weights(template: WeightConfig, weights: dict[str, float]) -> WeightCon
     return template.model_copy(update={"dimensions": dims, "calibration": None, "content_hash": None})
 
 
-SCORE_ROWS = 500_000
-"""Rows scored at a time by :func:`scored`: the scorer's temporaries (the values, their healthy copy, the band
-labels) are bounded by this many rows, not by the fold side (7.5e6 training rows at 1e7: ~2 GB → ~0.15 GB)."""
-
-
 def scored(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Score and band index of every row (dimensions read by name, as loaded), :data:`SCORE_ROWS` rows at a time.
-
-    A row's score does not depend on the rows beside it, so the chunks give the figures of one call.
-    """
-    parts = [score_frame(frame.iloc[i:i + SCORE_ROWS], config, contributions=False, by="name")
-             for i in range(0, max(len(frame), 1), SCORE_ROWS)]
-    return (np.concatenate([out["score"].to_numpy(dtype=float) for out in parts]),
-            np.concatenate([out["band_index"].to_numpy() for out in parts]))
+    """Score and band index of every row (dimensions read by name, as loaded)."""
+    out = score_frame(frame, config, contributions=False, by="name")
+    return out["score"].to_numpy(dtype=float), out["band_index"].to_numpy()
 
 
 class FoldScores:

@@ -177,13 +177,13 @@ def red_accounts(data: Accounts, result: RunResult) -> tuple[pd.DataFrame, int]:
         accounts there are in all.
     """
     cfg = result.config
-    s = scored(data, cfg, contributions=True)
-    frame = data.frame
-    book = _latest(frame)
+    latest = data.subset(_latest(data.frame))  # the book today: only its rows are scored with contributions
+    s = scored(latest, cfg, contributions=True)
+    frame = latest.frame
     red = [b.name for b in cfg.bands].index(cfg.red_band)
     contrib = s[[c for c in s.columns if c.startswith("contribution_")]]
-    gap = contrib.loc[book].mean() - contrib  # score points below the book's average, per dimension
-    pick = book & (s["band_index"].to_numpy() <= red) & (s["band_index"].to_numpy() >= 0)
+    gap = contrib.mean() - contrib  # score points below the book's average, per dimension
+    pick = (s["band_index"].to_numpy() <= red) & (s["band_index"].to_numpy() >= 0)
     owner_col = next((c for c in OWNER_COLUMNS if c in frame), None)
     out = pd.DataFrame({
         "account": frame.loc[pick, "account_id"].astype(str),
