@@ -462,3 +462,17 @@ def test_cli_fit_logit_prints_the_coefficient_table(workdir, capsys):
         assert row, d
         assert float(row.group(1)) == pytest.approx(ref.params[d], abs=1e-4)
         assert float(row.group(3)) == pytest.approx(np.exp(10 * ref.params[d]), abs=0.006)
+
+
+def test_information_matrix_in_row_blocks_equals_the_dense_product():
+    """Above one row block (65,536 rows) the information is summed block by block; it equals X₁ᵀ diag(w) X₁."""
+    from calibrate.fit.information import information_matrix
+
+    rng = np.random.default_rng(4)
+    x, v, a = rng.random((150_000, 3)), np.array([0.5, 1.0, 0.0]), -0.3
+    y = (rng.random(150_000) < 0.6).astype(float)
+    sw = rng.uniform(0.5, 2.0, 150_000)
+    p = 1 / (1 + np.exp(-(a + x @ v)))
+    x1 = np.column_stack([np.ones(len(x)), x])
+    dense = x1.T @ (x1 * (sw * p * (1 - p))[:, None])
+    np.testing.assert_allclose(information_matrix(x, y, v, a, sample_weight=sw), dense, rtol=1e-10)

@@ -37,12 +37,16 @@ def _probabilities(x: np.ndarray, v: np.ndarray, a: float) -> np.ndarray:
 
 
 def _information(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``X₁ᵀ diag(w) X₁`` with ``X₁ = [1, x]``, without building ``X₁``."""
+    """``X₁ᵀ diag(w) X₁`` with ``X₁ = [1, x]``, without building ``X₁``; the weighted copy of ``x`` a block at a time
+    (the fit's row blocks: at 1e7 rows × 12 a 0.96 GB copy becomes 6 MB)."""
+    from calibrate.fit.simplex import _ROW_BLOCK
+
     k = x.shape[1]
     info = np.empty((k + 1, k + 1))
     info[0, 0] = w.sum()
     info[0, 1:] = info[1:, 0] = x.T @ w
-    info[1:, 1:] = x.T @ (x * w[:, None])
+    info[1:, 1:] = sum(x[i:i + _ROW_BLOCK].T @ (x[i:i + _ROW_BLOCK] * w[i:i + _ROW_BLOCK, None])
+                       for i in range(0, len(w), _ROW_BLOCK))
     return info
 
 
