@@ -352,3 +352,20 @@ def test_cli_drift_policy_file_and_its_errors(bundled, config, tmp_path, monkeyp
     import json
 
     assert json.loads(out)["thresholds"]["psi_recalibrate"] == 60
+
+
+def test_drift_scores_rows_in_chunks_with_the_figures_of_one_pass(monkeypatch):
+    """score_rows works SCORE_ROWS rows at a time (bounded memory): the same scores, bands and probabilities."""
+    from calibrate.config.model import Calibration, Dimension, WeightConfig, default_bands
+    from calibrate.drift import signals
+    from calibrate.score.scorer import score_frame
+
+    frame = pd.DataFrame(np.random.default_rng(2).uniform(0, 100, (1000, 2)), columns=["a", "b"])
+    cfg = WeightConfig(dimensions=[Dimension(name="a", column="a", weight=0.7),
+                                   Dimension(name="b", column="b", weight=0.3, direction="lower_is_healthier")],
+                       bands=default_bands(), calibration=Calibration(intercept=-1.0, slope=0.05))
+    monkeypatch.setattr(signals, "SCORE_ROWS", 7)
+    score, bands, p = signals.score_rows(frame, cfg)
+    whole = score_frame(frame, cfg, contributions=False)
+    assert np.array_equal(score, whole["score"].to_numpy()) and np.array_equal(bands, whole["band_index"].to_numpy())
+    assert np.array_equal(p, whole["p_renew"].to_numpy())

@@ -27,7 +27,7 @@ import pandas as pd
 
 from calibrate import _stats
 from calibrate.config.model import BinnedDistribution, Reference, WeightConfig
-from calibrate.score.scorer import healthy_values, band_index, renewal_probability, score_values
+from calibrate.score.scorer import SCORE_ROWS, band_index, healthy_values, renewal_probability, score_values
 
 GRID_EDGES = np.arange(1.0, 100.0, 1.0)
 """Interior edges of the fixed 1-point grid on 0–100 (100 bins) used for KS and Wasserstein."""
@@ -46,8 +46,11 @@ def healthy_matrix(frame: pd.DataFrame, config: WeightConfig) -> np.ndarray:
 
 def score_rows(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score, band index and calibrated renewal probability of each row (through :func:`calibrate.score.scorer.score_values`)."""
-    values = frame[[d.name for d in config.dimensions]].to_numpy(dtype=float, na_value=np.nan)
-    score, _ = score_values(values, config)
+    columns = frame[[d.name for d in config.dimensions]]
+    score = np.empty(len(frame))
+    for start in range(0, len(frame), SCORE_ROWS):  # the scorer's temporaries bounded by a chunk, as in score_frame
+        values = columns.iloc[start:start + SCORE_ROWS].to_numpy(dtype=float, na_value=np.nan)
+        score[start:start + len(values)] = score_values(values, config, first_row=start)[0]
     return score, band_index(score, config), renewal_probability(score, config)
 
 
