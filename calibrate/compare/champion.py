@@ -23,7 +23,7 @@ reasons say which condition held or failed, with the figures.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -325,7 +325,12 @@ def compare_with_current(
     refit = _refit_options(new_config)
     fits = None
     if refit == {"method": "simplex"} or refit == {"method": "simplex", "directions": _default_directions(data)}:
-        fits = [fit_weights(fold.split(data)[0], **refit) for fold in folds]
+        # the plain simplex fit reads only these columns: each fold's training copy holds them alone
+        needed = ["account_id", "renewed", *(["snapshot_date"] if "snapshot_date" in data.frame else []),
+                  *data.dimensions]
+        fit_data = replace(data, frame=data.frame[needed])
+        fits = [fit_weights(fold.split(fit_data)[0], **refit) for fold in folds]
+        del fit_data
     board = leaderboard(data, current=current_config, folds=folds, n_boot=n_boot, seed=seed, fold_fits=fits,
                         scores=scores, learned_rows=learned_rows)
     if current_config is None:
