@@ -100,7 +100,13 @@ def test_config_with_transforms_scores_raw_columns_exactly(tmp_path):
     assert {d.name: d.direction for d in raw_config.dimensions}["complaints"] == "lower_is_healthier"
     path = write_config(raw_config, tmp_path)  # schema-valid, sealed, reads back identically
     again = read_config(path)
+    raw_before = real.raw.copy()
     from_raw = score_frame(real.raw, again, by="column")
+    pd.testing.assert_frame_equal(real.raw, raw_before)  # the transforms write into the scorer's copy, not the data
+    numeric = real.raw.select_dtypes("number").astype(float)  # one float block: to_numpy could hand back a view
+    numeric_before = numeric.copy()
+    score_frame(numeric, again, by="column")
+    pd.testing.assert_frame_equal(numeric, numeric_before)
     from_derived = score_frame(real.accounts.frame, fitted, by="name")
     np.testing.assert_allclose(from_raw["score"], from_derived["score"], rtol=0, atol=1e-9)
     assert (from_raw["band"] == from_derived["band"]).all()

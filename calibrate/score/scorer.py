@@ -259,9 +259,12 @@ def score_frame(
     # the book (1e7 rows × 12: ~3 GB of temporaries → ~0.15 GB); a row's score does not depend on its neighbours
     for start in range(0, n, SCORE_ROWS):
         part = frame.iloc[start:start + SCORE_ROWS]
-        values = np.empty((len(part), k))
-        values[:, [j for j, text in enumerate(labelled) if not text]] = part[numeric].to_numpy(dtype=float,
-                                                                                                na_value=np.nan)
+        if any(labelled):
+            values = np.empty((len(part), k))
+            values[:, [j for j, text in enumerate(labelled) if not text]] = part[numeric].to_numpy(
+                dtype=float, na_value=np.nan)
+        else:  # a fresh array (the transforms below write into it), in one pass
+            values = part[numeric].to_numpy(dtype=float, na_value=np.nan, copy=True)
         for j, d in enumerate(config.dimensions):
             if raw[j] and d.transform is not None:
                 values[:, j] = apply_transform(part[columns[j]].to_numpy() if labelled[j] else values[:, j],
