@@ -194,6 +194,7 @@ def test_breakdown_equals_validating_each_group(fitted, by):
     assert [g for g, _ in alone] == [g for g, _ in v.groups]
     for (_, a), (_, b) in zip(alone, v.groups):
         assert (a.bands, a.auc, a.auc_ci, a.spread, a.spread_ci) == (b.bands, b.auc, b.auc_ci, b.spread, b.spread_ci)
+        assert a.csm is None  # a diagnostic: validate_groups leaves it out (the report's quarters do not show it)
 
 
 def test_csm_flag_against_statsmodels_logit(fitted):

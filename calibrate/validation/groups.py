@@ -27,7 +27,7 @@ def validate_groups(
 
     The groups :func:`validate` puts in :attr:`Validation.groups`, with the same figures for the same
     ``n_boot`` and ``seed``, without the book-wide validation and the diagnostics (Brier, ECE,
-    reliability, KS, lift stay NaN / None) — for a caller that already has the book-wide one (the
+    reliability, KS, lift and the CSM flag's judgment stay NaN / None) — for a caller that already has the book-wide one (the
     report's quarter-by-quarter section).
 
     Parameters

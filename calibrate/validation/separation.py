@@ -111,8 +111,8 @@ def validate_classes(
     n_bins : int, default 10
         Bins of the ECE, reliability curve and lift table.
     diagnostics : bool, default True
-        Compute the Brier score, ECE, calibration slope/intercept, reliability curve, KS and lift
-        table. ``False`` leaves them NaN / None — for callers that need only the band rates, the
+        Compute the Brier score, ECE, calibration slope/intercept, reliability curve, KS, lift
+        table and the CSM flag's judgment (with a ``csm_red`` column). ``False`` leaves them NaN / None — for callers that need only the band rates, the
         spread and the AUC (drift validates every period of a large book).
 
     Returns
@@ -149,7 +149,7 @@ def validate_classes(
     curve = _stats.reliability_curve(y, p, n_bins=n_bins) if has_p else None
     lift = _stats.lift_table(1 - y, score, n_bins=n_bins) if diagnostics and len(y) else None
     csm = None
-    if "csm_red" in frame and len(y):
+    if diagnostics and "csm_red" in frame and len(y):  # the CSM flag's judgment: a diagnostic (two logistic fits)
         flag = pd.to_numeric(frame["csm_red"], errors="coerce").fillna(0).to_numpy(dtype=float) > 0
         csm = csm_judgment(y, score, flag.astype(float), index, names)
     red_result = None
