@@ -36,18 +36,25 @@ def brier(y: ArrayLike, p: ArrayLike) -> float:
     return float(np.mean((pa - yb) ** 2))
 
 
+P_DECIMALS = 12
+"""Decimals ``p`` is rounded to before it is binned: a probability computed by another engine's ``exp`` (or from a
+score summed in another order) differs in the last bits, and a run of tied scores at a bin edge must fall on the
+same side everywhere (the engines round the same way; :mod:`calibrate.validation.engine`)."""
+
+
 def _quantile_bins(p: np.ndarray, n_bins: int) -> np.ndarray:
     if int(n_bins) < 1:
         raise ValueError("n_bins must be >= 1")
+    p = np.round(p, P_DECIMALS)
     edges = np.percentile(p, np.linspace(0.0, 100.0, int(n_bins) + 1))
-    return np.searchsorted(edges[1:-1], p)  # same binning as sklearn calibration_curve("quantile")
+    return np.searchsorted(edges[1:-1], p)  # sklearn calibration_curve("quantile")'s binning, on p rounded
 
 
 def reliability_curve(y: ArrayLike, p: ArrayLike, *, n_bins: int = 10) -> ReliabilityCurve:
     """Reliability diagram on equal-frequency (quantile) bins of ``p``; empty bins omitted.
 
-    Bin edges are the ``p`` percentiles, bins right-closed — identical to scikit-learn's
-    ``calibration_curve(strategy="quantile")``.
+    Bin edges are the ``p`` percentiles, bins right-closed — scikit-learn's
+    ``calibration_curve(strategy="quantile")``, on ``p`` rounded to :data:`P_DECIMALS` decimals.
 
     References
     ----------

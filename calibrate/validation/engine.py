@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from calibrate._stats.calibration import P_DECIMALS
 from calibrate._params import validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.validation.result import Validation
@@ -83,7 +84,7 @@ def _rows_cte(engine: Any, config: WeightConfig, by: By | None, as_of: Any) -> s
     arr = "arr" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
     return (f"WITH scored AS ({scored_sql(engine, config)}),\n"
             f"d AS (SELECT {_group_expr(by)} AS g, account_id, CAST(renewed AS INTEGER) AS y, score, "
-            f"band_index AS b, p_renew AS p, {arr} AS arr FROM scored WHERE {_decided(as_of, engine.columns)})\n")
+            f"band_index AS b, ROUND(p_renew, {P_DECIMALS}) AS p, {arr} AS arr FROM scored WHERE {_decided(as_of, engine.columns)})\n")
 
 
 # per distinct score of each group: the class counts and their running sums (ties share a score)
