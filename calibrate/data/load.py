@@ -379,15 +379,13 @@ def _not_unit_scale(frame: pd.DataFrame, spec: DataSpec, where: str) -> None:
 def parse_outcome(col: pd.Series, name: str, where: str, *, is_churn: bool) -> pd.Series:
     if col.isna().any():
         raise DataError(_contract.missing_outcome(where, name, _rows(col.isna())))
-    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-        if col.isin((0, 1)).all():  # the labels "0"/"1"/"0.0"/"1.0"/True/False, read without making text
-            value = col.astype(int)
-            return (1 - value) if is_churn else value
-    text = col.astype(str).str.strip().str.lower()
-    renewed = text.isin(_RENEWED_LABELS)
-    churned = text.isin(_CHURNED_LABELS)
-    bad = ~(renewed | churned)
-    if bad.any():
-        raise DataError(_contract.bad_outcome(where, name, col[bad].iloc[0], _rows(bad)))
+    if pd.api.types.is_numeric_dtype(col) and col.isin((0, 1)).all():  # bools too: read without making text
+        renewed = col == 1  # the labels "1"/"1.0"/"true" of a typed column
+    else:
+        text = col.astype(str).str.strip().str.lower()
+        renewed = text.isin(_RENEWED_LABELS)
+        bad = ~(renewed | text.isin(_CHURNED_LABELS))
+        if bad.any():
+            raise DataError(_contract.bad_outcome(where, name, col[bad].iloc[0], _rows(bad)))
     value = renewed.astype(int)
     return (1 - value) if is_churn else value
