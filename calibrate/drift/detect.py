@@ -31,7 +31,7 @@ import pandas as pd
 
 from calibrate._params import Interval, validate_params
 from calibrate.drift import signals as _drift
-from calibrate.drift.parts import _label_free, _periods, _population, _trend, _weight_drift
+from calibrate.drift.parts import _label_free, _periods, _population, _trend, _weight_drift, row_codes
 from calibrate.config.model import Reference, WeightConfig
 from calibrate.errors import ConfigError, DataError
 from calibrate.data.load import Accounts, DataSpec
@@ -449,18 +449,19 @@ def detect_drift(
             new = np.ones(len(frame), dtype=bool)
             notes.append("no snapshot after the reference period: the whole data is the new window")
     nf = frame.loc[new]
-    n_new_acc = int(nf["account_id"].nunique())
+    codes = row_codes(frame, period)
+    n_new_acc = int(np.count_nonzero(np.bincount(codes[0][new])))
     pop, band_tab, red_share = _population(nf, score[new], bands[new], config, ref, n_new_acc=n_new_acc, opts=opts,
                                            seed=seed)
-    periods = _periods(frame, score, bands, p, y, config, period=period, n_boot=n_boot, seed=seed,
+    periods = _periods(frame, score, bands, p, y, config, codes=codes, n_boot=n_boot, seed=seed,
                        reference_end=ref.period_end)
     trend = _trend(periods)
     label_free = _label_free(periods, config)
     weights = None
     if weight_drift:
-        weights = _weight_drift(frame, y, config, periods, recent_periods=recent_periods, n_boot=n_boot_weights,
-                                seed=seed, ref_accounts=ref.n_accounts or ref.n, confidence=policy.weight_confidence,
-                                boot_accounts=weight_boot_accounts)
+        weights = _weight_drift(frame, y, score, p, config, periods, codes=codes, recent_periods=recent_periods,
+                                n_boot=n_boot_weights, seed=seed, ref_accounts=ref.n_accounts or ref.n,
+                                confidence=policy.weight_confidence, boot_accounts=weight_boot_accounts)
     val_auc = config.validation.auc.value if config.validation is not None else None
     findings = _findings(pop, red_share, trend, label_free, weights, val_auc, opts)
     levels = [VERDICTS.index(f.level) for f in findings]

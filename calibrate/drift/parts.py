@@ -71,17 +71,20 @@ def population_from_counts(counts: dict[str, tuple[np.ndarray, np.ndarray, float
     return pop, band_tab, red_share
 
 
-def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, reference_end) -> pd.DataFrame:
+def row_codes(frame: pd.DataFrame, period: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Each row's account (integers in sorted id order, as the fits and the engines number accounts) and period
+    (integers in time order), and the period labels: computed once per drift run, shared by its parts."""
+    accounts = pd.factorize(frame["account_id"], sort=True)[0]
+    codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(period), sort=True)
+    return accounts, codes, [str(u) for u in uniques]
+
+
+def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, reference_end) -> pd.DataFrame:
     from calibrate.validation.separation import validate_classes
 
     z = 1.959963984540054
-    accounts = pd.factorize(frame["account_id"])[0]
-    if "snapshot_date" in frame:
-        dates = frame["snapshot_date"].to_numpy()
-        codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(period), sort=True)
-    else:
-        dates = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
-        codes, uniques = np.zeros(len(frame), dtype=np.intp), ["all"]
+    accounts, codes, uniques = codes
+    dates = frame["snapshot_date"].to_numpy()
     rows = []
     names = [b.name for b in config.bands]
     end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
@@ -93,13 +96,15 @@ def _periods(frame, score, bands, p, y, config, *, period, n_boot, seed, referen
         a[order] for a in (score, bands, p, y, accounts, dates))
     for j, lab in enumerate(uniques):
         sl = slice(bounds[j], bounds[j + 1])
-        score, bands, p, y, accounts, d = (a[sl] for a in (all_score, all_bands, all_p, all_y, all_accounts, all_dates))
+        by_score = np.argsort(all_score[sl], kind="stable")  # sorted once here, the AUCs' sorts find it sorted
+        score, bands, p, y, accounts, d = (a[sl][by_score] for a in
+                                           (all_score, all_bands, all_p, all_y, all_accounts, all_dates))
         m = ~np.isnan(score)
         known = m & ~np.isnan(y)
         yk = y[known]
         has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
-            "period": str(lab), "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
+            "period": lab, "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
             "n": int(m.sum()), "n_accounts": int(np.count_nonzero(np.bincount(accounts[m]))),
             "n_known": int(known.sum()),
             "in_reference": bool(end is not None and has_dates and d.max() <= end),
@@ -196,28 +201,28 @@ def weight_intervals(iv: Any, config: WeightConfig, *, n_accounts: int, ref_acco
     )
 
 
-def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, ref_accounts, confidence,
-                  boot_accounts=None) -> dict | None:
+def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods, n_boot, seed, ref_accounts,
+                  confidence, boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
     from calibrate.fit.weights import fit_weights
     from calibrate.fit.bootstrap import bootstrap_weights
 
     known_periods = periods.loc[periods["known"], "period"].tolist()
-    if "snapshot_date" not in frame or len(known_periods) < 1:
+    if len(known_periods) < 1:
         return None
     recent = known_periods[-recent_periods:]
-    codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(pd.Period(recent[0]).freqstr))
-    uniques = [str(u) for u in uniques]
+    account_codes, period_codes, uniques = codes
 
     def in_periods(labels: list[str]) -> np.ndarray:  # rows whose period label is in labels
-        return np.isin(codes, [j for j, u in enumerate(uniques) if u in labels])
+        return np.isin(period_codes, [j for j, u in enumerate(uniques) if u in labels])
 
     names = [d.name for d in config.dimensions]
     known = ~np.isnan(y)
     rec = known & in_periods(recent)  # every row the refits and the gain use: only these are copied
-    rf = frame.loc[rec]
+    rf = frame.loc[rec, ["snapshot_date", *names]]
     healthy = pd.DataFrame(_drift.healthy_matrix(rf, config), columns=names, index=rf.index)
-    base = rf[["account_id", "snapshot_date"]].join(healthy).assign(renewed=y[rec].astype(int))
+    # accounts as their integer codes: the fits need only their equality and order (sorted ids)
+    base = healthy.assign(account_id=account_codes[rec], snapshot_date=rf["snapshot_date"], renewed=y[rec].astype(int))
 
     def accounts(mask: np.ndarray) -> Accounts:
         return Accounts(frame=base.loc[mask[rec]].reset_index(drop=True), dimensions=tuple(names),
@@ -230,7 +235,7 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
     except FitError as exc:
         out["skipped"] = str(exc)
         return out
-    out.update(weight_intervals(iv, config, n_accounts=int(base.loc[window[rec], "account_id"].nunique()),
+    out.update(weight_intervals(iv, config, n_accounts=int(np.count_nonzero(np.bincount(account_codes[window]))),
                                 ref_accounts=ref_accounts, confidence=confidence))
     if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
         train = known & in_periods(recent[:-1])
@@ -245,9 +250,9 @@ def _weight_drift(frame, y, config, periods, *, recent_periods, n_boot, seed, re
         w_new = np.array([early.weights[n] for n in names])
         s_new = xt @ w_new
         p_new = 1.0 / (1.0 + np.exp(-(early.intercept + early.slope * s_new)))
-        s_cur, _, p_cur = _drift.score_rows(frame.loc[test], config)
+        s_cur, p_cur = score[test], p[test]  # the current config's scores of detect_drift
         d = _heldout.row_log_loss(yt, p_cur) - _heldout.row_log_loss(yt, p_new)
-        ll, ll_lo, ll_hi = _drift.clustered_mean(d, frame.loc[test, "account_id"].to_numpy())
+        ll, ll_lo, ll_hi = _drift.clustered_mean(d, account_codes[test])
         pa = _stats.delong_paired(yt.astype(int), s_new, s_cur)
         p_one = pa.pvalue / 2 if pa.diff > 0 else 1 - pa.pvalue / 2
         out["gain"] = {"train": recent[:-1], "test": recent[-1], "n_test": int(test.sum()),
