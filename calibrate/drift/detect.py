@@ -450,7 +450,7 @@ def detect_drift(
             notes.append("no snapshot after the reference period: the whole data is the new window")
     nf = frame.loc[new]
     codes = row_codes(frame, period)
-    n_new_acc = int(np.count_nonzero(np.bincount(codes[0][new])))
+    n_new_acc = codes.n_accounts(new)
     pop, band_tab, red_share = _population(nf, score[new], bands[new], config, ref, n_new_acc=n_new_acc, opts=opts,
                                            seed=seed)
     periods = _periods(frame, score, bands, p, y, config, codes=codes, n_boot=n_boot, seed=seed,

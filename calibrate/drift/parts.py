@@ -4,7 +4,7 @@ label-free estimate and weight drift, each returning plain tables/dicts for the 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -71,41 +71,49 @@ def population_from_counts(counts: dict[str, tuple[np.ndarray, np.ndarray, float
     return pop, band_tab, red_share
 
 
-def row_codes(frame: pd.DataFrame, period: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+class RowCodes(NamedTuple):
     """Each row's account (integers in sorted id order, as the fits and the engines number accounts) and period
     (integers in time order), and the period labels: computed once per drift run, shared by its parts."""
-    accounts = pd.factorize(frame["account_id"], sort=True)[0]
+
+    accounts: np.ndarray
+    periods: np.ndarray
+    labels: list[str]
+
+    def n_accounts(self, rows: np.ndarray) -> int:
+        """Distinct accounts among ``rows`` (a boolean mask or row positions)."""
+        return int(np.count_nonzero(np.bincount(self.accounts[rows])))
+
+
+def row_codes(frame: pd.DataFrame, period: str) -> RowCodes:
+    """The :class:`RowCodes` of ``frame`` with periods of pandas frequency ``period``."""
     codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(period), sort=True)
-    return accounts, codes, [str(u) for u in uniques]
+    return RowCodes(pd.factorize(frame["account_id"], sort=True)[0], codes, [str(u) for u in uniques])
 
 
 def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, reference_end) -> pd.DataFrame:
     from calibrate.validation.separation import validate_classes
 
     z = 1.959963984540054
-    accounts, codes, uniques = codes
     dates = frame["snapshot_date"].to_numpy()
     rows = []
     names = [b.name for b in config.bands]
     end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
     # rows of a period become one contiguous slice (a stable radix sort on small integer codes)
-    small = np.int16 if len(uniques) < np.iinfo(np.int16).max else np.intp
-    order = np.argsort(np.asarray(codes).astype(small), kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    all_score, all_bands, all_p, all_y, all_accounts, all_dates = (
-        a[order] for a in (score, bands, p, y, accounts, dates))
-    for j, lab in enumerate(uniques):
-        sl = slice(bounds[j], bounds[j + 1])
-        by_score = np.argsort(all_score[sl], kind="stable")  # sorted once here, the AUCs' sorts find it sorted
-        score, bands, p, y, accounts, d = (a[sl][by_score] for a in
-                                           (all_score, all_bands, all_p, all_y, all_accounts, all_dates))
+    small = np.int16 if len(codes.labels) < np.iinfo(np.int16).max else np.intp
+    order = np.argsort(np.asarray(codes.periods).astype(small), kind="stable")
+    bounds = np.searchsorted(codes.periods[order], np.arange(len(codes.labels) + 1))
+    all_score, all_bands, all_p, all_y, all_accounts = score, bands, p, y, codes.accounts  # the loop names a period's
+    for j, lab in enumerate(codes.labels):
+        take = order[bounds[j] : bounds[j + 1]]
+        take = take[np.argsort(all_score[take], kind="stable")]  # by score: the AUCs' sorts find it sorted
+        score, bands, p, y, accounts, d = (a[take] for a in (all_score, all_bands, all_p, all_y, all_accounts, dates))
         m = ~np.isnan(score)
         known = m & ~np.isnan(y)
         yk = y[known]
         has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
             "period": lab, "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
-            "n": int(m.sum()), "n_accounts": int(np.count_nonzero(np.bincount(accounts[m]))),
+            "n": int(m.sum()), "n_accounts": codes.n_accounts(take[m]),
             "n_known": int(known.sum()),
             "in_reference": bool(end is not None and has_dates and d.max() <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
@@ -211,10 +219,8 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     if len(known_periods) < 1:
         return None
     recent = known_periods[-recent_periods:]
-    account_codes, period_codes, uniques = codes
-
     def in_periods(labels: list[str]) -> np.ndarray:  # rows whose period label is in labels
-        return np.isin(period_codes, [j for j, u in enumerate(uniques) if u in labels])
+        return np.isin(codes.periods, [j for j, u in enumerate(codes.labels) if u in labels])
 
     names = [d.name for d in config.dimensions]
     known = ~np.isnan(y)
@@ -222,7 +228,7 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     rf = frame.loc[rec, ["snapshot_date", *names]]
     healthy = pd.DataFrame(_drift.healthy_matrix(rf, config), columns=names, index=rf.index)
     # accounts as their integer codes: the fits need only their equality and order (sorted ids)
-    base = healthy.assign(account_id=account_codes[rec], snapshot_date=rf["snapshot_date"], renewed=y[rec].astype(int))
+    base = healthy.assign(account_id=codes.accounts[rec], snapshot_date=rf["snapshot_date"], renewed=y[rec].astype(int))
 
     def accounts(mask: np.ndarray) -> Accounts:
         return Accounts(frame=base.loc[mask[rec]].reset_index(drop=True), dimensions=tuple(names),
@@ -235,7 +241,7 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     except FitError as exc:
         out["skipped"] = str(exc)
         return out
-    out.update(weight_intervals(iv, config, n_accounts=int(np.count_nonzero(np.bincount(account_codes[window]))),
+    out.update(weight_intervals(iv, config, n_accounts=codes.n_accounts(window),
                                 ref_accounts=ref_accounts, confidence=confidence))
     if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
         train = known & in_periods(recent[:-1])
@@ -252,7 +258,7 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
         p_new = 1.0 / (1.0 + np.exp(-(early.intercept + early.slope * s_new)))
         s_cur, p_cur = score[test], p[test]  # the current config's scores of detect_drift
         d = _heldout.row_log_loss(yt, p_cur) - _heldout.row_log_loss(yt, p_new)
-        ll, ll_lo, ll_hi = _drift.clustered_mean(d, account_codes[test])
+        ll, ll_lo, ll_hi = _drift.clustered_mean(d, codes.accounts[test])
         pa = _stats.delong_paired(yt.astype(int), s_new, s_cur)
         p_one = pa.pvalue / 2 if pa.diff > 0 else 1 - pa.pvalue / 2
         out["gain"] = {"train": recent[:-1], "test": recent[-1], "n_test": int(test.sum()),
