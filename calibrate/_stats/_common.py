@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
@@ -134,20 +135,28 @@ def _pvalue(z: np.ndarray | float, alternative: str, *, larger: str = "larger", 
 
 
 def _groups(groups: ArrayLike, n: int | None = None) -> tuple[np.ndarray, int]:
-    """Row → account index (0..n_groups-1, accounts in sorted label order) and n_groups."""
-    g = np.asarray(groups)
+    """Row → account index (0..n_groups-1, accounts in sorted label order) and n_groups.
+
+    Integer ids (already codes, as the fits and drift pass them) are compacted in O(n); other labels are
+    factorised by pandas (hashing, then sorting only the distinct labels: faster than ``np.unique`` on strings).
+    """
+    g = groups if isinstance(groups, (pd.Series, pd.Index)) else np.asarray(groups)
     if g.ndim != 1:
         raise ValueError(f"groups must be one-dimensional, got shape {g.shape}")
     if n is not None and g.shape[0] != n:
         raise ValueError(f"groups has {g.shape[0]} rows, expected {n}")
     if g.shape[0] == 0:
         raise ValueError("groups is empty")
-    if np.issubdtype(g.dtype, np.integer) and g.min() >= 0 and g.max() < 4 * g.shape[0]:
-        present = np.bincount(g) > 0  # integer codes: compact them in O(n), same order as np.unique
-        code = np.cumsum(present) - 1
-        return code[g].astype(np.intp, copy=False), int(code[-1] + 1)
-    labels, inverse = np.unique(g, return_inverse=True)
-    return inverse.reshape(-1).astype(np.intp, copy=False), int(labels.shape[0])
+    if pd.api.types.is_integer_dtype(g.dtype):
+        g = np.asarray(g)
+        if g.min() >= 0 and g.max() < 4 * g.shape[0]:
+            present = np.bincount(g) > 0  # integer codes: compact them in O(n), same order as sorting
+            code = np.cumsum(present) - 1
+            return code[g].astype(np.intp, copy=False), int(code[-1] + 1)
+    codes, labels = pd.factorize(g, sort=True)
+    if codes.min() < 0:
+        raise ValueError("groups has missing values")
+    return codes.astype(np.intp, copy=False), int(labels.shape[0])
 
 
 def _check_n_boot(n_boot: int) -> int:

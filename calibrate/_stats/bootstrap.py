@@ -72,7 +72,10 @@ def cluster_bootstrap_counts(groups: ArrayLike, *, n_boot: int, seed) -> tuple[n
 
 def account_codes(groups: ArrayLike) -> tuple[np.ndarray, int]:
     """Account index of each row (accounts in sorted label order) and the number of accounts:
-    the numbering of every account-level bootstrap here (``cluster_bootstrap_counts``'s ``row_group``)."""
+    the numbering of every account-level bootstrap here (``cluster_bootstrap_counts``'s ``row_group``). No rows:
+    no accounts (the resampling functions refuse that; a caller that only numbers accounts need not)."""
+    if len(groups) == 0:
+        return np.zeros(0, dtype=np.intp), 0
     return _groups(groups)
 
 

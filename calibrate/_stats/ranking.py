@@ -8,7 +8,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
-from calibrate._stats._common import AucCI, PairedAucDiff, _binary, _midranks_sorted, _sorted_starts, _vector, _z
+from calibrate._stats._common import (
+    AucCI, PairedAucDiff, _binary, _groups, _midranks_sorted, _sorted_starts, _vector, _z,
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -100,8 +102,7 @@ def _clustered_variance(v10: np.ndarray, v01: np.ndarray, yb: np.ndarray, groups
         S11 = I/(I-1) Σ (V10_i − m_i A)(V01_i − n_i A),
         var(A) = S10/M + S01/N + 2 S11/(M N).
     """
-    codes = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
-    n_groups = int(codes.max()) + 1
+    codes, n_groups = _groups(groups)
     if n_groups < 2:
         return math.nan
     pos, neg = codes[yb], codes[~yb]

@@ -105,7 +105,8 @@ def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, referenc
     all_score, all_bands, all_p, all_y, all_accounts = score, bands, p, y, codes.accounts  # the loop names a period's
     for j, lab in enumerate(codes.labels):
         take = order[bounds[j] : bounds[j + 1]]
-        take = take[np.argsort(all_score[take], kind="stable")]  # by score: the AUCs' sorts find it sorted
+        # by score (the AUCs' stable sorts then find it sorted); ties in any fixed order: every figure sums over them
+        take = take[np.argsort(all_score[take])]
         score, bands, p, y, accounts, d = (a[take] for a in (all_score, all_bands, all_p, all_y, all_accounts, dates))
         m = ~np.isnan(score)
         known = m & ~np.isnan(y)

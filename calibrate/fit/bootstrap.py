@@ -311,8 +311,7 @@ def bootstrap_weights(
     target = _current_weights(fit_options.get("current"), names) if lam > 0 else None
     w_full = np.array([full.weights[n] for n in names])
     theta0 = np.concatenate(([full.intercept], w_full * full.slope * 100.0))
-    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
-    n_acc = len(uniques)
+    codes, n_acc = groups, int(groups.max()) + 1 if len(groups) else 0  # _arrays numbers accounts 0..n-1
     m = n_acc if accounts_per_resample is None else min(int(accounts_per_resample), n_acc)
     if resample_fit == "newton" and not bounds.plain:
         raise FitError("resample_fit='newton' needs the plain simplex (no floor, cap or fixed weight); "

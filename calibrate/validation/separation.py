@@ -141,7 +141,7 @@ def validate_classes(
                     np.bincount(index, weights=arr * y, minlength=n_classes), arr.sum())
     top = n_classes - 1
     red = names.index(red_band)
-    groups = pd.factorize(frame["account_id"], sort=True)[0]  # sorted order, as the engines number accounts
+    groups = _stats.account_codes(frame["account_id"])[0]  # sorted order, as the engines number accounts
     spread = _stats.bootstrap_spread(groups, index, y, top=top, red=red, n_boot=n_boot, seed=seed)
     auc = _stats.delong(y, score, groups=groups)  # clustered by account (Obuchowski)
     has_p = diagnostics and p is not None and len(y) > 0 and not np.isnan(p).all()
@@ -154,7 +154,7 @@ def validate_classes(
         csm = csm_judgment(y, score, flag.astype(float), index, names)
     red_result = None
     if red_metrics and len(full):
-        full_groups = groups if decided.all() else pd.factorize(full["account_id"], sort=True)[0]
+        full_groups = groups if decided.all() else _stats.account_codes(full["account_id"])[0]
         red_result = red_book(full, full_index, names, red_band=red_band, decided=decided, n_boot=n_boot,
                               seed=seed, groups=full_groups)
     sub = () if by is None else _groups(full, full_index, classes, red_band, by, decided, score, p,
