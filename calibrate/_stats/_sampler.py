@@ -286,12 +286,22 @@ def _profile_types(acc: sp.csr_array, n_groups: int) -> tuple[np.ndarray, np.nda
     base = acc.shape[1] * (max_count + 1) + 1
     if width * math.log2(base) >= 62:
         return None
-    rows = np.repeat(np.arange(n_groups), nnz_row)
-    pos = np.arange(acc.indices.shape[0]) - np.repeat(acc.indptr[:-1], nnz_row)
     code = acc.indices.astype(np.int64) * (max_count + 1) + acc.data.astype(np.int64) + 1
     key = np.zeros(n_groups, dtype=np.int64)
-    np.add.at(key, rows, code * base ** pos.astype(np.int64))
-    _, first, mult = np.unique(key, return_index=True, return_counts=True)
+    if width == 1:  # one cell per account (one snapshot each, say): its code is the key
+        key[nnz_row > 0] = code
+    else:
+        rows = np.repeat(np.arange(n_groups), nnz_row)
+        pos = np.arange(acc.indices.shape[0]) - np.repeat(acc.indptr[:-1], nnz_row)
+        np.add.at(key, rows, code * base ** pos.astype(np.int64))
+    if key.max() < max(4 * n_groups, 1 << 16):  # small keys (one cell per account, say): counted in O(n), not sorted
+        mult = np.bincount(key)
+        present = np.flatnonzero(mult)
+        any_of = np.empty(mult.shape[0], dtype=np.intp)
+        any_of[key] = np.arange(n_groups)  # an account of each key (which one is immaterial: equal keys, equal profiles)
+        first, mult = any_of[present], mult[present]
+    else:
+        _, first, mult = np.unique(key, return_index=True, return_counts=True)
     if first.shape[0] > limit:
         return None
     return first, mult.astype(np.float64)
