@@ -172,6 +172,7 @@ def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: in
     """What :class:`_OneStep` needs, in one pass over the rows (in blocks of :data:`_ROW_BLOCK`): each account's
     gradient sums ``Σ sᵢ(pᵢ − yᵢ)·[1, xᵢ]`` (n_acc × (k + 1)), its row-weight total, and the Hessian sums
     ``Σ sᵢ pᵢ(1 − pᵢ)·[1, xᵢ][1, xᵢ]ᵀ`` at ``θ̂`` (the engine fit computes the same by SQL)."""
+    from scipy.sparse import csc_array
     from scipy.special import expit
 
     k = x01.shape[1]
@@ -185,8 +186,8 @@ def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: in
         r, h = (p - yb) * rw, p * (1.0 - p) * rw
         total += np.bincount(cb, weights=rw, minlength=n_acc)
         grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)
-        for j in range(k):
-            grad[:, 1 + j] += np.bincount(cb, weights=r * xb[:, j], minlength=n_acc)
+        # accounts × rows, one entry per row (its residual): the product sums each account's r·x in one pass
+        grad[:, 1:] += csc_array((r, cb, np.arange(len(yb) + 1)), shape=(n_acc, len(yb))) @ xb
         xh = xb * h[:, None]
         hess[0, 0] += h.sum()
         hess[0, 1:] += xh.sum(axis=0)
