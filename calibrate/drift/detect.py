@@ -448,10 +448,9 @@ def detect_drift(
                 raise DataError(f"drift data: no snapshot on or after --since {since}; choose an earlier date")
             new = np.ones(len(frame), dtype=bool)
             notes.append("no snapshot after the reference period: the whole data is the new window")
-    nf = frame.loc[new]
     codes = row_codes(frame, period)
     n_new_acc = codes.n_accounts(new)
-    pop, band_tab, red_share = _population(nf, score[new], bands[new], config, ref, n_new_acc=n_new_acc, opts=opts,
+    pop, band_tab, red_share = _population(frame, new, score[new], bands[new], config, ref, n_new_acc=n_new_acc, opts=opts,
                                            seed=seed)
     periods = _periods(frame, score, bands, p, y, config, codes=codes, n_boot=n_boot, seed=seed,
                        reference_end=ref.period_end)
@@ -465,7 +464,7 @@ def detect_drift(
     val_auc = config.validation.auc.value if config.validation is not None else None
     findings = _findings(pop, red_share, trend, label_free, weights, val_auc, opts)
     levels = [VERDICTS.index(f.level) for f in findings]
-    dates = nf["snapshot_date"]
+    dates = frame.loc[new, "snapshot_date"]
     window = {"reference_start": ref.period_start, "reference_end": ref.period_end, "n_reference": ref.n,
               "n_reference_accounts": ref.n_accounts,
               "new_start": str(dates.min().date()), "new_end": str(dates.max().date()),

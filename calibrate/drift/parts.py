@@ -30,10 +30,10 @@ def reference_bins(ref: Any, name: str) -> Any:
     return ref.dimensions[name]
 
 
-def _population(frame, score, bands, config, ref, *, n_new_acc, opts, seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    counts = {"score": _drift.variable_counts(score, ref.score)}
+def _population(frame, new, score, bands, config, ref, *, n_new_acc, opts, seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    counts = {"score": _drift.variable_counts(score, ref.score)}  # of the new window's rows (mask ``new``)
     for d in config.dimensions:
-        counts[d.name] = _drift.variable_counts(frame[d.name].to_numpy(dtype=float), reference_bins(ref, d.name))
+        counts[d.name] = _drift.variable_counts(frame[d.name].to_numpy(dtype=float)[new], reference_bins(ref, d.name))
     band_counts = np.bincount(bands[bands >= 0], minlength=len(config.bands))
     return population_from_counts(counts, band_counts, config, ref, n_new_acc=n_new_acc, opts=opts, seed=seed)
 
@@ -86,8 +86,10 @@ class RowCodes(NamedTuple):
 
 def row_codes(frame: pd.DataFrame, period: str) -> RowCodes:
     """The :class:`RowCodes` of ``frame`` with periods of pandas frequency ``period``."""
-    codes, uniques = pd.factorize(frame["snapshot_date"].dt.to_period(period), sort=True)
-    return RowCodes(pd.factorize(frame["account_id"], sort=True)[0], codes, [str(u) for u in uniques])
+    dates, distinct = pd.factorize(frame["snapshot_date"], sort=True)  # few distinct dates: their periods, mapped
+    of_date, labels = pd.factorize(pd.DatetimeIndex(distinct).to_period(period), sort=True)
+    periods = np.where(dates >= 0, of_date[np.maximum(dates, 0)], -1) if len(of_date) else dates
+    return RowCodes(pd.factorize(frame["account_id"], sort=True)[0], periods, [str(u) for u in labels])
 
 
 def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, reference_end) -> pd.DataFrame:
