@@ -215,7 +215,7 @@ def weight_intervals(iv: Any, config: WeightConfig, *, n_accounts: int, ref_acco
 def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods, n_boot, seed, ref_accounts,
                   confidence, boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
-    from calibrate.fit.weights import fit_weights
+    from calibrate.fit.weights import fit_arrays, fit_weights
     from calibrate.fit.bootstrap import bootstrap_weights
 
     known_periods = periods.loc[periods["known"], "period"].tolist()
@@ -233,24 +233,22 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     # accounts as their integer codes: the fits need only their equality and order (sorted ids)
     base = healthy.assign(account_id=codes.accounts[rec], snapshot_date=rf["snapshot_date"], renewed=y[rec].astype(int))
 
-    def accounts(mask: np.ndarray) -> Accounts:
-        return Accounts(frame=base.loc[mask[rec]].reset_index(drop=True), dimensions=tuple(names),
-                        source="<drift window>", sha256="")
-
-    window = rec
-    out: dict[str, Any] = {"window": recent, "n": int(window.sum()), "current": dict(config.weights)}
+    window = Accounts(frame=base.reset_index(drop=True), dimensions=tuple(names), source="<drift window>", sha256="")
+    out: dict[str, Any] = {"window": recent, "n": int(rec.sum()), "current": dict(config.weights)}
     try:  # the full fit and its account bootstrap (m-out-of-n above boot_accounts accounts)
-        iv = bootstrap_weights(accounts(window), n_boot=n_boot, seed=seed, accounts_per_resample=boot_accounts)
+        full = fit_weights(window)
+        iv = bootstrap_weights(window, n_boot=n_boot, seed=seed, accounts_per_resample=boot_accounts, full_fit=full)
     except FitError as exc:
         out["skipped"] = str(exc)
         return out
-    out.update(weight_intervals(iv, config, n_accounts=codes.n_accounts(window),
+    out.update(weight_intervals(iv, config, n_accounts=codes.n_accounts(rec),
                                 ref_accounts=ref_accounts, confidence=confidence))
     if len(recent) >= 2:  # out of time: fit on the earlier recent periods, judge on the latest
         train = known & in_periods(recent[:-1])
         test = known & in_periods(recent[-1:])
-        try:
-            early = fit_weights(accounts(train))
+        try:  # from the window's optimum: the earlier periods' is near it
+            early = fit_arrays(base.loc[train[rec], names].to_numpy(dtype=float), y[train], tuple(names),
+                               groups=codes.accounts[train], start=full)
         except FitError as exc:
             out["gain_skipped"] = str(exc)
             return out
