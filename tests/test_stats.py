@@ -443,6 +443,19 @@ def test_psi_properties(e, data):
     assert S.psi(e, a) >= 0.0
 
 
+@pytest.mark.parametrize("n_edges", [1, 9, 16, 17, 60])
+def test_bin_counts_is_the_right_closed_searchsorted_rule(n_edges):
+    """Both counting paths (comparisons for few edges, binary search for many) give searchsorted's bins,
+    values on an edge falling in the bin it closes."""
+    rng = np.random.default_rng(n_edges)
+    x = rng.integers(0, 80, 5000).astype(float)  # many ties, many on an edge
+    edges = np.sort(rng.choice(np.arange(-2, 82, dtype=float), n_edges, replace=False))
+    expected = np.bincount(np.searchsorted(edges, x, side="left"), minlength=n_edges + 1)
+    np.testing.assert_array_equal(S.bin_counts(x, edges), expected)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        S.bin_counts(x, edges[::-1] if n_edges > 1 else [1.0, 1.0])
+
+
 def test_quantile_edges_and_bin_proportions():
     x = np.arange(1.0, 11.0)
     edges = S.quantile_edges(x, 4)

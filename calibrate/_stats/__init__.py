@@ -63,6 +63,7 @@ from calibrate._stats.calibration import (
     reliability_from_sums,
 )
 from calibrate._stats.drift import (
+    bin_counts,
     bin_proportions,
     logistic_trend,
     psi,
@@ -110,6 +111,7 @@ __all__ = [
     "ece_from_curve",
     "calibration_slope_intercept",
     "psi",
+    "bin_counts",
     "bin_proportions",
     "quantile_edges",
     "psi_noise_quantile",

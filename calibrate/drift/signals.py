@@ -57,11 +57,6 @@ def score_rows(frame: pd.DataFrame, config: WeightConfig) -> tuple[np.ndarray, n
 # ----------------------------------------------------------------------------------------------
 # the reference
 # ----------------------------------------------------------------------------------------------
-def _counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Rows per bin, bins right-closed as in :func:`calibrate._stats.bin_proportions`."""
-    return np.bincount(np.searchsorted(edges, x, side="left"), minlength=edges.shape[0] + 1)
-
-
 def _binned(x: np.ndarray, n_bins: int) -> BinnedDistribution:
     edges = _stats.quantile_edges(x, n_bins)
     return BinnedDistribution(edges=edges.tolist(), proportions=_stats.bin_proportions(x, edges).tolist())
@@ -109,7 +104,7 @@ def variable_counts(x: np.ndarray, ref: BinnedDistribution) -> tuple[np.ndarray,
     x = x[~np.isnan(x)]
     cells = np.clip(np.ceil(x) - 1.0, 0, GRID_EDGES.shape[0]).astype(np.intp)
     grid = np.bincount(cells, minlength=GRID_EDGES.shape[0] + 1)
-    return _counts(x, np.asarray(ref.edges, dtype=float)), grid, float(x.mean()) if x.shape[0] else math.nan
+    return _stats.bin_counts(x, ref.edges), grid, float(x.mean()) if x.shape[0] else math.nan
 
 
 def population_stats(name: str, x: np.ndarray, ref: BinnedDistribution, grid: BinnedDistribution | None,
