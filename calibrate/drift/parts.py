@@ -73,11 +73,14 @@ def population_from_counts(counts: dict[str, tuple[np.ndarray, np.ndarray, float
 
 class RowCodes(NamedTuple):
     """Each row's account (integers in sorted id order, as the fits and the engines number accounts) and period
-    (integers in time order), and the period labels: computed once per drift run, shared by its parts."""
+    (integers in time order; -1 without a date), the period labels and each period's first and last snapshot date:
+    computed once per drift run, shared by its parts."""
 
     accounts: np.ndarray
     periods: np.ndarray
     labels: list[str]
+    first: np.ndarray
+    last: np.ndarray
 
     def n_accounts(self, rows: np.ndarray) -> int:
         """Distinct accounts among ``rows`` (a boolean mask or row positions)."""
@@ -89,14 +92,16 @@ def row_codes(frame: pd.DataFrame, period: str) -> RowCodes:
     dates, distinct = pd.factorize(frame["snapshot_date"], sort=True)  # few distinct dates: their periods, mapped
     of_date, labels = pd.factorize(pd.DatetimeIndex(distinct).to_period(period), sort=True)
     periods = np.where(dates >= 0, of_date[np.maximum(dates, 0)], -1) if len(of_date) else dates
-    return RowCodes(pd.factorize(frame["account_id"], sort=True)[0], periods, [str(u) for u in labels])
+    span = np.arange(len(labels))  # the distinct dates are sorted, so each period's are a run of them
+    first = distinct.to_numpy()[np.searchsorted(of_date, span, side="left")]
+    last = distinct.to_numpy()[np.searchsorted(of_date, span, side="right") - 1]
+    return RowCodes(pd.factorize(frame["account_id"], sort=True)[0], periods, [str(u) for u in labels], first, last)
 
 
 def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, reference_end) -> pd.DataFrame:
     from calibrate.validation.separation import validate_classes
 
     z = 1.959963984540054
-    dates = frame["snapshot_date"].to_numpy()
     rows = []
     names = [b.name for b in config.bands]
     end = None if reference_end is None else np.datetime64(pd.Timestamp(reference_end))
@@ -109,16 +114,15 @@ def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, referenc
         take = order[bounds[j] : bounds[j + 1]]
         # by score (the AUCs' stable sorts then find it sorted); ties in any fixed order: every figure sums over them
         take = take[np.argsort(all_score[take])]
-        score, bands, p, y, accounts, d = (a[take] for a in (all_score, all_bands, all_p, all_y, all_accounts, dates))
+        score, bands, p, y, accounts = (a[take] for a in (all_score, all_bands, all_p, all_y, all_accounts))
         m = ~np.isnan(score)
         known = m & ~np.isnan(y)
         yk = y[known]
-        has_dates = not np.isnat(d).all()
         row: dict[str, Any] = {
-            "period": lab, "start": str(pd.Timestamp(d.min()).date()) if has_dates else None,
+            "period": lab, "start": str(pd.Timestamp(codes.first[j]).date()),
             "n": int(m.sum()), "n_accounts": codes.n_accounts(take[m]),
             "n_known": int(known.sum()),
-            "in_reference": bool(end is not None and has_dates and d.max() <= end),
+            "in_reference": bool(end is not None and codes.last[j] <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
         }
         ok = known.sum() >= MIN_PERIOD_ROWS and 0 < yk.sum() < yk.shape[0]
