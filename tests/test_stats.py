@@ -277,17 +277,37 @@ def test_spread_drops_resamples_with_an_empty_band_and_nan_for_empty_band():
     assert math.isnan(empty.value) and empty.n_dropped == 10
 
 
+def _spread_with_trend(groups, band, renewed, **kw):
+    return S.spread_and_trend(groups, band, renewed, 4, **kw)[0]
+
+
 @pytest.mark.slow
-def test_account_bootstrap_spread_interval_covers_truth():
+@pytest.mark.parametrize("spread", [S.bootstrap_spread, _spread_with_trend], ids=["alone", "with-trend"])
+def test_account_bootstrap_spread_interval_covers_truth(spread):
     p_band = (0.45, 0.6, 0.75, 0.9)
     truth = p_band[3] - p_band[1]
     rng = np.random.default_rng(2024)
-    reps, hits = 2000, 0
+    reps, hits = 1000, 0  # 0.93-0.97 is +-2.9 binomial SEs around 0.95
     for r in range(reps):
         groups, band, renewed = _book(rng, 400, p_band)  # ~1,000 rows
-        res = S.bootstrap_spread(groups, band, renewed, top=3, red=1, n_boot=1000, seed=r)
+        res = spread(groups, band, renewed, top=3, red=1, n_boot=1000, seed=r)
         hits += res.ci_low <= truth <= res.ci_high
     assert 0.93 <= hits / reps <= 0.97
+
+
+def test_spread_and_trend_share_one_draw():
+    """The trend from the shared draw is clustered_trend's exactly (the same design); the spread is
+    bootstrap_spread's value, its interval the same up to Monte-Carlo error (another draw of the same law)."""
+    rng = np.random.default_rng(16)
+    groups, band, renewed = _book(rng, 3000)
+    spread, trend = S.spread_and_trend(groups, band, renewed, 4, top=3, red=1, n_boot=2000, seed=3)
+    assert trend == S.clustered_trend(groups, band, renewed, 4, n_boot=2000, seed=3)
+    alone = S.bootstrap_spread(groups, band, renewed, top=3, red=1, n_boot=2000, seed=3)
+    assert spread.value == alone.value and spread.n_boot == 2000
+    half = (alone.ci_high - alone.ci_low) / 2
+    assert abs(spread.ci_low - alone.ci_low) < 0.1 * half and abs(spread.ci_high - alone.ci_high) < 0.1 * half
+    with pytest.raises(ValueError, match="different bands"):
+        S.spread_and_trend(groups, band, renewed, 4, top=2, red=2)
 
 
 # ---------------------------------------------------------------------------------------------

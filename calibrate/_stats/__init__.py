@@ -45,7 +45,6 @@ from calibrate._stats.bootstrap import (
     bootstrap_aucs,
     bootstrap_cell_counts,
     bootstrap_matrix_counts,
-    bootstrap_spread_matrix,
     bootstrap_spread,
     cluster_bootstrap_chunks,
     cluster_bootstrap_counts,
@@ -71,7 +70,7 @@ from calibrate._stats.drift import (
     quantile_edges,
     wasserstein,
 )
-from calibrate._stats.trend import clustered_trend, clustered_trend_matrix
+from calibrate._stats.trend import clustered_trend, spread_and_trend, spread_and_trend_matrix
 from calibrate._stats.intervals import cochran_armitage, two_proportion_test, wilson_interval
 from calibrate._stats.ranking import auc, delong, delong_from_sums, delong_paired, ks_statistic
 
@@ -94,8 +93,8 @@ __all__ = [
     "cluster_bootstrap_weights",
     "bootstrap_cell_counts",
     "bootstrap_matrix_counts",
-    "bootstrap_spread_matrix",
-    "clustered_trend_matrix",
+    "spread_and_trend",
+    "spread_and_trend_matrix",
     "bootstrap_spread",
     "bootstrap_auc",
     "bootstrap_aucs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -249,32 +249,29 @@ def bootstrap_spread(
     return _spread(design, n_boot=n_boot, seed=seed, confidence=confidence)
 
 
-def bootstrap_spread_matrix(account_by_cell: ArrayLike, *, n_rows: int, biggest: int | None = None, n_boot: int = 2000,
-                            seed=0, confidence: float = 0.95) -> SpreadCI:
-    """:func:`bootstrap_spread` from the accounts × 4 matrix of rows in (top renewed-0, top 1, red 0, red 1).
-
-    ``n_rows`` and ``biggest`` as :func:`bootstrap_matrix_counts`; the same draws and figures as
-    :func:`bootstrap_spread` on the rows the matrix counts.
-    """
-    acc = sp.csr_array(account_by_cell)
-    biggest = int(biggest) if biggest is not None else int(acc.sum(axis=1).max()) if acc.shape[0] else 0
-    design = _CellDesign.from_matrix(acc, n_rows=int(n_rows), biggest=biggest, types=True)
-    return _spread(design, n_boot=_check_n_boot(n_boot), seed=seed, confidence=confidence)
-
-
 def _spread(design: _CellDesign, *, n_boot: int, seed, confidence: float) -> SpreadCI:
-    """The spread and its percentile interval from the top/red × outcome design (the shared arithmetic)."""
+    """The spread and its percentile interval from the top/red × outcome design."""
     _z(confidence)
     cell = np.asarray(design.account_by_cell.sum(axis=0, dtype=np.float64)).ravel()
-    n_top, n_red = cell[0] + cell[1], cell[2] + cell[3]
+    return spread_from_counts(cell, lambda: _design_counts(design, n_boot, seed), (0, 1, 2, 3), n_boot=n_boot,
+                              confidence=confidence)
+
+
+def spread_from_counts(cell: np.ndarray, draws: Callable[[], np.ndarray], columns: tuple[int, int, int, int], *,
+                       n_boot: int, confidence: float) -> SpreadCI:
+    """The spread and its percentile interval (the shared arithmetic): ``cell`` the observed row counts per cell,
+    ``draws()`` the resampled counts (n_boot × cells, drawn only when both bands hold rows), ``columns`` the cells
+    (top renewed-0, top renewed-1, red 0, red 1)."""
+    t0, t1, r0, r1 = columns
+    n_top, n_red = cell[t0] + cell[t1], cell[r0] + cell[r1]
     if n_top == 0 or n_red == 0:
         return SpreadCI(math.nan, math.nan, math.nan, n_boot, n_boot)
-    value = float(cell[1] / n_top - cell[3] / n_red)
-    counts = _design_counts(design, n_boot, seed).astype(np.float64)
-    nt = counts[:, 0] + counts[:, 1]
-    nr = counts[:, 2] + counts[:, 3]
+    value = float(cell[t1] / n_top - cell[r1] / n_red)
+    counts = draws().astype(np.float64)
+    nt = counts[:, t0] + counts[:, t1]
+    nr = counts[:, r0] + counts[:, r1]
     ok = (nt > 0) & (nr > 0)
-    spreads = counts[ok, 1] / nt[ok] - counts[ok, 3] / nr[ok]
+    spreads = counts[ok, t1] / nt[ok] - counts[ok, r1] / nr[ok]
     lo, hi = _percentile_ci(spreads, confidence)
     return SpreadCI(value, lo, hi, n_boot, int(n_boot - ok.sum()))
 

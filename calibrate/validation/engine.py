@@ -190,11 +190,8 @@ def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | N
     per_class = np.asarray(full.sum(axis=0, dtype=np.float64)).ravel()
     n = np.rint(per_class[0::2] + per_class[1::2]).astype(np.int64)
     k = np.rint(per_class[1::2]).astype(np.int64)
-    four = np.where(b == top, y, np.where(b == red, 2 + y, -1))
-    use = four >= 0
-    acc4 = sp.csr_array((cnt[use].astype(float), (acc[use], four[use])), shape=(n_acc, 4))
-    spread = _stats.bootstrap_spread_matrix(acc4, n_rows=n_rows, biggest=biggest, n_boot=n_boot, seed=seed)
-    trend = _stats.clustered_trend_matrix(full, n_classes, n_rows=n_rows, biggest=biggest, n_boot=n_boot, seed=seed)
+    spread, trend = _stats.spread_and_trend_matrix(full, n_classes, top=top, red=red, n_rows=n_rows, biggest=biggest,
+                                                   n_boot=n_boot, seed=seed)
     pos, place = y == 1, cells["place2"].to_numpy(dtype=float) / 2
     m_i = np.bincount(acc[pos], weights=cnt[pos], minlength=n_acc)
     n_i = np.bincount(acc[~pos], weights=cnt[~pos], minlength=n_acc)

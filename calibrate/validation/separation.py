@@ -142,7 +142,8 @@ def validate_classes(
     top = n_classes - 1
     red = names.index(red_band)
     groups = _stats.account_codes(frame["account_id"])[0]  # sorted order, as the engines number accounts
-    spread = _stats.bootstrap_spread(groups, index, y, top=top, red=red, n_boot=n_boot, seed=seed)
+    # the spread's and the trend's intervals resample the same accounts: one draw serves both
+    spread, trend = _stats.spread_and_trend(groups, index, y, n_classes, top=top, red=red, n_boot=n_boot, seed=seed)
     auc = _stats.delong(y, score, groups=groups)  # clustered by account (Obuchowski)
     has_p = diagnostics and p is not None and len(y) > 0 and not np.isnan(p).all()
     cal = _stats.calibration_slope_intercept(y, p) if has_p else _stats.CalibrationFit(np.nan, np.nan)
@@ -161,7 +162,7 @@ def validate_classes(
                                         n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins)
     return validation_from_counts(
         n, k, classes, red_band=red_band, spread=spread, auc=auc,
-        trend_accounts=_stats.clustered_trend(groups, index, y, n_classes, n_boot=n_boot, seed=seed),
+        trend_accounts=trend,
         n_accounts=int(groups.max() + 1) if len(groups) else 0, n_boot=n_boot, seed=seed, arr_sums=arr_sums,
         ks=_stats.ks_statistic(y, score) if diagnostics and len(y) else float("nan"),
         brier=_stats.brier(y, p) if has_p else float("nan"), calibration=cal, reliability=curve, lift=lift,
