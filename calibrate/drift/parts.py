@@ -219,7 +219,8 @@ def weight_intervals(iv: Any, config: WeightConfig, *, n_accounts: int, ref_acco
 def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods, n_boot, seed, ref_accounts,
                   confidence, boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
-    from calibrate.fit.weights import fit_arrays, fit_weights
+    from calibrate.fit.simplex import link_theta
+    from calibrate.fit.weights import fit_arrays
     from calibrate.fit.bootstrap import bootstrap_weights
 
     known_periods = periods.loc[periods["known"], "period"].tolist()
@@ -239,8 +240,12 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
 
     window = Accounts(frame=base.reset_index(drop=True), dimensions=tuple(names), source="<drift window>", sha256="")
     out: dict[str, Any] = {"window": recent, "n": int(rec.sum()), "current": dict(config.weights)}
+    cal = config.calibration  # the config's link is the natural start: the window's optimum is near it unless drifted
+    start = (link_theta(cal.intercept, cal.slope, [config.weights[n] for n in names])
+             if cal is not None and cal.slope > 0 else None)
     try:  # the full fit and its account bootstrap (m-out-of-n above boot_accounts accounts)
-        full = fit_weights(window)
+        full = fit_arrays(window.frame[names].to_numpy(dtype=float), y[rec], tuple(names), groups=codes.accounts[rec],
+                          start=start)
         iv = bootstrap_weights(window, n_boot=n_boot, seed=seed, accounts_per_resample=boot_accounts, full_fit=full)
     except FitError as exc:
         out["skipped"] = str(exc)
@@ -252,7 +257,7 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
         test = known & in_periods(recent[-1:])
         try:  # from the window's optimum: the earlier periods' is near it
             early = fit_arrays(base.loc[train[rec], names].to_numpy(dtype=float), y[train], tuple(names),
-                               groups=codes.accounts[train], start=full)
+                               groups=codes.accounts[train], start=link_theta(full.intercept, full.slope, [full.weights[n] for n in names]))
         except FitError as exc:
             out["gain_skipped"] = str(exc)
             return out

@@ -47,7 +47,7 @@ from calibrate.fit.result import (
     _row_weights,
     _train_subset,
 )
-from calibrate.fit.simplex import Bounds, penalty_terms, quadratic_step, resolve_bounds, solve_simplex
+from calibrate.fit.simplex import Bounds, link_theta, penalty_terms, quadratic_step, resolve_bounds, solve_simplex
 from calibrate.fit.weights import FitResult, fit_weights
 
 __all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights", "newton_draws"]
@@ -311,7 +311,7 @@ def bootstrap_weights(
     lam = float(full.options.get("stability_lambda", 0.0))
     target = _current_weights(fit_options.get("current"), names) if lam > 0 else None
     w_full = np.array([full.weights[n] for n in names])
-    theta0 = np.concatenate(([full.intercept], w_full * full.slope * 100.0))
+    theta0 = link_theta(full.intercept, full.slope, w_full)
     codes, n_acc = groups, int(groups.max()) + 1 if len(groups) else 0  # _arrays numbers accounts 0..n-1
     m = n_acc if accounts_per_resample is None else min(int(accounts_per_resample), n_acc)
     if resample_fit == "newton" and not bounds.plain:

@@ -21,7 +21,7 @@ where the active set lands *on* it (a weight is 0, not 1e-9).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,6 +230,13 @@ def penalty_terms(v: np.ndarray, penalty: tuple[float, np.ndarray, float]) -> tu
     c = lam / scale**2
     d = v - v.sum() * target
     return c * float(d @ d), 2.0 * c * (d - float(target @ d)), 2.0 * c * (m.T @ m)
+
+
+def link_theta(intercept: float, slope: float, weights: Sequence[float]) -> np.ndarray:
+    """``θ = (a, v)`` of the simplex model from a score's logistic link ``a + slope·score`` (score on 0–100, its
+    weights on the simplex): ``v = weights · slope · 100`` on the 0–1 sub-scores. A fit's optimum or a config's
+    calibration as a start (warm starts of the bootstrap and of drift's refits)."""
+    return np.concatenate(([float(intercept)], np.asarray(weights, dtype=float) * float(slope) * 100.0))
 
 
 def initial_theta(ybar: float, k: int, bounds: Bounds | None = None) -> np.ndarray:

@@ -107,7 +107,7 @@ def fit_arrays(
     min_events_per_dimension: int = MIN_EVENTS_PER_DIMENSION,
     max_slope: float = MAX_SLOPE,
     copy: bool = True,
-    start: FitResult | None = None,
+    start: np.ndarray | None = None,
 ) -> FitResult:
     """The fit on arrays: what :func:`fit_weights` and :class:`~calibrate.fit.estimator.HealthScoreClassifier` share.
 
@@ -116,8 +116,9 @@ def fit_arrays(
     optional. ``min_events_per_dimension`` is the events-per-dimension rule (0 switches it off);
     ``max_slope`` the slope (0–1 score scale) above which the outcome counts as separated (``inf`` off).
     Other options as in :func:`fit_weights`. ``copy=False`` lets the simplex path rescale ``x`` in
-    place (saves one n × k copy). ``start``: a simplex fit of the same dimensions and bounds on similar data
-    (drift's out-of-time fit starts from the window's): Newton starts at its optimum (fewer steps, same optimum).
+    place (saves one n × k copy). ``start``: ``θ = (a, v)`` to start the simplex fit from, feasible for the bounds
+    (:func:`~calibrate.fit.simplex.link_theta` of a fit or a config on similar data: fewer Newton steps, the same
+    optimum; drift's refits start from the config's and the window's).
     """
     names = tuple(names)
     y = np.asarray(y, dtype=float)
@@ -154,9 +155,7 @@ def fit_arrays(
             lam = float(stability)
         options |= {"stability": stability, "stability_lambda": lam,
                     "current_weights": {n: float(w) for n, w in zip(names, target)}}
-    theta0 = None if start is None else np.concatenate(
-        ([start.intercept], [start.weights[n] * start.slope * 100.0 for n in names]))
-    v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, theta0=theta0)
+    v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, theta0=start)
     if lam > 0:
         v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, stability=lam, target=target,
                                                 slope_scale=max(float(v.sum()), 1e-6),
