@@ -111,16 +111,18 @@ def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, referenc
     bounds = np.searchsorted(codes.periods[order], np.arange(len(codes.labels) + 1))
     all_score, all_bands, all_p, all_y, all_accounts = score, bands, p, y, codes.accounts  # the loop names a period's
     for j, lab in enumerate(codes.labels):
-        take = order[bounds[j] : bounds[j + 1]]
-        # by score (the AUCs' stable sorts then find it sorted); ties in any fixed order: every figure sums over them
-        take = take[np.argsort(all_score[take])]
+        take = order[bounds[j] : bounds[j + 1]]  # ascending: these gathers walk the arrays forward
         score, bands, p, y, accounts = (a[take] for a in (all_score, all_bands, all_p, all_y, all_accounts))
+        # then by score within the period's own (cache-sized) arrays: the AUCs' stable sorts find them sorted; ties in
+        # any fixed order (every figure sums over them)
+        by_score = np.argsort(score)
+        score, bands, p, y, accounts = (a[by_score] for a in (score, bands, p, y, accounts))
         m = ~np.isnan(score)
         known = m & ~np.isnan(y)
         yk = y[known]
         row: dict[str, Any] = {
             "period": lab, "start": str(pd.Timestamp(codes.first[j]).date()),
-            "n": int(m.sum()), "n_accounts": codes.n_accounts(take[m]),
+            "n": int(m.sum()), "n_accounts": codes.n_accounts(take[by_score][m]),
             "n_known": int(known.sum()),
             "in_reference": bool(end is not None and codes.last[j] <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
