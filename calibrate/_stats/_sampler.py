@@ -298,7 +298,7 @@ def _profile_types(acc: sp.csr_array, n_groups: int) -> tuple[np.ndarray, np.nda
         mult = np.bincount(key)
         present = np.flatnonzero(mult)
         any_of = np.empty(mult.shape[0], dtype=np.intp)
-        any_of[key] = np.arange(n_groups)  # an account of each key (which one is immaterial: equal keys, equal profiles)
+        any_of[key] = np.arange(n_groups)  # an account of each key (which: immaterial; equal keys, equal profiles)
         first, mult = any_of[present], mult[present]
     else:
         _, first, mult = np.unique(key, return_index=True, return_counts=True)

@@ -450,8 +450,8 @@ def detect_drift(
             notes.append("no snapshot after the reference period: the whole data is the new window")
     codes = row_codes(frame, period)
     n_new_acc = codes.n_accounts(new)
-    pop, band_tab, red_share = _population(frame, new, score[new], bands[new], config, ref, n_new_acc=n_new_acc, opts=opts,
-                                           seed=seed)
+    pop, band_tab, red_share = _population(frame, new, score[new], bands[new], config, ref, n_new_acc=n_new_acc,
+                                           opts=opts, seed=seed)
     periods = _periods(frame, score, bands, p, y, config, codes=codes, n_boot=n_boot, seed=seed,
                        reference_end=ref.period_end)
     trend = _trend(periods)

@@ -30,7 +30,8 @@ def reference_bins(ref: Any, name: str) -> Any:
     return ref.dimensions[name]
 
 
-def _population(frame, new, score, bands, config, ref, *, n_new_acc, opts, seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _population(frame, new, score, bands, config, ref, *, n_new_acc, opts,
+                seed) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     counts = {"score": _drift.variable_counts(score, ref.score)}  # of the new window's rows (mask ``new``)
     for d in config.dimensions:
         counts[d.name] = _drift.variable_counts(frame[d.name].to_numpy(dtype=float)[new], reference_bins(ref, d.name))
@@ -259,7 +260,8 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
         test = known & in_periods(recent[-1:])
         try:  # from the window's optimum: the earlier periods' is near it
             early = fit_arrays(base.loc[train[rec], names].to_numpy(dtype=float), y[train], tuple(names),
-                               groups=codes.accounts[train], start=link_theta(full.intercept, full.slope, [full.weights[n] for n in names]))
+                               groups=codes.accounts[train],
+                               start=link_theta(full.intercept, full.slope, [full.weights[n] for n in names]))
         except FitError as exc:
             out["gain_skipped"] = str(exc)
             return out
