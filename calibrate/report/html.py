@@ -64,7 +64,7 @@ def bands_section(result: RunResult, data: Accounts) -> Section:
     v = result.validation
     return Section(
         "Bands: do they separate renewals?",
-        f'<p class="meta">Counts are snapshots: {L.count(v.n)} quarterly snapshots of {L.count(v.n_accounts)} '
+        f'<p class="meta">Counts are snapshots: {L.count(v.n)} snapshots of {L.count(v.n_accounts)} '
         '<a href="#g-accounts">accounts</a>.</p>'
         + band_table_html(v)
         + f'<p><a href="#g-spread">Spread</a> {html.escape(v.top_band)} − {html.escape(v.red_band)}: '
