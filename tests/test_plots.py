@@ -512,6 +512,16 @@ def test_intervals_at_100_and_0_percent_draw_without_negative_error_bars():
     assert error_lengths([0.5], [0.55], [0.6]).ravel() == pytest.approx([0.0, 0.1])
 
 
+def test_weights_with_many_long_names_slant_their_labels():
+    """19 dimensions named like IBM Telco's columns would overlap side by side: the names slant; two short ones do not."""
+    names = [f"streamingmovies_{i}" for i in range(19)]
+    ax = plots.plot_weights({"new": dict.fromkeys(names, 1 / 19)})
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {45.0}
+    assert [t.get_text() for t in ax.get_xticklabels()] == names
+    ax = plots.plot_weights({"new": {"a": 0.5, "b": 0.5}})
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {0.0}
+
+
 def test_every_plot_has_a_case():
     missing = set(_plot_functions()) - set(CASES)
     assert not missing, f"add a @case for {sorted(missing)} in tests/test_plots.py"

@@ -116,7 +116,9 @@ def plot_weights(
             lo = np.array([intervals[label][d][0] for d in dims])
             hi = np.array([intervals[label][d][1] for d in dims])
             ax.errorbar(pos, vals, yerr=error_lengths(vals, lo, hi), fmt="none", ecolor="#111111", capsize=3)
-    ax.set_xticks(x, dims)
+    crowded = len(dims) * max((len(d) for d in dims), default=0) > 70  # the names would overlap side by side
+    ax.set_xticks(x, dims, rotation=45 if crowded else 0, ha="right" if crowded else "center",
+                  rotation_mode="anchor", fontsize=8 if crowded else None)
     ax.set_xlabel("dimension")
     ax.set_ylabel("weight")
     ax.set_title("Dimension weights")

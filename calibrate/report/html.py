@@ -138,7 +138,8 @@ def weights_section(result: RunResult, data: Accounts) -> Section:
     rows = [[d, *(L.pct(w.get(d)) for w in weights.values())]
             + ([L.interval(*ci[d], L.pct)] if ci and d in ci else [""] if ci else []) for d in dims]
     note = "" if ci else '<p class="meta">No weight intervals in this run.</p>'
-    axes = plot_weights(weights, ax=new_axes((7.0, 3.4)), intervals={new_label: ci} if ci else None)
+    axes = plot_weights(weights, ax=new_axes((7.0, 3.4 if len(dims) <= 8 else 4.4)),  # room for slanted names
+                        intervals={new_label: ci} if ci else None)
     return Section("Weights: current vs new", table_html(header, rows) + note + img_tag(axes, "Dimension weights"))
 
 
