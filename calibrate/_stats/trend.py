@@ -85,7 +85,29 @@ def spread_and_trend(groups: ArrayLike, index: ArrayLike, renewed: ArrayLike, n_
     """:func:`~calibrate._stats.bootstrap_spread` of bands ``top`` − ``red`` and :func:`clustered_trend`, from one
     account-level draw: both resample the same accounts, and the spread's four cells (top/red × renewed) are cells
     of the trend's class × renewed design, so one set of resampled cell counts serves both (a validation's two
-    bootstrap intervals: one design and one draw instead of two)."""
+    bootstrap intervals: one design and one draw instead of two).
+
+    Parameters
+    ----------
+    groups : array_like
+        Account of each row.
+    index : array_like of int
+        Class (band) of each row, 0 = least healthy; negative rows are left out.
+    renewed : array_like of 0/1
+    n_classes : int
+    top, red : int
+        The bands whose renewal rates the spread compares.
+    n_boot : int, default 2000
+    seed : int, SeedSequence or Generator
+    confidence : float, default 0.95
+        Of the spread's percentile interval.
+
+    Returns
+    -------
+    (SpreadCI, ZTest)
+        The trend is :func:`clustered_trend`'s for the same seed, to the bit (the same design and draws); the spread
+        is :func:`~calibrate._stats.bootstrap_spread`'s value with an interval from another draw of the same law.
+    """
     idx = np.asarray(index, dtype=np.int64)
     y = _binary(renewed, "renewed").astype(np.int64)
     if y.shape != idx.shape:
