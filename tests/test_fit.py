@@ -476,3 +476,28 @@ def test_information_matrix_in_row_blocks_equals_the_dense_product():
     x1 = np.column_stack([np.ones(len(x)), x])
     dense = x1.T @ (x1 * (sw * p * (1 - p))[:, None])
     np.testing.assert_allclose(information_matrix(x, y, v, a, sample_weight=sw), dense, rtol=1e-10)
+
+
+@pytest.mark.parametrize("start, floor", [
+    ("optimum", None),  # the warm start drift uses: the same optimum
+    ("saturating", None),  # a hand-edited config's link: p ~ 1 everywhere, nothing for Newton to descend
+    ("nan", None),
+    ("optimum", 0.1),  # floors: a start is not checked against them, so the fit starts cold
+])
+def test_fit_arrays_start_reaches_the_cold_optimum_or_is_ignored(start, floor):
+    from calibrate.fit.simplex import link_theta
+    from calibrate.fit.weights import fit_arrays
+
+    book = logistic_book(4000, seed=31)
+    x, y = book[list(DIMS)].to_numpy(dtype=float), book["renewed"].to_numpy(dtype=float)
+    cold = fit_arrays(x, y, DIMS, floor=floor)
+    theta = {"optimum": link_theta(cold.intercept, cold.slope, [cold.weights[d] for d in DIMS]),
+             "saturating": link_theta(40.0, 0.001, [0.0, 0.0, 0.0, 1.0]),
+             "nan": np.full(len(DIMS) + 1, np.nan)}[start]
+    if floor is not None:  # an infeasible start for the floor
+        theta = link_theta(-1.0, 0.03, [1.0, 0.0, 0.0, 0.0])
+    warm = fit_arrays(x, y, DIMS, floor=floor, start=theta)
+    assert warm.weights == pytest.approx(cold.weights, abs=1e-8)
+    assert warm.intercept == pytest.approx(cold.intercept, abs=1e-7)
+    if floor is not None:
+        assert min(warm.weights.values()) >= floor - 1e-12

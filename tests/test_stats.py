@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -599,3 +600,21 @@ def test_clustered_trend_matches_cochran_armitage_with_one_row_per_account():
     ca = S.cochran_armitage(k, n, alternative="increasing")
     boot = S.clustered_trend(np.arange(4000), cls, y, 4, n_boot=4000, seed=1)
     assert boot.z == pytest.approx(ca.z, rel=0.06)
+
+
+def test_account_codes_number_accounts_in_sorted_label_order_whatever_the_dtype():
+    """Integer codes (the O(n) path), strings, pandas strings and categoricals with their own category order all
+    number accounts by sorted label, as np.unique does."""
+    labels = ["c", "b", "c", "a"]
+    expected = np.unique(labels, return_inverse=True)[1]
+    for ids in (labels, pd.Series(labels, dtype="string"),
+                pd.Series(pd.Categorical(labels, categories=["c", "b", "a"]))):
+        codes, n = S.account_codes(ids)
+        np.testing.assert_array_equal(codes, expected)
+        assert n == 3
+    codes, n = S.account_codes(np.array([7, 3, 7, 0]))
+    np.testing.assert_array_equal(codes, [2, 1, 2, 0])
+    assert n == 3
+    assert S.account_codes([])[1] == 0
+    with pytest.raises(ValueError, match="missing"):
+        S.account_codes(pd.Series(["a", None, "b"]))

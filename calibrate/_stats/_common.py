@@ -141,6 +141,8 @@ def _groups(groups: ArrayLike, n: int | None = None) -> tuple[np.ndarray, int]:
     factorised by pandas (hashing, then sorting only the distinct labels: faster than ``np.unique`` on strings).
     """
     g = groups if isinstance(groups, (pd.Series, pd.Index)) else np.asarray(groups)
+    if isinstance(g.dtype, pd.CategoricalDtype):  # numbered by label, not by the categories' declared order
+        g = np.asarray(g, dtype=object)
     if g.ndim != 1:
         raise ValueError(f"groups must be one-dimensional, got shape {g.shape}")
     if n is not None and g.shape[0] != n:

@@ -193,6 +193,7 @@ def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: in
         hess[0, 1:] += xh.sum(axis=0)
         hess[1:, 1:] += xb.T @ xh
     hess[1:, 0] = hess[0, 1:]
+    hess[1:, 1:] = 0.5 * (hess[1:, 1:] + hess[1:, 1:].T)  # exactly symmetric, as the fit's (row_moments)
     return grad, total, hess
 
 

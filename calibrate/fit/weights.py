@@ -37,7 +37,7 @@ from calibrate.fit.result import (
     _with_options,
 )
 from calibrate.fit.information import collinear_groups, information_matrix, zero_weight_tests
-from calibrate.fit.simplex import Bounds, resolve_bounds, simplex_mle, solve_simplex
+from calibrate.fit.simplex import Bounds, initial_theta, resolve_bounds, simplex_mle, solve_simplex
 
 __all__ = [
     "FitResult",
@@ -55,6 +55,26 @@ STABILITY_GRID: tuple[float, ...] = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.
 def _log_loss(x: np.ndarray, y: np.ndarray, v: np.ndarray, a: float) -> float:
     eta = a + x @ v
     return float(np.mean(np.logaddexp(0.0, eta) - y * eta))
+
+
+def _usable_start(start: np.ndarray | None, x01: np.ndarray, y: np.ndarray, sw: np.ndarray | None,
+                  bounds: Bounds) -> np.ndarray | None:
+    """``start`` when Newton may begin there, else None (the cold start): finite, of the right length, on the plain
+    simplex (a start is not checked against floors, caps or fixed weights: those fits start cold), and no worse in
+    (weighted) log-loss than the cold start — a saturating link (a hand-edited config's slope) would leave Newton
+    nothing to descend and report its own weights as the optimum."""
+    if start is None:
+        return None
+    theta = np.asarray(start, dtype=float)
+    if theta.shape != (x01.shape[1] + 1,) or not np.isfinite(theta).all() or (theta[1:] < 0).any() or not bounds.plain:
+        return None
+    cold = initial_theta(float(np.average(y, weights=sw)), x01.shape[1], bounds)
+
+    def loss(t: np.ndarray) -> float:
+        eta = t[0] + x01 @ t[1:]
+        return float(np.average(np.logaddexp(0.0, eta) - y * eta, weights=sw))
+
+    return theta if loss(theta) <= loss(cold) else None
 
 
 def _auto_stability(
@@ -116,9 +136,10 @@ def fit_arrays(
     optional. ``min_events_per_dimension`` is the events-per-dimension rule (0 switches it off);
     ``max_slope`` the slope (0–1 score scale) above which the outcome counts as separated (``inf`` off).
     Other options as in :func:`fit_weights`. ``copy=False`` lets the simplex path rescale ``x`` in
-    place (saves one n × k copy). ``start``: ``θ = (a, v)`` to start the simplex fit from, feasible for the bounds
+    place (saves one n × k copy). ``start``: ``θ = (a, v)`` to start the plain simplex fit from
     (:func:`~calibrate.fit.simplex.link_theta` of a fit or a config on similar data: fewer Newton steps, the same
-    optimum; drift's refits start from the config's and the window's).
+    optimum; drift's refits start from the config's and the window's); ignored where it would not help
+    (:func:`_usable_start`).
     """
     names = tuple(names)
     y = np.asarray(y, dtype=float)
@@ -155,7 +176,8 @@ def fit_arrays(
             lam = float(stability)
         options |= {"stability": stability, "stability_lambda": lam,
                     "current_weights": {n: float(w) for n, w in zip(names, target)}}
-    v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, theta0=start)
+    v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds,
+                                            theta0=_usable_start(start, x01, y, sw, bounds))
     if lam > 0:
         v, a, converged, solver = solve_simplex(x01, y, sample_weight=sw, bounds=bounds, stability=lam, target=target,
                                                 slope_scale=max(float(v.sum()), 1e-6),
