@@ -23,10 +23,11 @@ Every public name is re-exported here; import from ``calibrate._stats``, not fro
 
 * ``intervals`` — Wilson interval, two-proportion z test, Cochran–Armitage trend test (statsmodels).
 * ``ranking`` — AUC, DeLong interval and paired test, KS distance.
-* ``bootstrap`` — account-level bootstrap counts/weights, cell counts, rate spread, AUC; ``trend`` — the clustered trend test
-  (``_sampler``: the exact multinomial draws behind them).
+* ``bootstrap`` — account numbering, account-level bootstrap counts/weights, cell counts, rate spread, AUC;
+  ``trend`` — the clustered trend test, and the spread with it from one draw (``_sampler``: the exact multinomial
+  draws behind them).
 * ``calibration`` — Brier, reliability curve, ECE, calibration slope/intercept, lift table.
-* ``drift`` — PSI, quantile bins, PSI noise quantile, Wasserstein, trend of a per-period statistic.
+* ``drift`` — PSI, quantile bins and bin counts, PSI noise quantile, Wasserstein, trend of a per-period statistic.
 * ``_common`` — result types and shared input checks.
 """
 
