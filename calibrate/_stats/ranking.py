@@ -77,9 +77,11 @@ def _placements(yb: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DeLong placement values V10 (per positive) and V01 (per negative), rows in input order.
 
     Fast midrank algorithm of Sun & Xu (2014) with a single sort: the midranks within each class
-    are computed on the class's subsequence of the sorted scores (already sorted).
+    are computed on the class's subsequence of the sorted scores (already sorted). A row's placement is its
+    midranks', which tied rows share, so the order of ties is immaterial: no sort when the scores come sorted
+    (drift's periods do), an unstable one otherwise.
     """
-    order = np.argsort(s, kind="stable")
+    order = np.arange(s.shape[0]) if (s[1:] >= s[:-1]).all() else np.argsort(s)
     ss, yo = s[order], yb[order]
     tz = _midranks_sorted(ss)
     tx = _midranks_sorted(ss[yo])
