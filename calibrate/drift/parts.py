@@ -230,8 +230,10 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     if len(known_periods) < 1:
         return None
     recent = known_periods[-recent_periods:]
-    def in_periods(labels: list[str]) -> np.ndarray:  # rows whose period label is in labels
-        return np.isin(codes.periods, [j for j, u in enumerate(codes.labels) if u in labels])
+    def in_periods(labels: list[str]) -> np.ndarray:  # rows whose period label is in labels (undated rows: none)
+        wanted = np.zeros(len(codes.labels) + 1, dtype=bool)  # a lookup per period code; the last entry is code -1
+        wanted[[j for j, u in enumerate(codes.labels) if u in labels]] = True
+        return wanted[codes.periods]
 
     names = [d.name for d in config.dimensions]
     known = ~np.isnan(y)
