@@ -31,9 +31,9 @@ _MEMBER = 0.1
 
 
 def _probabilities(x: np.ndarray, v: np.ndarray, a: float) -> np.ndarray:
-    from scipy.special import expit
+    from calibrate.fit.simplex import logistic_terms
 
-    return expit(a + x @ v)
+    return logistic_terms(a + x @ v)[1]
 
 
 def _information(x: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from calibrate.fit.result import (
     _with_options,
 )
 from calibrate.fit.information import collinear_groups, information_matrix, zero_weight_tests
-from calibrate.fit.simplex import Bounds, initial_theta, resolve_bounds, simplex_mle, solve_simplex
+from calibrate.fit.simplex import Bounds, initial_theta, logistic_terms, resolve_bounds, simplex_mle, solve_simplex
 
 __all__ = [
     "FitResult",
@@ -72,7 +72,7 @@ def _usable_start(start: np.ndarray | None, x01: np.ndarray, y: np.ndarray, sw: 
 
     def loss(t: np.ndarray) -> float:
         eta = t[0] + x01 @ t[1:]
-        return float(np.average(np.logaddexp(0.0, eta) - y * eta, weights=sw))
+        return float(np.average(logistic_terms(eta)[0] - y * eta, weights=sw))
 
     return theta if loss(theta) <= loss(cold) else None
 
@@ -184,7 +184,7 @@ def fit_arrays(
                                                 theta0=np.concatenate(([a], v)))
     eta = a + x01 @ v
     repeated = groups is not None and len(pd.unique(np.asarray(groups))) < len(y)
-    loglik = y * eta - np.logaddexp(0.0, eta)
+    loglik = y * eta - logistic_terms(eta)[0]
     return simplex_result(
         names, v, a, converged=converged, solver=solver, bounds=bounds, options=options, directions=dirs,
         info=information_matrix(x01, y, v, a, sw),
