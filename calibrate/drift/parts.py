@@ -118,17 +118,18 @@ def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, referenc
         # any fixed order (every figure sums over them)
         by_score = np.argsort(score)
         score, bands, p, y, accounts = (a[by_score] for a in (score, bands, p, y, accounts))
-        m = ~np.isnan(score)
-        known = m & ~np.isnan(y)
-        yk = y[known]
+        has, decided = ~np.isnan(score), ~np.isnan(score) & ~np.isnan(y)
+        n_has, n_known = int(has.sum()), int(decided.sum())
+        m, known = (slice(None) if n == len(score) else mask for n, mask in ((n_has, has), (n_known, decided)))
+        yk = y[known]  # (every row, the usual case: views, not copies)
         row: dict[str, Any] = {
             "period": lab, "start": str(pd.Timestamp(codes.first[j]).date()),
-            "n": int(m.sum()), "n_accounts": codes.n_accounts(take[by_score][m]),
-            "n_known": int(known.sum()),
+            "n": n_has, "n_accounts": codes.n_accounts(take[by_score][m]),
+            "n_known": n_known,
             "in_reference": bool(end is not None and codes.last[j] <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
         }
-        ok = known.sum() >= MIN_PERIOD_ROWS and 0 < yk.sum() < yk.shape[0]
+        ok = n_known >= MIN_PERIOD_ROWS and 0 < yk.sum() < yk.shape[0]
         row["known"] = bool(ok)
         vals = {"auc": math.nan, "auc_se": math.nan, "auc_ci_low": math.nan, "auc_ci_high": math.nan,
                 "spread": math.nan, "spread_ci_low": math.nan, "spread_ci_high": math.nan}
@@ -145,9 +146,9 @@ def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, referenc
                 vals[f"rate_{b.name}_ci_low"] = math.nan if b.ci_low is None else b.ci_low
                 vals[f"rate_{b.name}_ci_high"] = math.nan if b.ci_high is None else b.ci_high
         row.update(vals)
-        bm, pm = bands[m], p[m]
-        sums = np.bincount(bm[bm >= 0], weights=pm[bm >= 0], minlength=len(names))
-        cnt = np.bincount(bm[bm >= 0], minlength=len(names))
+        banded = bands >= 0  # rows with a score have a band
+        sums = np.bincount(bands[banded], weights=p[banded], minlength=len(names))
+        cnt = np.bincount(bands[banded], minlength=len(names))
         for k, name in enumerate(names):
             row[f"expected_rate_{name}"] = float(sums[k] / cnt[k]) if cnt[k] else math.nan
         rows.append(row)
