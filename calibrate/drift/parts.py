@@ -239,12 +239,12 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     names = [d.name for d in config.dimensions]
     known = ~np.isnan(y)
     rec = known & in_periods(recent)  # every row the refits and the gain use: only these are copied
-    rf = frame.loc[rec, ["snapshot_date", *names]]
-    healthy = pd.DataFrame(_drift.healthy_matrix(rf, config), columns=names, index=rf.index)
-    # accounts as their integer codes: the fits need only their equality and order (sorted ids)
-    base = healthy.assign(account_id=codes.accounts[rec], snapshot_date=rf["snapshot_date"], renewed=y[rec].astype(int))
+    # the window's sub-scores the healthy way round; accounts as their integer codes (the fits need only their
+    # equality and order, sorted ids); no dates: the fits and the bootstrap read none
+    base = pd.DataFrame(_drift.healthy_matrix(frame.loc[rec, names], config), columns=names)
+    base = base.assign(account_id=codes.accounts[rec], renewed=y[rec].astype(int))
 
-    window = Accounts(frame=base.reset_index(drop=True), dimensions=tuple(names), source="<drift window>", sha256="")
+    window = Accounts(frame=base, dimensions=tuple(names), source="<drift window>", sha256="")
     out: dict[str, Any] = {"window": recent, "n": int(rec.sum()), "current": dict(config.weights)}
     cal = config.calibration  # the config's link is the natural start: the window's optimum is near it unless drifted
     start = (link_theta(cal.intercept, cal.slope, [config.weights[n] for n in names])
