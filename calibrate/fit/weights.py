@@ -52,9 +52,10 @@ STABILITY_GRID: tuple[float, ...] = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.
 """λ values ``stability="auto"`` tries, scored by out-of-time log-loss."""
 
 
-def _log_loss(x: np.ndarray, y: np.ndarray, v: np.ndarray, a: float) -> float:
+def _log_loss(x: np.ndarray, y: np.ndarray, v: np.ndarray, a: float, sample_weight: np.ndarray | None = None) -> float:
+    """Mean (row-weighted) log-loss of ``logit P(y=1) = a + x @ v``."""
     eta = a + x @ v
-    return float(np.mean(np.logaddexp(0.0, eta) - y * eta))
+    return float(np.average(np.logaddexp(0.0, eta) - y * eta, weights=sample_weight))
 
 
 def _usable_start(start: np.ndarray | None, x01: np.ndarray, y: np.ndarray, sw: np.ndarray | None,
@@ -69,12 +70,8 @@ def _usable_start(start: np.ndarray | None, x01: np.ndarray, y: np.ndarray, sw: 
     if theta.shape != (x01.shape[1] + 1,) or not np.isfinite(theta).all() or (theta[1:] < 0).any() or not bounds.plain:
         return None
     cold = initial_theta(float(np.average(y, weights=sw)), x01.shape[1], bounds)
-
-    def loss(t: np.ndarray) -> float:
-        eta = t[0] + x01 @ t[1:]
-        return float(np.average(logistic_terms(eta)[0] - y * eta, weights=sw))
-
-    return theta if loss(theta) <= loss(cold) else None
+    worse = _log_loss(x01, y, theta[1:], theta[0], sw) > _log_loss(x01, y, cold[1:], cold[0], sw)
+    return None if worse else theta
 
 
 def _auto_stability(
