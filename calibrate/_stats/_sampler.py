@@ -256,6 +256,10 @@ class _CellDesign:
             ones = np.ones((first.shape[0], 1))
             self.type_vectors = ones if vectors is None else np.column_stack([ones, vectors[first]])
 
+    def cell_totals(self) -> np.ndarray:
+        """Rows per cell of the data (the matrix's column sums: exact integers)."""
+        return np.rint(np.asarray(self.account_by_cell.sum(axis=0, dtype=np.float64)).ravel()).astype(np.int64)
+
     def draws(self, n_boot: int, seed) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(cell totals (n_cells, k), vector totals (1 + m, k))``, n_boot columns in all."""
         if self.sampler is not None:

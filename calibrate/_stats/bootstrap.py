@@ -252,8 +252,7 @@ def bootstrap_spread(
 def _spread(design: _CellDesign, *, n_boot: int, seed, confidence: float) -> SpreadCI:
     """The spread and its percentile interval from the top/red × outcome design."""
     _z(confidence)
-    cell = np.asarray(design.account_by_cell.sum(axis=0, dtype=np.float64)).ravel()
-    return spread_from_counts(cell, lambda: _design_counts(design, n_boot, seed), (0, 1, 2, 3), n_boot=n_boot,
+    return spread_from_counts(design.cell_totals().astype(np.float64), lambda: _design_counts(design, n_boot, seed), (0, 1, 2, 3), n_boot=n_boot,
                               confidence=confidence)
 
 

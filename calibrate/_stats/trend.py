@@ -50,12 +50,7 @@ def clustered_trend(
 
 
 def _trend(design: _CellDesign, n_classes: int, *, n_boot: int, seed) -> ZTest:
-    return _trend_from_counts(_observed(design), _design_counts(design, n_boot, seed), n_classes)
-
-
-def _observed(design: _CellDesign) -> np.ndarray:
-    """Rows per cell of the data (the design's column totals, exact integers)."""
-    return np.rint(np.asarray(design.account_by_cell.sum(axis=0, dtype=np.float64)).ravel()).astype(np.int64)
+    return _trend_from_counts(design.cell_totals(), _design_counts(design, n_boot, seed), n_classes)
 
 
 def _trend_from_counts(observed: np.ndarray, boot: np.ndarray, n_classes: int) -> ZTest:
@@ -135,7 +130,7 @@ def _spread_and_trend(design: _CellDesign, n_classes: int, *, top: int, red: int
                       confidence: float) -> tuple[SpreadCI, ZTest]:
     n_boot = _check_n_boot(n_boot)
     _z(confidence)
-    observed = _observed(design)
+    observed = design.cell_totals()
     boot = _design_counts(design, n_boot, seed)
     spread = spread_from_counts(observed.astype(np.float64), lambda: boot, (2 * top, 2 * top + 1, 2 * red, 2 * red + 1),
                                 n_boot=n_boot, confidence=confidence)
