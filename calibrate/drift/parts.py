@@ -241,17 +241,15 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
     rec = known & in_periods(recent)  # every row the refits and the gain use: only these are copied
     # the window's sub-scores the healthy way round; accounts as their integer codes (the fits need only their
     # equality and order, sorted ids); no dates: the fits and the bootstrap read none
-    base = pd.DataFrame(_drift.healthy_matrix(frame.loc[rec, names], config), columns=names)
-    base = base.assign(account_id=codes.accounts[rec], renewed=y[rec].astype(int))
-
+    healthy = _drift.healthy_matrix(frame.loc[rec, names], config)  # the fits' rows; the bootstrap's as a frame
+    base = pd.DataFrame(healthy, columns=names).assign(account_id=codes.accounts[rec], renewed=y[rec].astype(int))
     window = Accounts(frame=base, dimensions=tuple(names), source="<drift window>", sha256="")
     out: dict[str, Any] = {"window": recent, "n": int(rec.sum()), "current": dict(config.weights)}
     cal = config.calibration  # the config's link is the natural start: the window's optimum is near it unless drifted
     start = (link_theta(cal.intercept, cal.slope, [config.weights[n] for n in names])
              if cal is not None and cal.slope > 0 else None)
     try:  # the full fit and its account bootstrap (m-out-of-n above boot_accounts accounts)
-        full = fit_arrays(window.frame[names].to_numpy(dtype=float), y[rec], tuple(names), groups=codes.accounts[rec],
-                          start=start)
+        full = fit_arrays(healthy, y[rec], tuple(names), groups=codes.accounts[rec], start=start)
         iv = bootstrap_weights(window, n_boot=n_boot, seed=seed, accounts_per_resample=boot_accounts, full_fit=full)
     except FitError as exc:
         out["skipped"] = str(exc)
@@ -262,13 +260,12 @@ def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods,
         train = known & in_periods(recent[:-1])
         test = known & in_periods(recent[-1:])
         try:  # from the window's optimum: the earlier periods' is near it
-            early = fit_arrays(base.loc[train[rec], names].to_numpy(dtype=float), y[train], tuple(names),
-                               groups=codes.accounts[train],
+            early = fit_arrays(healthy[train[rec]], y[train], tuple(names), groups=codes.accounts[train],
                                start=link_theta(full.intercept, full.slope, [full.weights[n] for n in names]))
         except FitError as exc:
             out["gain_skipped"] = str(exc)
             return out
-        xt = base.loc[test[rec], names].to_numpy(dtype=float)
+        xt = healthy[test[rec]]
         yt = y[test]
         w_new = np.array([early.weights[n] for n in names])
         s_new = xt @ w_new
