@@ -180,7 +180,7 @@ def fit_arrays(
                                                 slope_scale=max(float(v.sum()), 1e-6),
                                                 theta0=np.concatenate(([a], v)))
     eta = a + x01 @ v
-    repeated = groups is not None and len(pd.unique(np.asarray(groups))) < len(y)
+    repeated = n_accounts < len(y)  # an account with several snapshots (n_accounts is len(y) without groups)
     loglik = y * eta - logistic_terms(eta)[0]
     return simplex_result(
         names, v, a, converged=converged, solver=solver, bounds=bounds, options=options, directions=dirs,
