@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,30 @@ from scipy import stats as _st
 
 Alternative = Literal["two-sided", "larger", "smaller"]
 TrendAlternative = Literal["increasing", "decreasing", "two-sided"]
+
+
+# ----------------------------------------------------------------------------------------------
+# BLAS threads
+# ----------------------------------------------------------------------------------------------
+_BLAS = None
+
+
+def one_blas_thread() -> Any:
+    """``threadpool_limits(1, user_api="blas")`` from a controller built once (a scan of the loaded libraries
+    costs ~2 ms; a bootstrap pays it per chunk or refit): the one place calibrate limits BLAS threads.
+
+    Small products (the account sampler's (m × block) @ (block × k), a refit's Newton steps) only spin-wait on
+    more BLAS threads on 2 shared cores: one thread took the held-out comparisons of a 1e5-row run from
+    7.3–16.4 s to 5.7–6.4 s (bench/bench_run_scale.py's machine). The limit is process-wide: nested limits
+    restore what they found, so two threads may each enter one only inside an outer limit
+    (:func:`calibrate.drift.detect.detect_drift` holds one around its two threads).
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 # ----------------------------------------------------------------------------------------------

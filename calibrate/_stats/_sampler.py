@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats as _st
 
+from calibrate._stats._common import one_blas_thread
+
 try:  # scipy's own kernel for y += A·X (A in CSC), used to accumulate without allocating
     from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
 except ImportError:  # pragma: no cover - private module moved; fall back to public products
@@ -82,22 +84,6 @@ def _chunk_sizes(n_boot: int, n_rows: int) -> list[int]:
     if n_pad % k:
         sizes.append(n_pad % k)
     return sizes
-
-
-_BLAS = None
-
-
-def _one_blas_thread():
-    """One BLAS thread for the sampler's products, from a controller built once (a scan of the loaded
-    libraries costs ~2 ms; a run draws hundreds of chunks). On 2 shared cores two OpenBLAS threads
-    spin-wait on these small products: one thread took the held-out comparisons of a 1e5-row run from
-    7.3–16.4 s to 5.7–6.4 s (bench/bench_run_scale.py's machine)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 class _AccountSampler:
@@ -198,7 +184,7 @@ class _AccountSampler:
         rng = np.random.default_rng(seed)
         left = n_boot
         for k in _chunk_sizes(n_boot, self.n_rows):
-            with _one_blas_thread():  # the small (m × block) @ (block × k) products spin-wait on more BLAS threads
+            with one_blas_thread():  # the small (m × block) @ (block × k) products spin-wait on more BLAS threads
                 res, sums = self._chunk(rng, k)
             take = min(k, left)
             left -= take

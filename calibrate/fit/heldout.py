@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate._stats._common import one_blas_thread
 from calibrate.config.model import Calibration, Dimension, WeightConfig
-from calibrate.fit.simplex import _one_blas_thread
 from calibrate.fit.weights import simplex_mle
 from calibrate.score.scorer import score_frame
 
@@ -155,7 +155,7 @@ def account_mean_intervals(
         + [np.bincount(row_group, weights=np.asarray(v, dtype=float), minlength=n_groups) for v in values]
     )
     boot = []
-    with _one_blas_thread():  # thin (1 + m) × n_accounts products: more BLAS threads only spin-wait
+    with one_blas_thread():  # thin (1 + m) × n_accounts products: more BLAS threads only spin-wait
         for chunk in _stats.cluster_bootstrap_chunks(row_group, n_groups, n_boot=n_boot, seed=seed):
             boot += [per_account.T @ chunk[:, s : s + 32].astype(float) for s in range(0, chunk.shape[1], 32)]
     boot = np.concatenate(boot, axis=1)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from calibrate._stats._common import one_blas_thread
 from calibrate.errors import FitError
 
 __all__ = ["Bounds", "Moments", "constraint_rows", "initial_theta", "newton_simplex", "penalty_terms",
@@ -335,20 +336,6 @@ def quadratic_step(theta: np.ndarray, grad: np.ndarray, hess: np.ndarray, bounds
                    "loosen the floors/caps or report this data")
 
 
-_BLAS_CONTROLLER = None
-
-
-def _one_blas_thread():
-    """``threadpool_limits(1, user_api="blas")`` from a cached controller (scanning the loaded
-    libraries costs ~2 ms, which a bootstrap of hundreds of small refits would pay every time)."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
-
-
 def solve_simplex(
     x: np.ndarray,
     y: np.ndarray,
@@ -385,7 +372,7 @@ def solve_simplex(
     penalty = (float(stability), np.asarray(target, dtype=float), float(slope_scale)) if stability > 0 else None
     theta = (initial_theta(float(np.average(y, weights=sample_weight)), k, bounds) if theta0 is None
              else np.array(theta0, dtype=float))
-    with _one_blas_thread():
+    with one_blas_thread():
         theta, converged, _, _ = newton_simplex(row_moments(x, y, sample_weight), theta, bounds, penalty)
     return theta[1:], float(theta[0]), converged, "newton"
 
