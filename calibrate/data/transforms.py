@@ -51,6 +51,9 @@ __all__ = [
 _TIE_FLANK = 1e-6
 """Where a tied knot's flanking knots sit, as a share of the gap to the neighbouring knot."""
 
+_MIN_KNOT_GAP = 1e-300
+"""Knots closer than this are one knot: interpolating 0–100 over a narrower gap overflows (slope > 1.8e308)."""
+
 
 @dataclass(frozen=True)
 class RawDimension:
@@ -196,11 +199,11 @@ def fit_transform(
     """
     x = np.asarray(raw, dtype=float)
     x = np.sort(x[~np.isnan(x)])
-    if x.size == 0 or x[0] == x[-1]:
+    if x.size == 0 or x[-1] - x[0] <= _MIN_KNOT_GAP:
         raise FitError(f"column {column!r} is constant in the training sample; a transform cannot spread it over 0-100")
     if kind == "minmax":
         lo, hi = np.percentile(x, clip)
-        if hi <= lo:  # a heavy tie at the clip points: fall back to the range
+        if hi - lo <= _MIN_KNOT_GAP:  # a heavy tie at the clip points: fall back to the range
             lo, hi = x[0], x[-1]
         return Transform(kind="minmax", knots=[float(lo), float(hi)], values=[0.0, 100.0],
                          options={"clip_low": float(clip[0]), "clip_high": float(clip[1])})
@@ -211,6 +214,7 @@ def fit_transform(
     gap = np.diff(knots) * _TIE_FLANK
     flanks = np.concatenate([(knots[1:] - gap)[tied[1:]], (knots[:-1] + gap)[tied[:-1]]])
     knots = np.unique(np.concatenate([knots, flanks]))
+    knots = knots[np.concatenate([[True], np.diff(knots) > _MIN_KNOT_GAP])]  # (only subnormal gaps: none in data)
     below = np.searchsorted(x, knots, side="left")
     upto = np.searchsorted(x, knots, side="right")
     values = 100.0 * (below + upto) / (2.0 * x.size)
