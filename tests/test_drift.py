@@ -369,3 +369,28 @@ def test_drift_scores_rows_in_chunks_with_the_figures_of_one_pass(monkeypatch):
     whole = score_frame(frame, cfg, contributions=False)
     assert np.array_equal(score, whole["score"].to_numpy()) and np.array_equal(bands, whole["band_index"].to_numpy())
     assert np.array_equal(p, whole["p_renew"].to_numpy())
+
+
+def test_drift_two_threads_give_the_serial_figures_and_leave_blas_as_found(bundled, config, report, monkeypatch):
+    """detect_drift runs the weight refit in a second thread: the same report as the parts called one after
+    another, and the process's BLAS thread count as it found it (the parts' own one-thread limits nest in the
+    run's, so neither thread undoes the other's)."""
+    from concurrent import futures
+
+    from threadpoolctl import threadpool_info
+
+    class Serial(futures.Executor):  # runs each task at once, in the calling thread
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, fn, *args, **kwargs):
+            done = futures.Future()
+            done.set_result(fn(*args, **kwargs))
+            return done
+
+    before = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
+    threaded = detect_drift(bundled, config, n_boot=200, n_boot_weights=100)
+    assert [(i["internal_api"], i["num_threads"]) for i in threadpool_info()] == before
+    monkeypatch.setattr(futures, "ThreadPoolExecutor", Serial)
+    serial = detect_drift(bundled, config, n_boot=200, n_boot_weights=100)
+    assert threaded.to_dict() == serial.to_dict() == report.to_dict()

@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from calibrate._params import Interval, validate_params
+from calibrate._stats._common import one_blas_thread
 from calibrate.drift import signals as _drift
-from calibrate.drift.parts import _label_free, _periods, _population, _trend, _weight_drift, row_codes
+from calibrate.drift.parts import (_label_free, _outcomes, _periods, _population, _trend, _weight_drift,
+                                   judged_periods, row_codes)
 from calibrate.config.model import Reference, WeightConfig
 from calibrate.errors import ConfigError, DataError
 from calibrate.data.load import Accounts, DataSpec
@@ -281,24 +283,6 @@ def load_drift_data(source: Any, config: WeightConfig, *, query: str | None = No
     return load_accounts(source, spec=spec, query=query, require_outcome=False)
 
 
-def _outcomes(frame: pd.DataFrame) -> np.ndarray:
-    """0/1 outcome per row, NaN where not known yet."""
-    from calibrate.data.load import parse_outcome
-
-    out = np.full(len(frame), np.nan)
-    if "renewed" not in frame:
-        return out
-    col = frame["renewed"]
-    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-        v = col.to_numpy(dtype=float, na_value=np.nan)
-        if np.isin(v[~np.isnan(v)], (0.0, 1.0)).all():
-            return v
-    known = col.notna().to_numpy()
-    if known.any():
-        out[known] = parse_outcome(col[known], "renewed", "<drift data>", is_churn=False).to_numpy(dtype=float)
-    return out
-
-
 # ----------------------------------------------------------------------------------------------
 # the verdict
 # ----------------------------------------------------------------------------------------------
@@ -435,32 +419,45 @@ def detect_drift(
     if "snapshot_date" not in frame:
         raise DataError("drift data: no snapshot_date column; drift compares periods, so map the date the "
                         "sub-scores were measured (contract §1: required for drift)")
-    score, bands, p = _drift.score_rows(frame, config)
-    y = _outcomes(frame)
-    notes = []
-    start = since or ref.period_end
-    new = np.ones(len(frame), dtype=bool)
-    if start is not None:
-        cut = frame["snapshot_date"] >= pd.Timestamp(since) if since else frame["snapshot_date"] > pd.Timestamp(start)
-        new = cut.to_numpy()
-        if not new.any():
-            if since:
-                raise DataError(f"drift data: no snapshot on or after --since {since}; choose an earlier date")
-            new = np.ones(len(frame), dtype=bool)
-            notes.append("no snapshot after the reference period: the whole data is the new window")
-    codes = row_codes(frame, period)
-    n_new_acc = codes.n_accounts(new)
-    pop, band_tab, red_share = _population(frame, new, score[new], bands[new], config, ref, n_new_acc=n_new_acc,
-                                           opts=opts, seed=seed)
-    periods = _periods(frame, score, bands, p, y, config, codes=codes, n_boot=n_boot, seed=seed,
-                       reference_end=ref.period_end)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Two threads (the machines are 2 cores; numpy, BLAS and Arrow release the GIL): the row codes beside the
+    # scores, then the weight refit (the window's fits and their bootstrap, the slowest part) beside the population
+    # and per-period tables, which it does not read. BLAS is held at one thread around both, so the parts' own
+    # one-thread limits (process-wide) nest without undoing each other and every product is the one-thread
+    # product, whichever thread runs first: the figures are those of a run in series.
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibrate-drift") as pool:
+        coding = pool.submit(row_codes, frame, period)
+        score, bands, p = _drift.score_rows(frame, config)
+        y = _outcomes(frame)
+        notes = []
+        start = since or ref.period_end
+        new = np.ones(len(frame), dtype=bool)
+        if start is not None:
+            cut = (frame["snapshot_date"] >= pd.Timestamp(since) if since
+                   else frame["snapshot_date"] > pd.Timestamp(start))
+            new = cut.to_numpy()
+            if not new.any():
+                if since:
+                    raise DataError(f"drift data: no snapshot on or after --since {since}; choose an earlier date")
+                new = np.ones(len(frame), dtype=bool)
+                notes.append("no snapshot after the reference period: the whole data is the new window")
+        codes = coding.result()
+        judged = judged_periods(codes, score, y)
+        refit = None
+        if weight_drift:
+            refit = pool.submit(_weight_drift, frame, y, score, p, config, judged, codes=codes,
+                                recent_periods=recent_periods, n_boot=n_boot_weights, seed=seed,
+                                ref_accounts=ref.n_accounts or ref.n, confidence=policy.weight_confidence,
+                                boot_accounts=weight_boot_accounts)
+        n_new_acc = codes.n_accounts(new)
+        pop, band_tab, red_share = _population(frame, new, score[new], bands[new], config, ref, n_new_acc=n_new_acc,
+                                               opts=opts, seed=seed)
+        periods = _periods(frame, score, bands, p, y, config, codes=codes, judged=judged, n_boot=n_boot, seed=seed,
+                           reference_end=ref.period_end)
+        weights = None if refit is None else refit.result()
     trend = _trend(periods)
     label_free = _label_free(periods, config)
-    weights = None
-    if weight_drift:
-        weights = _weight_drift(frame, y, score, p, config, periods, codes=codes, recent_periods=recent_periods,
-                                n_boot=n_boot_weights, seed=seed, ref_accounts=ref.n_accounts or ref.n,
-                                confidence=policy.weight_confidence, boot_accounts=weight_boot_accounts)
     val_auc = config.validation.auc.value if config.validation is not None else None
     findings = _findings(pop, red_share, trend, label_free, weights, val_auc, opts)
     levels = [VERDICTS.index(f.level) for f in findings]

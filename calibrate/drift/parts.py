@@ -72,6 +72,24 @@ def population_from_counts(counts: dict[str, tuple[np.ndarray, np.ndarray, float
     return pop, band_tab, red_share
 
 
+def _outcomes(frame: pd.DataFrame) -> np.ndarray:
+    """0/1 outcome per row, NaN where not known yet."""
+    from calibrate.data.load import parse_outcome
+
+    out = np.full(len(frame), np.nan)
+    if "renewed" not in frame:
+        return out
+    col = frame["renewed"]
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        v = col.to_numpy(dtype=float, na_value=np.nan)
+        if np.isin(v[~np.isnan(v)], (0.0, 1.0)).all():
+            return v
+    known = col.notna().to_numpy()
+    if known.any():
+        out[known] = parse_outcome(col[known], "renewed", "<drift data>", is_churn=False).to_numpy(dtype=float)
+    return out
+
+
 class RowCodes(NamedTuple):
     """Each row's account (integers in sorted id order, as the fits and the engines number accounts) and period
     (integers in time order; -1 without a date), the period labels and each period's first and last snapshot date:
@@ -99,7 +117,16 @@ def row_codes(frame: pd.DataFrame, period: str) -> RowCodes:
     return RowCodes(pd.factorize(frame["account_id"], sort=True)[0], periods, [str(u) for u in labels], first, last)
 
 
-def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, reference_end) -> pd.DataFrame:
+def judged_periods(codes: RowCodes, score: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether each period's outcomes can judge the score: at least :data:`MIN_PERIOD_ROWS` decided rows with a
+    score, and both outcomes among them (the performance table's ``known``, and the periods the weights refit on)."""
+    rows = ~np.isnan(score) & ~np.isnan(y) & (codes.periods >= 0)
+    n = np.bincount(codes.periods[rows], minlength=len(codes.labels))
+    k = np.bincount(codes.periods[rows], weights=y[rows], minlength=len(codes.labels))
+    return (n >= MIN_PERIOD_ROWS) & (k > 0) & (k < n)
+
+
+def _periods(frame, score, bands, p, y, config, *, codes, judged, n_boot, seed, reference_end) -> pd.DataFrame:
     from calibrate.validation.separation import validate_classes
 
     z = 1.959963984540054
@@ -130,8 +157,8 @@ def _periods(frame, score, bands, p, y, config, *, codes, n_boot, seed, referenc
             "in_reference": bool(end is not None and codes.last[j] <= end),
             "expected_auc": _drift.expected_auc(score[m], p[m]),
         }
-        ok = n_known >= MIN_PERIOD_ROWS and 0 < yk.sum() < yk.shape[0]
-        row["known"] = bool(ok)
+        ok = bool(judged[j])
+        row["known"] = ok
         vals = {"auc": math.nan, "auc_se": math.nan, "auc_ci_low": math.nan, "auc_ci_high": math.nan,
                 "spread": math.nan, "spread_ci_low": math.nan, "spread_ci_high": math.nan}
         if ok:
@@ -221,14 +248,14 @@ def weight_intervals(iv: Any, config: WeightConfig, *, n_accounts: int, ref_acco
     )
 
 
-def _weight_drift(frame, y, score, p, config, periods, *, codes, recent_periods, n_boot, seed, ref_accounts,
+def _weight_drift(frame, y, score, p, config, judged, *, codes, recent_periods, n_boot, seed, ref_accounts,
                   confidence, boot_accounts=None) -> dict | None:
     from calibrate.errors import FitError
     from calibrate.fit.simplex import link_theta
     from calibrate.fit.weights import fit_arrays
     from calibrate.fit.bootstrap import bootstrap_weights
 
-    known_periods = periods.loc[periods["known"], "period"].tolist()
+    known_periods = [lab for lab, ok in zip(codes.labels, judged) if ok]
     if len(known_periods) < 1:
         return None
     recent = known_periods[-recent_periods:]
