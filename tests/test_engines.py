@@ -117,6 +117,53 @@ def test_duckdb_refuses_bad_data_with_the_loaders_message(book, config, tmp_path
         open_engine("duckdb", path, spec=scoring_spec(config), allow_pending=True)
 
 
+@pytest.mark.parametrize("bitmaps", [True, False], ids=["day-bitmaps", "pair-hash"])
+def test_duckdb_duplicate_screen_finds_every_repeat_and_passes_clean_data(book, config, tmp_path: Path, monkeypatch,
+                                                                           bitmaps: bool) -> None:
+    """The duplicate screen (per-account day bitmaps, or the hash of the pair when they would not fit) passes the
+    clean book and sends every kind of repeat to the exact count: a dated pair twice, an account's two undated rows."""
+    from calibrate.data import engine_checks
+
+    if not bitmaps:
+        monkeypatch.setattr(engine_checks, "_BITMAP_BYTES", 0)
+    seen = []
+    real = engine_checks._repeats_possible
+    monkeypatch.setattr(engine_checks, "_repeats_possible", lambda *a: seen.append(real(*a)) or seen[-1])
+    with open_engine("duckdb", book[1], spec=scoring_spec(config), allow_pending=True):
+        pass
+    assert seen == [False]
+    path = tmp_path / "dup.parquet"
+    undated = book[0].astype({"snapshot_date": str})
+    undated.loc[[3, 4], "account_id"] = "A09999"
+    undated.loc[[3, 4], "snapshot_date"] = "not a date"  # read as NULL on the engine: the pair (A09999, NULL) twice
+    for frame, account in ((pd.concat([book[0], book[0].iloc[[5]]]), "A00001"), (undated, "A09999")):
+        frame.to_parquet(path)
+        with pytest.raises(DataError, match=rf"duplicate \(account_id, snapshot_date\) at 1 row \(account '{account}'\)"):
+            open_engine("duckdb", path, spec=scoring_spec(config), allow_pending=True)
+    assert seen == [False, True, True]
+
+
+def test_duckdb_reads_number_boolean_and_text_outcomes_alike(book, config, tmp_path: Path) -> None:
+    """An integer or boolean outcome column is compared as a number (no text per row), a text one through the
+    labels: the same validation; a number that is not 0/1 is refused with the loader's message."""
+    decided = book[0].dropna(subset=["renewed"]).reset_index(drop=True)
+    path = tmp_path / "outcomes.parquet"
+    figures = []
+    for frame in (decided.astype({"renewed": int}), decided.astype({"renewed": bool}),
+                  decided.assign(renewed=decided["renewed"].map({1.0: "Yes", 0.0: "no"}))):
+        frame.to_parquet(path)
+        with open_engine("duckdb", path, spec=scoring_spec(config)) as engine:
+            figures.append(validate_on_engine(engine, config, n_boot=200).to_dict())
+    # (ARR sums are DuckDB's parallel float sums: equal to 1e-9, not always to the last bit)
+    assert _differences(figures[0], figures[1]) == [] and _differences(figures[0], figures[2]) == []
+    assert [b["n"] for b in figures[0]["bands"]] == [b["n"] for b in figures[2]["bands"]]
+    bad = decided.astype({"renewed": int})
+    bad.loc[3, "renewed"] = 2
+    bad.to_parquet(path)
+    with pytest.raises(DataError, match=r"column 'renewed': outcome '2' at 1 row is not 0/1, true/false or yes/no"):
+        open_engine("duckdb", path, spec=scoring_spec(config))
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "calibrate", *args], cwd=cwd, capture_output=True, text=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)})

@@ -131,13 +131,7 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
     score_sum = reduce(operator.add, (col(f"contribution_{d.name}", "c") for d in config.dimensions))
     score = lambda: col("score", "s")  # noqa: E731
 
-    def band_case(values: list[exp.Expression], if_null: exp.Expression) -> exp.Expression:
-        rounded = lambda: exp.Round(this=score(), decimals=exp.Literal.number(BAND_DECIMALS))  # noqa: E731
-        ifs = [exp.If(this=score().is_(exp.null()), true=if_null)]
-        ifs += [exp.If(this=rounded() < exp.Literal.number(repr(float(nxt.min))), true=value)
-                for nxt, value in zip(config.bands[1:], values[:-1])]
-        return exp.Case(ifs=ifs, default=values[-1])
-
+    band_case = lambda values, if_null: _band_case(config, score, values, if_null)  # noqa: E731
     cal = config.calibration
     if cal is None:
         p_renew: exp.Expression = exp.cast(exp.null(), exp.DataType.Type.DOUBLE)
@@ -156,6 +150,24 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
                    ident("band_index")),
         exp.alias_(p_renew, ident("p_renew")),
     ).from_(middle.subquery(ident("s")))
+
+
+def _band_case(config: WeightConfig, score: Callable[[], exp.Expression], values: list[exp.Expression],
+               if_null: exp.Expression) -> exp.Expression:
+    """The band rule in SQL: ``values[j]`` for the band holding ``score()`` rounded to :data:`BAND_DECIMALS`
+    decimals (half-open ``[min, max)``, the top band includes 100), ``if_null`` for a NULL score."""
+    rounded = lambda: exp.Round(this=score(), decimals=exp.Literal.number(BAND_DECIMALS))  # noqa: E731
+    ifs = [exp.If(this=score().is_(exp.null()), true=if_null)]
+    ifs += [exp.If(this=rounded() < exp.Literal.number(repr(float(nxt.min))), true=value)
+            for nxt, value in zip(config.bands[1:], values[:-1])]
+    return exp.Case(ifs=ifs, default=values[-1])
+
+
+def band_index_sql(config: WeightConfig, score: str) -> str:
+    """The scoring SELECT's ``band_index`` (0 = lowest band, -1 for a NULL score) of the column ``score``, in
+    DuckDB's dialect: for a query that bands distinct scores rather than rows (the engines' validation)."""
+    values = [exp.Literal.number(i) for i in range(len(config.bands))]
+    return _band_case(config, lambda: exp.column(score), values, exp.Literal.number(-1)).sql(dialect="duckdb")
 
 
 def _numeric_round(node: exp.Expression) -> exp.Expression:

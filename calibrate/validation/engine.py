@@ -81,17 +81,24 @@ def _decided(as_of: str | pd.Timestamp | None, columns: tuple[str, ...]) -> str:
 
 
 def _rows_cte(engine: Any, config: WeightConfig, by: By | None, as_of: Any) -> str:
-    arr = "arr" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
+    arr = ", arr" if "arr" in engine.columns else ""
     return (f"WITH scored AS ({scored_sql(engine, config)}),\n"
             f"d AS (SELECT {_group_expr(by)} AS g, account_id, CAST(renewed AS INTEGER) AS y, score, "
-            f"band_index AS b, ROUND(p_renew, {P_DECIMALS}) AS p, {arr} AS arr FROM scored WHERE {_decided(as_of, engine.columns)})\n")
+            f"ROUND(p_renew, {P_DECIMALS}) AS p{arr} FROM scored WHERE {_decided(as_of, engine.columns)})\n")
 
 
-# per distinct score of each group: the class counts and their running sums (ties share a score)
-_W = (f"w AS (SELECT g, score, pos, neg, SUM(neg) OVER (PARTITION BY g ORDER BY score) AS cneg, "
-      "SUM(pos) OVER (PARTITION BY g ORDER BY score) AS cpos, SUM(pos) OVER (PARTITION BY g) AS tpos, "
-      f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM (SELECT g, score, SUM(pos) AS pos, SUM(neg) AS neg "
-      f"FROM {_SCORES} GROUP BY g, score) AS v)\n")
+def _w(config: WeightConfig) -> str:
+    """Per distinct score of each group: the class counts, their running sums (ties share a score), the score's
+    band (the scoring SELECT's rule, :func:`calibrate.score.sql.band_index_sql`: banding the distinct scores, not
+    the rows, costs a query on the engine nothing) and twice a renewal's / a churn's DeLong placement there."""
+    from calibrate.score.sql import band_index_sql
+
+    return (f"w AS (SELECT g, score, pos, neg, cneg, cpos, tpos, tneg, {band_index_sql(config, 'score')} AS b, "
+            "2 * (cneg - neg) + neg AS place_pos, 2 * (tpos - cpos) + pos AS place_neg FROM ("
+            "SELECT g, score, pos, neg, SUM(neg) OVER (PARTITION BY g ORDER BY score) AS cneg, "
+            "SUM(pos) OVER (PARTITION BY g ORDER BY score) AS cpos, SUM(pos) OVER (PARTITION BY g) AS tpos, "
+            f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM (SELECT g, score, SUM(pos) AS pos, SUM(neg) AS neg "
+            f"FROM {_SCORES} GROUP BY g, score) AS v) AS c)\n")
 
 
 def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_bins: int,
@@ -100,17 +107,18 @@ def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_
     rows = _rows_cte(engine, config, by, as_of)
     engine.materialize(_SCORES, rows + "SELECT g, score, p, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg "
                                        "FROM d GROUP BY g, score, p")
-    # twice the placement sum, in integers: exact on every engine (module docstring)
+    # twice the placement sum, in integers: exact on every engine (module docstring); the band from the score's
+    w = _w(config)
+    arr = "SUM(d.arr)" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
     cells = engine.sql(
-        rows + ", " + _W + "SELECT d.g AS g, d.account_id AS account_id, d.b AS b, d.y AS y, COUNT(*) AS n, "
-        "SUM(d.arr) AS arr, SUM(CASE WHEN d.y = 1 THEN 2 * (w.cneg - w.neg) + w.neg "
-        "ELSE 2 * (w.tpos - w.cpos) + w.pos END) AS place2 "
-        "FROM d JOIN w ON d.g = w.g AND d.score = w.score GROUP BY d.g, d.account_id, d.b, d.y")
+        rows + ", " + w + f"SELECT d.g AS g, d.account_id AS account_id, w.b AS b, d.y AS y, COUNT(*) AS n, "
+        f"{arr} AS arr, SUM(CASE WHEN d.y = 1 THEN w.place_pos ELSE w.place_neg END) AS place2 "
+        "FROM d JOIN w ON d.g = w.g AND d.score = w.score GROUP BY d.g, d.account_id, w.b, d.y")
     lift = calib = None
     if diagnostics:
         rank = "(cneg + cpos - (pos + neg) + (pos + neg + 1) / 2.0)"
         lift = engine.sql(
-            "WITH " + _W + f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
+            "WITH " + w + f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
             f"{int(n_bins) - 1}) AS bin, SUM(pos + neg) AS n, SUM(neg) AS events, MIN(score) AS lo, MAX(score) AS hi, "
             "MAX(ABS(CAST(cpos AS DOUBLE) / tpos - CAST(cneg AS DOUBLE) / tneg)) AS ks FROM w GROUP BY 1, 2")
         calib = _calibration_bins(engine, cells, n_bins) if config.calibration is not None else None
