@@ -132,13 +132,7 @@ def _scoring_query(config: WeightConfig, table: exp.Table, ident: Callable[[str]
     score = lambda: col("score", "s")  # noqa: E731
 
     band_case = lambda values, if_null: _band_case(config, score, values, if_null)  # noqa: E731
-    cal = config.calibration
-    if cal is None:
-        p_renew: exp.Expression = exp.cast(exp.null(), exp.DataType.Type.DOUBLE)
-    elif cal.method == "isotonic":
-        p_renew = _interp(score, cal.knots, cal.probabilities)
-    else:
-        p_renew = _num(1) / exp.paren(_num(1) + exp.Exp(this=-exp.paren(_num(cal.intercept) + _num(cal.slope) * score())))
+    p_renew = _p_renew(config, score)
     star = lambda of: exp.Column(this=exp.Star(), table=ident(of))  # noqa: E731
     inner = exp.select(star("src"), *contributions).from_(exp.alias_(table, ident("src"), table=True))
     middle = exp.select(star("c"), exp.alias_(score_sum, ident("score"))).from_(inner.subquery(ident("c")))
@@ -161,6 +155,21 @@ def _band_case(config: WeightConfig, score: Callable[[], exp.Expression], values
     ifs += [exp.If(this=rounded() < exp.Literal.number(repr(float(nxt.min))), true=value)
             for nxt, value in zip(config.bands[1:], values[:-1])]
     return exp.Case(ifs=ifs, default=values[-1])
+
+
+def _p_renew(config: WeightConfig, score: Callable[[], exp.Expression]) -> exp.Expression:
+    """The calibrated renewal probability of ``score()`` (NULL without a calibration)."""
+    cal = config.calibration
+    if cal is None:
+        return exp.cast(exp.null(), exp.DataType.Type.DOUBLE)
+    if cal.method == "isotonic":
+        return _interp(score, cal.knots, cal.probabilities)
+    return _num(1) / exp.paren(_num(1) + exp.Exp(this=-exp.paren(_num(cal.intercept) + _num(cal.slope) * score())))
+
+
+def p_renew_sql(config: WeightConfig, score: str) -> str:
+    """The scoring SELECT's ``p_renew`` of the column ``score``, in DuckDB's dialect (as :func:`band_index_sql`)."""
+    return _p_renew(config, lambda: exp.column(score)).sql(dialect="duckdb")
 
 
 def band_index_sql(config: WeightConfig, score: str) -> str:

@@ -83,8 +83,8 @@ def _decided(as_of: str | pd.Timestamp | None, columns: tuple[str, ...]) -> str:
 def _rows_cte(engine: Any, config: WeightConfig, by: By | None, as_of: Any) -> str:
     arr = ", arr" if "arr" in engine.columns else ""
     return (f"WITH scored AS ({scored_sql(engine, config)}),\n"
-            f"d AS (SELECT {_group_expr(by)} AS g, account_id, CAST(renewed AS INTEGER) AS y, score, "
-            f"ROUND(p_renew, {P_DECIMALS}) AS p{arr} FROM scored WHERE {_decided(as_of, engine.columns)})\n")
+            f"d AS (SELECT {_group_expr(by)} AS g, account_id, CAST(renewed AS INTEGER) AS y, score{arr} "
+            f"FROM scored WHERE {_decided(as_of, engine.columns)})\n")
 
 
 def _w(config: WeightConfig) -> str:
@@ -105,8 +105,12 @@ def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_
                 diagnostics: bool) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Two scans of the scored rows (the per-score counts, then the per-account cells); the rest reads the first."""
     rows = _rows_cte(engine, config, by, as_of)
-    engine.materialize(_SCORES, rows + "SELECT g, score, p, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg "
-                                       "FROM d GROUP BY g, score, p")
+    from calibrate.score.sql import p_renew_sql
+
+    # p is a function of the score: computed on the distinct scores (the scoring SELECT's p_renew), not the rows
+    engine.materialize(_SCORES, rows + f"SELECT g, score, ROUND({p_renew_sql(config, 'score')}, {P_DECIMALS}) AS p, "
+                                       "pos, neg FROM (SELECT g, score, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg "
+                                       "FROM d GROUP BY g, score) AS s")
     # twice the placement sum, in integers: exact on every engine (module docstring); the band from the score's
     w = _w(config)
     arr = "SUM(d.arr)" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
