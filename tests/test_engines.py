@@ -195,6 +195,11 @@ def test_cli_engine_duckdb(book, config, tmp_path: Path) -> None:
                cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "--query is not supported with --engine duckdb; use --engine pandas" in res.stderr
+    for args in (("--spec", str(tmp_path / "calibrate.yaml")), ("--outcome", "Churn", "--churned-value", "Yes")):
+        res = _cli("validate", "--engine", "duckdb", *args, "--data", str(book[1]), "--config", str(cfg), cwd=tmp_path)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert "not supported with --engine duckdb; use --engine pandas, or give --data a table or view whose " \
+               "columns carry calibrate's names" in res.stderr
 
     res = _cli("validate", "--engine", "duckdb", "--data", str(book[1]), "--config", str(cfg), "--json",
                "--n-boot", "1000", "--seed", "3", cwd=tmp_path)

@@ -85,8 +85,7 @@ def _drift_on_engine(engine_args: Any, data: Any, query: str | None, spec_args: 
     from calibrate.drift.engine import detect_drift_engine
     from calibrate.publish.export import scoring_spec
 
-    engine_args.refuse(**{"--query": query, "--sheet": not isinstance(data, str) and data is not None,
-                          "--spec and its flags": spec_args is not None and (spec_args.path or spec_args.flags)})
+    engine_args.refuse_sources(data, query, spec_args)
     raw = [d.name for d in config.dimensions if d.transform is not None]
     # the outcome column is needed on engines (NULL = not decided yet); pandas also takes data without one
     engine = engine_args.open(data_source(data), spec=scoring_spec(config), raw=raw, allow_pending=True)

@@ -88,8 +88,7 @@ def score(data: str, query: str | None, spec_args: Any, config_file: str, out: s
     if engine_args.on_engine:
         from calibrate.publish.export import score_on_engine, scoring_spec
 
-        engine_args.refuse(**{"--query": query, "--sheet": not isinstance(data, str),
-                              "--spec and its flags": spec_args is not None and (spec_args.path or spec_args.flags)})
+        engine_args.refuse_sources(data, query, spec_args)
         raw = [d.name for d in cfg.dimensions if d.transform is not None]
         engine = engine_args.open(data, spec=scoring_spec(cfg), raw=raw, require_outcome=False)
         try:

@@ -139,8 +139,7 @@ def _fit_on_engine(engine_args: Any, data: Any, query: str | None, spec_args: An
     from calibrate.fit.engine import bootstrap_engine, fit_engine
 
     name = engine_args.name
-    engine_args.refuse(**{"--query": query, "--sheet": not isinstance(data, str) and data is not None,
-                          "--spec and its flags": spec_args is not None and (spec_args.path or spec_args.flags)})
+    engine_args.refuse_sources(data, query, spec_args)
     for option, given in (("--orient auto", orient == "auto"), ("--by-segment", publish.get("by_segment"))):
         if given:
             raise ParameterError(f"fit --engine {name}: {option} is not supported on engines; use --engine pandas")

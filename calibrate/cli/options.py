@@ -143,6 +143,17 @@ class EngineArgs:
                 raise ParameterError(f"{option} is not supported with --engine {self.name}; use --engine pandas, "
                                      "or give --data as a Parquet file or glob, a CSV file or a table name")
 
+    def refuse_sources(self, data: Any, query: str | None, spec_args: Any) -> None:
+        """Exit 2 (one line) for a source an engine does not read: ``--query`` (a database URL), an Excel sheet, or a
+        project spec (its labels, keys and transforms are applied in pandas)."""
+        from calibrate.errors import ParameterError
+
+        self.refuse(**{"--query": query, "--sheet": data is not None and not isinstance(data, str)})
+        if self.on_engine and spec_args is not None and (spec_args.path or spec_args.flags):
+            raise ParameterError(f"--spec and its flags (--outcome, --churned-value, --id, --missing) are not supported "
+                                 f"with --engine {self.name}; use --engine pandas, or give --data a table or view whose "
+                                 "columns carry calibrate's names (account_id, renewed as 0/1, the config's dimensions)")
+
     def conf(self) -> dict[str, str]:
         """``--spark-conf key=value`` pairs as a dict."""
         from calibrate.errors import ParameterError

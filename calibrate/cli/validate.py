@@ -45,8 +45,7 @@ def _validation_on_engine(data: Any, query: str | None, config_file: str, by: st
     from calibrate.publish.export import scoring_spec
     from calibrate.validation.engine import validate_on_engine
 
-    engine_args.refuse(**{"--query": query, "--sheet": not isinstance(data, str),
-                          "--spec and its flags": spec_args is not None and (spec_args.path or spec_args.flags)})
+    engine_args.refuse_sources(data, query, spec_args)
     cfg = read_config(config_file)
     raw = [d.name for d in cfg.dimensions if d.transform is not None]
     engine = engine_args.open(data, spec=scoring_spec(cfg), raw=raw, allow_pending=True)
