@@ -52,8 +52,8 @@ def scored_sql(engine: Any, config: WeightConfig) -> str:
 
 
 _SCORES = "calibrate_scores"
-"""The temporary table of rows and renewals per group × distinct (score, p): the one scan of the scored rows that
-the lift table, KS and calibration bins read (and the DeLong placements join)."""
+"""The temporary table of rows and renewals per group × distinct score (with its p): the one scan of the scored
+rows that the lift table, KS and calibration bins read (and the DeLong placements join)."""
 
 
 def _group_expr(by: By | None) -> str:
@@ -97,21 +97,21 @@ def _w(config: WeightConfig) -> str:
             "2 * (cneg - neg) + neg AS place_pos, 2 * (tpos - cpos) + pos AS place_neg FROM ("
             "SELECT g, score, pos, neg, SUM(neg) OVER (PARTITION BY g ORDER BY score) AS cneg, "
             "SUM(pos) OVER (PARTITION BY g ORDER BY score) AS cpos, SUM(pos) OVER (PARTITION BY g) AS tpos, "
-            f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM (SELECT g, score, SUM(pos) AS pos, SUM(neg) AS neg "
-            f"FROM {_SCORES} GROUP BY g, score) AS v) AS c)\n")
+            f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM {_SCORES}) AS c)\n")  # one row per (g, score) already
 
 
 def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_bins: int,
                 diagnostics: bool) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Two scans of the scored rows (the per-score counts, then the per-account cells); the rest reads the first."""
-    rows = _rows_cte(engine, config, by, as_of)
     from calibrate.score.sql import p_renew_sql
 
+    rows = _rows_cte(engine, config, by, as_of)
     # p is a function of the score: computed on the distinct scores (the scoring SELECT's p_renew), not the rows
     engine.materialize(_SCORES, rows + f"SELECT g, score, ROUND({p_renew_sql(config, 'score')}, {P_DECIMALS}) AS p, "
                                        "pos, neg FROM (SELECT g, score, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg "
                                        "FROM d GROUP BY g, score) AS s")
-    # twice the placement sum, in integers: exact on every engine (module docstring); the band from the score's
+    # twice the placement sum, in integers: exact on every engine (module docstring); each row's band is its
+    # score's, from w
     w = _w(config)
     arr = "SUM(d.arr)" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
     cells = engine.sql(
