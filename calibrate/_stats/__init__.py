@@ -28,7 +28,7 @@ Every public name is re-exported here; import from ``calibrate._stats``, not fro
   draws behind them).
 * ``calibration`` — Brier, reliability curve, ECE, calibration slope/intercept, lift table.
 * ``drift`` — PSI, quantile bins and bin counts, PSI noise quantile, Wasserstein, trend of a per-period statistic.
-* ``_common`` — result types and shared input checks.
+* ``_common`` — result types, shared input checks and ``one_blas_thread`` (BLAS held at one thread).
 """
 
 from calibrate._stats._common import (
@@ -39,6 +39,7 @@ from calibrate._stats._common import (
     SpreadCI,
     Trend,
     ZTest,
+    one_blas_thread,
 )
 from calibrate._stats.bootstrap import (
     account_codes,
@@ -76,6 +77,7 @@ from calibrate._stats.intervals import cochran_armitage, two_proportion_test, wi
 from calibrate._stats.ranking import auc, delong, delong_from_sums, delong_paired, ks_statistic
 
 __all__ = [
+    "one_blas_thread",
     "AucCI",
     "SpreadCI",
     "PairedAucDiff",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate._params import Interval, validate_params
-from calibrate._stats._common import one_blas_thread
+from calibrate._stats import one_blas_thread
 from calibrate.drift import signals as _drift
 from calibrate.drift.parts import (_label_free, _outcomes, _periods, _population, _trend, _weight_drift,
                                    judged_periods, row_codes)

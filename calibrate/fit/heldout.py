@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibrate._stats._common import one_blas_thread
+from calibrate._stats import one_blas_thread
 from calibrate.config.model import Calibration, Dimension, WeightConfig
 from calibrate.fit.weights import simplex_mle
 from calibrate.score.scorer import score_frame

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibrate._stats._common import one_blas_thread
+from calibrate._stats import one_blas_thread
 from calibrate.errors import FitError
 
 __all__ = ["Bounds", "Moments", "constraint_rows", "initial_theta", "newton_simplex", "penalty_terms",
