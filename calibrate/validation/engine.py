@@ -87,17 +87,22 @@ def _rows_cte(engine: Any, config: WeightConfig, by: By | None, as_of: Any) -> s
             f"FROM scored WHERE {_decided(as_of, engine.columns)})\n")
 
 
-def _w(config: WeightConfig) -> str:
+_PLACES = "calibrate_placements"
+"""The temporary table of :func:`_places`: one row per group × distinct score (read by the cells' join and the lift
+table; a few hundred thousand rows at most, so it costs a query nothing to keep)."""
+
+
+def _places(config: WeightConfig) -> str:
     """Per distinct score of each group: the class counts, their running sums (ties share a score), the score's
     band (the scoring SELECT's rule, :func:`calibrate.score.sql.band_index_sql`: banding the distinct scores, not
     the rows, costs a query on the engine nothing) and twice a renewal's / a churn's DeLong placement there."""
     from calibrate.score.sql import band_index_sql
 
-    return (f"w AS (SELECT g, score, pos, neg, cneg, cpos, tpos, tneg, {band_index_sql(config, 'score')} AS b, "
+    return (f"SELECT g, score, pos, neg, cneg, cpos, tpos, tneg, {band_index_sql(config, 'score')} AS b, "
             "2 * (cneg - neg) + neg AS place_pos, 2 * (tpos - cpos) + pos AS place_neg FROM ("
             "SELECT g, score, pos, neg, SUM(neg) OVER (PARTITION BY g ORDER BY score) AS cneg, "
             "SUM(pos) OVER (PARTITION BY g ORDER BY score) AS cpos, SUM(pos) OVER (PARTITION BY g) AS tpos, "
-            f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM {_SCORES}) AS c)\n")  # one row per (g, score) already
+            f"SUM(neg) OVER (PARTITION BY g) AS tneg FROM {_SCORES}) AS c")  # one row per (g, score) already
 
 
 def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_bins: int,
@@ -110,21 +115,23 @@ def _aggregates(engine: Any, config: WeightConfig, by: By | None, as_of: Any, n_
     engine.materialize(_SCORES, rows + f"SELECT g, score, ROUND({p_renew_sql(config, 'score')}, {P_DECIMALS}) AS p, "
                                        "pos, neg FROM (SELECT g, score, SUM(y) AS pos, COUNT(*) - SUM(y) AS neg "
                                        "FROM d GROUP BY g, score) AS s")
+    engine.materialize(_PLACES, _places(config))
     # twice the placement sum, in integers: exact on every engine (module docstring); each row's band is its
-    # score's, from w
-    w = _w(config)
+    # score's. The whole book has one group: joined on the score alone (a 5e7-row probe on one key, not two)
+    on = "d.score = w.score" if by is None else "d.g = w.g AND d.score = w.score"
     arr = "SUM(d.arr)" if "arr" in engine.columns else "CAST(NULL AS DOUBLE)"
     cells = engine.sql(
-        rows + ", " + w + f"SELECT d.g AS g, d.account_id AS account_id, w.b AS b, d.y AS y, COUNT(*) AS n, "
+        rows + f"SELECT d.g AS g, d.account_id AS account_id, w.b AS b, d.y AS y, COUNT(*) AS n, "
         f"{arr} AS arr, SUM(CASE WHEN d.y = 1 THEN w.place_pos ELSE w.place_neg END) AS place2 "
-        "FROM d JOIN w ON d.g = w.g AND d.score = w.score GROUP BY d.g, d.account_id, w.b, d.y")
+        f"FROM d JOIN (SELECT g, score, b, place_pos, place_neg FROM {_PLACES}) AS w ON {on} "
+        "GROUP BY d.g, d.account_id, w.b, d.y")
     lift = calib = None
     if diagnostics:
         rank = "(cneg + cpos - (pos + neg) + (pos + neg + 1) / 2.0)"
         lift = engine.sql(
-            "WITH " + w + f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
+            f"SELECT g, LEAST(CAST(FLOOR(({rank} - 1.0) * {int(n_bins)} / (tpos + tneg)) AS BIGINT), "
             f"{int(n_bins) - 1}) AS bin, SUM(pos + neg) AS n, SUM(neg) AS events, MIN(score) AS lo, MAX(score) AS hi, "
-            "MAX(ABS(CAST(cpos AS DOUBLE) / tpos - CAST(cneg AS DOUBLE) / tneg)) AS ks FROM w GROUP BY 1, 2")
+            f"MAX(ABS(CAST(cpos AS DOUBLE) / tpos - CAST(cneg AS DOUBLE) / tneg)) AS ks FROM {_PLACES} GROUP BY 1, 2")
         calib = _calibration_bins(engine, cells, n_bins) if config.calibration is not None else None
     return cells, lift, calib
 
