@@ -186,18 +186,19 @@ def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), re
     where, cols = engine.source, engine.columns
     dims = list(spec.dimensions)
     kept = [d for d in dims if d not in raw]
-    parts = ["COUNT(*) AS n", "COUNT(*) - COUNT(account_id) AS no_id"]
+    per_dim: list[str] = []
     for d in kept:
         q, r = quote(d), quote(f"raw_{d}")
         # TRY_CAST is NULL exactly where the raw value is NULL or not a number; the range test is the engine's own
         # comparison (NaN sorts above every number in DuckDB and Spark, so it is out of range as row by row)
-        parts += [f"COUNT({r}) - COUNT({q}) AS {quote('nonnum_' + d)}", f"COUNT(*) - COUNT({r}) AS {quote('gap_' + d)}",
-                  f"(MIN({q}) < 0 OR MAX({q}) > 100) AS {quote('range_' + d)}"]
+        per_dim += [f"COUNT({r}) - COUNT({q}) AS {quote('nonnum_' + d)}", f"COUNT(*) - COUNT({r}) AS {quote('gap_' + d)}",
+                    f"(MIN({q}) < 0 OR MAX({q}) > 100) AS {quote('range_' + d)}"]
+    if kept:
+        per_dim += [f"LEAST({', '.join(f'MIN({quote(d)})' for d in kept)}) AS lo",
+                    f"GREATEST({', '.join(f'MAX({quote(d)})' for d in kept)}) AS hi"]
+    parts = ["COUNT(*) AS n", "COUNT(*) - COUNT(account_id) AS no_id"]
     if require_outcome:
         parts += ["SUM(renewed) AS k1", "COUNT(renewed) AS decided"]
-    if kept:
-        parts += [f"LEAST({', '.join(f'MIN({quote(d)})' for d in kept)}) AS lo",
-                  f"GREATEST({', '.join(f'MAX({quote(d)})' for d in kept)}) AS hi"]
     if "arr" in cols:
         parts.append("MIN(arr) < 0 AS bad_arr")
     if "snapshot_date" in cols and engine.dialect == "duckdb":  # what the duplicate screen's bitmaps need
@@ -206,7 +207,13 @@ def check_contract(engine: Any, spec: DataSpec, *, raw: Collection[str] = (), re
     leak = "renewal_date IS NOT NULL AND renewal_date <= snapshot_date"
     if "renewal_date" in cols and "snapshot_date" in cols:
         parts.append(f"{_count(leak)} AS leak")
-    agg = engine.sql(f"SELECT {', '.join(parts)} FROM {RELATION}").iloc[0]
+    if per_dim and getattr(engine, "footer_stats", False):
+        # answered from the Parquet footers (0.02 s at 5e7 rows); asked with the rest, they force a scan of every
+        # dimension column (1.8 s instead of 0.8 s; bench/bench_engines.py)
+        agg = pd.concat([engine.sql(f"SELECT {', '.join(per_dim)} FROM {RELATION}").iloc[0],
+                         engine.sql(f"SELECT {', '.join(parts)} FROM {RELATION}").iloc[0]])
+    else:
+        agg = engine.sql(f"SELECT {', '.join(parts + per_dim)} FROM {RELATION}").iloc[0]
 
     def n_of(key: str) -> int:
         value = agg[key]

@@ -122,6 +122,10 @@ class _Base:
     dimensions: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     relation: str = RELATION
+    footer_stats: bool = False
+    """Whether the source's own statistics answer column counts, minima and maxima without a scan (DuckDB on
+    Parquet: the row groups' footers); :func:`~calibrate.data.engine_checks.check_contract` then asks for them
+    apart from the aggregates that must scan."""
     _tmp: str | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -179,6 +183,7 @@ class DuckDBEngine(_Base):
             reader = f"read_csv('{path}', auto_detect = true)" if _kind(source) == "csv" else \
                 f"read_parquet('{path}', union_by_name = true)"
             self.execute(f"CREATE TEMP VIEW {SOURCE_VIEW} AS SELECT * FROM {reader}")
+            self.footer_stats = _kind(source) == "parquet"
         else:
             self.execute(f"CREATE TEMP VIEW {SOURCE_VIEW} AS SELECT * FROM {source}")
 
