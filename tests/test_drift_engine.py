@@ -92,3 +92,18 @@ def test_engine_drift_report_matches_detect_drift(quarterly):
         assert got.weights["ci_low"][name] == pytest.approx(want.weights["ci_low"][name], abs=0.02)
         assert got.weights["ci_high"][name] == pytest.approx(want.weights["ci_high"][name], abs=0.02)
     assert got.label_free == {} and any("label-free" in n for n in got.notes)
+
+
+@pytest.mark.slow
+def test_spark_population_drift_equals_detect_drift(drifted, spark_session):
+    """The same counts on Spark: its SQL is DuckDB's transpiled (``list_extract`` is Spark's ``element_at``)."""
+    frame, config, duck, _ = drifted
+    report = detect_drift(load_accounts(frame), config, weight_drift=False, n_boot=1000)
+    engine = open_engine("spark", duck.source, spark_session=spark_session)
+    try:
+        out = population_engine(engine, config)
+    finally:
+        engine.close()
+    want, got = report.population.set_index("name"), out["population"].set_index("name")
+    np.testing.assert_allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), rtol=0, atol=1e-9)
+    assert got.loc["usage", "psi"] > 0.1

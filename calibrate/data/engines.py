@@ -100,9 +100,12 @@ def transpile(query: str, dialect: str) -> str:
     from sqlglot import exp
 
     def exact(node: exp.Expression) -> exp.Expression:
-        """DuckDB's exact ``quantile_cont`` is Spark's ``percentile`` (sqlglot's default is the approximate one)."""
+        """DuckDB's exact ``quantile_cont`` is Spark's ``percentile`` (sqlglot's default is the approximate one);
+        DuckDB's ``list_extract`` (1-based) is Spark's ``element_at`` (1-based; sqlglot keeps the name)."""
         if dialect == "spark" and isinstance(node, exp.PercentileCont):
             return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+        if dialect == "spark" and isinstance(node, exp.Anonymous) and str(node.this).lower() == "list_extract":
+            return exp.Anonymous(this="element_at", expressions=node.expressions)
         return node
 
     return ";\n".join(tree.transform(exact).sql(dialect=dialect) for tree in sqlglot.parse(query, read="duckdb"))

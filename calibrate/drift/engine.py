@@ -36,9 +36,24 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _bin(edges: list[float]) -> str:
-    """The right-closed reference bin of ``x`` (the number of edges below it), as ``searchsorted(side="left")``."""
-    return " + ".join(f"CASE WHEN x > {float(e)!r} THEN 1 ELSE 0 END" for e in edges) or "0"
+def _cell(x: float) -> int:
+    """The 1-point grid cell of ``x`` as the engine computes it (``LEAST(GREATEST(CEIL(x) - 1, 0), 100)``)."""
+    return int(np.clip(np.ceil(x) - 1.0, 0.0, float(_CELLS)))
+
+
+def _bin(edges: list[float]) -> tuple[str, np.ndarray]:
+    """The right-closed reference bin of ``x`` (the number of edges below it, as ``searchsorted(side="left")``) in
+    two parts: an SQL expression that is the bin on rows whose grid cell ``c`` holds an edge and ``-1`` elsewhere,
+    and per cell the bin of its edge-free rows (every edge of a lower cell is below them, every other one above).
+
+    Comparing every row with every edge is most of a scan's cost (13 variables × 10 edges per row); only the rows
+    of the few cells that hold an edge are compared, the others take their cell's bin on the driver.
+    """
+    cells = {_cell(e) for e in edges}
+    flags = [int(c in cells) for c in range(_CELLS + 1)]
+    compare = " + ".join(f"CAST(x > {float(e)!r} AS INTEGER)" for e in edges) or "0"
+    below = np.array([sum(_cell(e) < c for e in edges) for c in range(_CELLS + 1)], dtype=np.intp)
+    return f"CASE WHEN list_extract({flags}, c + 1) = 1 THEN {compare} ELSE -1 END", below
 
 
 def _scored(engine: Any, config: WeightConfig) -> str:
@@ -104,21 +119,24 @@ def population_engine(
     variables = [("score", ref.score)] + [(n, reference_bins(ref, n)) for n in names]
     where, notes = _window(engine, scored, since, ref.period_end)
     pick = " ".join(f"WHEN {i} THEN CAST({'score' if i == 0 else _q(n)} AS DOUBLE)" for i, (n, _) in enumerate(variables))
-    bins = " ".join(f"WHEN {i} THEN {_bin(list(b.edges))}" for i, (_, b) in enumerate(variables))
+    parts = [_bin(list(b.edges)) for _, b in variables]
+    bins = " ".join(f"WHEN {i} THEN {sql}" for i, (sql, _) in enumerate(parts))
     values = ", ".join(f"({i})" for i in range(len(variables)))
-    query = (f"SELECT v, CASE v {bins} END AS b, CAST(LEAST(GREATEST(CEIL(x) - 1.0, 0.0), {_CELLS}.0) AS INTEGER) AS c, "
-             f"COUNT(*) AS n, SUM(x) AS sx FROM (SELECT t.v AS v, CASE t.v {pick} END AS x "
-             f"FROM (SELECT * FROM ({scored}) AS s0 WHERE {where}) AS s CROSS JOIN (VALUES {values}) AS t(v)) AS u "
-             "WHERE x IS NOT NULL AND NOT isnan(x) GROUP BY 1, 2, 3")
+    query = (f"SELECT v, c, CASE v {bins} END AS b, COUNT(*) AS n, SUM(x) AS sx FROM ("
+             f"SELECT v, x, CAST(LEAST(GREATEST(CEIL(x) - 1.0, 0.0), {_CELLS}.0) AS INTEGER) AS c FROM ("
+             f"SELECT t.v AS v, CASE t.v {pick} END AS x "
+             f"FROM (SELECT * FROM ({scored}) AS s0 WHERE {where}) AS s CROSS JOIN (VALUES {values}) AS t(v)) AS u0 "
+             "WHERE x IS NOT NULL AND NOT isnan(x)) AS u GROUP BY 1, 2, 3")
     cells = engine.sql(query)
     counts = {}
     for i, (name, b) in enumerate(variables):
         part = cells[cells["v"] == i]
-        bc = np.bincount(part["b"].to_numpy(dtype=np.intp), weights=part["n"].to_numpy(dtype=float),
-                         minlength=len(b.edges) + 1)
-        gc = np.bincount(part["c"].to_numpy(dtype=np.intp), weights=part["n"].to_numpy(dtype=float),
-                         minlength=_CELLS + 1)
-        total = float(part["n"].sum())
+        c = part["c"].to_numpy(dtype=np.intp)
+        given = part["b"].to_numpy(dtype=np.intp)
+        n = part["n"].to_numpy(dtype=float)
+        bc = np.bincount(np.where(given >= 0, given, parts[i][1][c]), weights=n, minlength=len(b.edges) + 1)
+        gc = np.bincount(c, weights=n, minlength=_CELLS + 1)
+        total = float(n.sum())
         counts[name] = (bc, gc, float(part["sx"].sum()) / total if total else float("nan"))
     totals = engine.sql(f"SELECT band_index, COUNT(*) AS n, COUNT(DISTINCT account_id) AS a, "
                         f"MIN(snapshot_date) AS lo, MAX(snapshot_date) AS hi FROM ({scored}) AS s WHERE {where} "
