@@ -162,10 +162,10 @@ _PERIOD = "CAST(year(snapshot_date) AS VARCHAR) || 'Q' || CAST(quarter(snapshot_
 def _periods_engine(engine: Any, config: WeightConfig, scored: str, *, n_boot: int, seed: int,
                     reference_end: str | None) -> pd.DataFrame:
     """The report's per-period table on an engine: rows, accounts, outcomes, the AUC with its DeLong interval, the
-    spread with its account-bootstrap interval and the band renewal rates (:func:`validate_on_engine` by period)
+    spread with its account-bootstrap interval and the band renewal rates (:func:`~calibrate.validation.engine.validate_groups_on_engine` by period)
     and the calibrated expected band rates; ``expected_auc`` (label-free) is NaN here."""
     from calibrate.drift.parts import MIN_PERIOD_ROWS
-    from calibrate.validation.engine import validate_on_engine
+    from calibrate.validation.engine import validate_groups_on_engine
 
     z = 1.959963984540054
     names = [b.name for b in config.bands]
@@ -177,8 +177,8 @@ def _periods_engine(engine: Any, config: WeightConfig, scored: str, *, n_boot: i
     end = None if reference_end is None else pd.Timestamp(reference_end)
     groups: dict[str, Any] = {}
     if ((per["n_known"] >= MIN_PERIOD_ROWS) & (per["pos"] > 0) & (per["pos"] < per["n_known"])).any():
-        groups = dict(validate_on_engine(engine, config, n_boot=n_boot, seed=seed, by="period",
-                                         diagnostics=False).groups)
+        groups = dict(validate_groups_on_engine(engine, config, n_boot=n_boot, seed=seed, by="period",
+                                                diagnostics=False))
     rows = []
     for _, r in per.iterrows():
         known = bool(r["n_known"] >= MIN_PERIOD_ROWS and 0 < (r["pos"] or 0) < r["n_known"] and r["period"] in groups)

@@ -38,7 +38,7 @@ from calibrate.config.model import WeightConfig
 from calibrate.validation.result import Validation
 from calibrate.validation.separation import _PARAMS
 
-__all__ = ["validate_on_engine", "scored_sql"]
+__all__ = ["validate_on_engine", "validate_groups_on_engine", "scored_sql"]
 
 By = Literal["segment", "period"]
 _DECILES = [j / 10 for j in range(1, 10)]
@@ -189,6 +189,14 @@ def _calibration_bins(engine: Any, cells: pd.DataFrame, n_bins: int) -> pd.DataF
         "GROUP BY 1, 2")
 
 
+def _check_by(engine: Any, by: By) -> None:
+    from calibrate.errors import DataError
+
+    need = "segment" if by == "segment" else "snapshot_date"
+    if need not in engine.columns:
+        raise DataError(f"validate by {by}: the data have no {need!r} column; map one or drop --by")
+
+
 def _one(cells: pd.DataFrame, lift: pd.DataFrame | None, calib: pd.DataFrame | None, n_pending: int,
          config: WeightConfig, *, n_boot: int, seed: int, as_of: Any, n_bins: int, arr: bool) -> Validation:
     """One group's :class:`Validation` from its aggregates (the shared statistics)."""
@@ -278,23 +286,46 @@ def validate_on_engine(
     DataError
         ``by`` names a column the data do not have, or a query fails on the engine.
     """
-    from calibrate.errors import DataError
-
     if by is not None:
-        need = "segment" if by == "segment" else "snapshot_date"
-        if need not in engine.columns:
-            raise DataError(f"validate by {by}: the data have no {need!r} column; map one or drop --by")
+        _check_by(engine, by)
     options = {"n_boot": n_boot, "seed": seed, "as_of": as_of, "n_bins": n_bins, "arr": "arr" in engine.columns}
     pending = engine.sql(f"SELECT COUNT(*) AS n FROM {engine.relation} WHERE NOT ({_decided(as_of, engine.columns)})")
     whole = _aggregates(engine, config, None, as_of, n_bins, diagnostics)
     result = _one(*whole, int(pending["n"].sum()), config, **options)
     if by is None:
         return result
-    cells, lift, calib = _aggregates(engine, config, by, as_of, n_bins, diagnostics)
+    from dataclasses import replace
+
+    return replace(result, by=by, groups=_groups(engine, config, by, diagnostics=diagnostics, **options))
+
+
+def _groups(engine: Any, config: WeightConfig, by: By, *, diagnostics: bool, **options: Any
+            ) -> tuple[tuple[str, Validation], ...]:
+    """Each group's :class:`Validation` (``by`` segment or period), from one more pair of scans."""
+    cells, lift, calib = _aggregates(engine, config, by, options["as_of"], options["n_bins"], diagnostics)
     groups = []
     for g in sorted(set(cells["g"])):
         pick = lambda t: None if t is None else t[t["g"] == g]  # noqa: E731
         groups.append((_label(by, g), _one(pick(cells), pick(lift), pick(calib), 0, config, **options)))
-    from dataclasses import replace
+    return tuple(groups)
 
-    return replace(result, by=by, groups=tuple(groups))
+
+def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By, n_boot: int = 2000, seed: int = 0,
+                              as_of: str | pd.Timestamp | None = None, n_bins: int = 10,
+                              diagnostics: bool = True) -> tuple[tuple[str, Validation], ...]:
+    """The ``groups`` of :func:`validate_on_engine` with ``by`` alone, without the whole book's figures (two scans
+    fewer: the drift's per-period table needs only these).
+
+    Parameters
+    ----------
+    engine, config, by, n_boot, seed, as_of, n_bins, diagnostics
+        As :func:`validate_on_engine` (``by`` required).
+
+    Returns
+    -------
+    tuple of (str, Validation)
+        Each group's name (``2025Q3``, a segment) and figures, in sorted order.
+    """
+    _check_by(engine, by)
+    return _groups(engine, config, by, diagnostics=diagnostics, n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins,
+                   arr="arr" in engine.columns)
