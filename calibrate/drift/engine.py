@@ -162,8 +162,9 @@ _PERIOD = "CAST(year(snapshot_date) AS VARCHAR) || 'Q' || CAST(quarter(snapshot_
 def _periods_engine(engine: Any, config: WeightConfig, scored: str, *, n_boot: int, seed: int,
                     reference_end: str | None) -> pd.DataFrame:
     """The report's per-period table on an engine: rows, accounts, outcomes, the AUC with its DeLong interval, the
-    spread with its account-bootstrap interval and the band renewal rates (:func:`~calibrate.validation.engine.validate_groups_on_engine` by period)
-    and the calibrated expected band rates; ``expected_auc`` (label-free) is NaN here."""
+    spread with its account-bootstrap interval and the band renewal rates
+    (:func:`~calibrate.validation.engine.validate_groups_on_engine` by period) and the calibrated expected band
+    rates; ``expected_auc`` (label-free) is NaN here."""
     from calibrate.drift.parts import MIN_PERIOD_ROWS
     from calibrate.validation.engine import validate_groups_on_engine
 
