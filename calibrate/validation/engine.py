@@ -310,7 +310,8 @@ def _groups(engine: Any, config: WeightConfig, by: By, *, diagnostics: bool, **o
     return tuple(groups)
 
 
-def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By, n_boot: int = 2000, seed: int = 0,
+@validate_params(_PARAMS)
+def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By | None, n_boot: int = 2000, seed: int = 0,
                               as_of: str | pd.Timestamp | None = None, n_bins: int = 10,
                               diagnostics: bool = True) -> tuple[tuple[str, Validation], ...]:
     """The ``groups`` of :func:`validate_on_engine` with ``by`` alone, without the whole book's figures (two scans
@@ -326,6 +327,10 @@ def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By, n_bo
     tuple of (str, Validation)
         Each group's name (``2025Q3``, a segment) and figures, in sorted order.
     """
+    if by is None:
+        from calibrate.errors import ParameterError
+
+        raise ParameterError("validate_groups_on_engine needs by='segment' or by='period'")
     _check_by(engine, by)
     return _groups(engine, config, by, diagnostics=diagnostics, n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins,
                    arr="arr" in engine.columns)
