@@ -33,7 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from calibrate._stats.calibration import P_DECIMALS
-from calibrate._params import validate_params
+from calibrate._params import Options, validate_params
 from calibrate.config.model import WeightConfig
 from calibrate.validation.result import Validation
 from calibrate.validation.separation import _PARAMS
@@ -41,6 +41,8 @@ from calibrate.validation.separation import _PARAMS
 __all__ = ["validate_on_engine", "validate_groups_on_engine", "scored_sql"]
 
 By = Literal["segment", "period"]
+_GROUP_PARAMS = {**_PARAMS, "by": [Options("segment", "period")]}
+""":func:`validate_groups_on_engine`'s checks: :func:`validate_on_engine`'s, with ``by`` required."""
 _DECILES = [j / 10 for j in range(1, 10)]
 
 
@@ -288,7 +290,7 @@ def validate_on_engine(
     """
     if by is not None:
         _check_by(engine, by)
-    options = {"n_boot": n_boot, "seed": seed, "as_of": as_of, "n_bins": n_bins, "arr": "arr" in engine.columns}
+    options = _options(engine, n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins)
     pending = engine.sql(f"SELECT COUNT(*) AS n FROM {engine.relation} WHERE NOT ({_decided(as_of, engine.columns)})")
     whole = _aggregates(engine, config, None, as_of, n_bins, diagnostics)
     result = _one(*whole, int(pending["n"].sum()), config, **options)
@@ -297,6 +299,11 @@ def validate_on_engine(
     from dataclasses import replace
 
     return replace(result, by=by, groups=_groups(engine, config, by, diagnostics=diagnostics, **options))
+
+
+def _options(engine: Any, *, n_boot: int, seed: int, as_of: Any, n_bins: int) -> dict[str, Any]:
+    """The options :func:`_one` reads for every group of a validation."""
+    return {"n_boot": n_boot, "seed": seed, "as_of": as_of, "n_bins": n_bins, "arr": "arr" in engine.columns}
 
 
 def _groups(engine: Any, config: WeightConfig, by: By, *, diagnostics: bool, **options: Any
@@ -310,8 +317,8 @@ def _groups(engine: Any, config: WeightConfig, by: By, *, diagnostics: bool, **o
     return tuple(groups)
 
 
-@validate_params(_PARAMS)
-def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By | None, n_boot: int = 2000, seed: int = 0,
+@validate_params(_GROUP_PARAMS)
+def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By, n_boot: int = 2000, seed: int = 0,
                               as_of: str | pd.Timestamp | None = None, n_bins: int = 10,
                               diagnostics: bool = True) -> tuple[tuple[str, Validation], ...]:
     """The ``groups`` of :func:`validate_on_engine` with ``by`` alone, without the whole book's figures (two scans
@@ -327,10 +334,6 @@ def validate_groups_on_engine(engine: Any, config: WeightConfig, *, by: By | Non
     tuple of (str, Validation)
         Each group's name (``2025Q3``, a segment) and figures, in sorted order.
     """
-    if by is None:
-        from calibrate.errors import ParameterError
-
-        raise ParameterError("validate_groups_on_engine needs by='segment' or by='period'")
     _check_by(engine, by)
-    return _groups(engine, config, by, diagnostics=diagnostics, n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins,
-                   arr="arr" in engine.columns)
+    return _groups(engine, config, by, diagnostics=diagnostics,
+                   **_options(engine, n_boot=n_boot, seed=seed, as_of=as_of, n_bins=n_bins))
